@@ -1,0 +1,39 @@
+/* gen rollback [--to N]: make an earlier generation current and default. */
+#include <stdio.h>
+
+#include "gen-activate.h"
+#include "gen-builtins.h"
+
+int
+gen_builtin_rollback (GenCli *cli, int argc, char **argv)
+{
+  g_autofree char *to_arg = NULL;
+  GOptionEntry entries[] = {
+    { "to", 0, 0, G_OPTION_ARG_STRING, &to_arg, "Generation to make current (default: the one before the current)", "N" },
+    { NULL },
+  };
+  if (!gen_cli_parse (cli, NULL,
+                      "Make generation N (default: the newest before the current one) current "
+                      "and the boot default.",
+                      entries, &argc, &argv))
+    return GEN_EXIT_USAGE;
+  if (argc > 1)
+    return gen_cli_usage_error ("gen rollback: unexpected argument '%s' (use --to N)", argv[1]);
+
+  g_autoptr (GError) error = NULL;
+  guint to = 0;
+  if (to_arg && !gen_cli_parse_generation (to_arg, &to, &error))
+    return gen_cli_error (error);
+  guint from = cli->sysroot->current;
+  guint now = gen_rollback (cli->sysroot, to, &error);
+  if (!now)
+    return gen_cli_error (error);
+  if (now == from)
+    printf ("generation %u is already current and the boot default\n", now);
+  else if (from)
+    printf ("rolled back from generation %u to generation %u (current and boot default)\n", from,
+            now);
+  else
+    printf ("generation %u is now current and the boot default\n", now);
+  return GEN_EXIT_OK;
+}

@@ -1,0 +1,84 @@
+/* gen status [--json]: the current, default and booted generation. */
+#include <stdio.h>
+
+#include "gen-builtins.h"
+
+static void
+set_generation_or_null (JsonObject *o, const char *name, guint n)
+{
+  if (n)
+    json_object_set_int_member (o, name, n);
+  else
+    json_object_set_null_member (o, name);
+}
+
+int
+gen_builtin_status (GenCli *cli, int argc, char **argv)
+{
+  gboolean json = FALSE;
+  GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON (keys in gen-status(1))", NULL },
+    { NULL },
+  };
+  if (!gen_cli_parse (cli, NULL, "Show the current, default and booted generation.", entries,
+                      &argc, &argv))
+    return GEN_EXIT_USAGE;
+  if (argc > 1)
+    return gen_cli_usage_error ("gen status: unexpected argument '%s'", argv[1]);
+
+  GenSysroot *s = cli->sysroot;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GenGeneration) current = NULL;
+  if (s->current && !(current = gen_sysroot_load_generation (s, s->current, &error)))
+    return gen_cli_error (error);
+  guint booted = gen_sysroot_booted (s);
+
+  if (json)
+    {
+      g_autoptr (JsonObject) o = json_object_new ();
+      json_object_set_string_member (o, "sysroot", s->path);
+      if (s->os)
+        json_object_set_string_member (o, "os", s->os);
+      else
+        json_object_set_null_member (o, "os");
+      set_generation_or_null (o, "current", s->current);
+      set_generation_or_null (o, "default", s->default_gen);
+      set_generation_or_null (o, "booted", booted);
+      json_object_set_int_member (o, "last", s->last);
+      if (current)
+        json_object_set_member (o, "generation", gen_cli_generation_json (s, current, booted));
+      else
+        json_object_set_null_member (o, "generation");
+      g_autoptr (JsonNode) node = json_node_init_object (json_node_alloc (), o);
+      gen_cli_print_json (node);
+      return GEN_EXIT_OK;
+    }
+
+  printf ("sysroot:   %s\n", s->path);
+  printf ("os:        %s\n", s->os ? s->os : "(not set yet)");
+  if (!current)
+    {
+      printf ("current:   none (make a generation with 'gen switch MANIFEST')\n");
+      return GEN_EXIT_OK;
+    }
+  char buf[11];
+  printf ("current:   generation %u, release %s (%.10s), made %s\n", current->number,
+          gen_generation_release_label (current, buf), current->release_checksum, current->date);
+  if (s->default_gen == s->current)
+    printf ("default:   generation %u (same)\n", s->default_gen);
+  else
+    printf ("default:   generation %u (differs: the next boot starts it)\n", s->default_gen);
+  if (booted)
+    printf ("booted:    generation %u\n", booted);
+  else
+    printf ("booted:    none (this sysroot is not the running system)\n");
+  g_autofree char *args = g_strjoinv (" ", current->kernel_args);
+  printf ("kernel:    %s%s%s\n", current->kernel_version ? current->kernel_version : "-",
+          *args ? ", args: " : "", args);
+  printf ("manifest:  %s", current->manifest_path ? current->manifest_path : "-");
+  if (current->manifest_revision)
+    printf (" (git %.12s%s)", current->manifest_revision,
+            current->manifest_dirty ? ", with uncommitted changes" : "");
+  printf ("\n");
+  return GEN_EXIT_OK;
+}

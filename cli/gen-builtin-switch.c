@@ -1,0 +1,80 @@
+/* gen switch MANIFEST [--boot | --dry-run]: make a generation and activate it. */
+#include <stdio.h>
+
+#include "gen-builtins.h"
+#include "gen-switch.h"
+
+static void
+print_summary (GenSwitchResult *r, gboolean dry_run, gboolean boot_only)
+{
+  GenGeneration *g = r->generation;
+  char buf[11];
+  if (!r->created)
+    {
+      if (!r->activated)
+        printf ("no changes: generation %u already matches the manifest%s\n", g->number,
+                boot_only ? " and is the boot default" : " and is current and the boot default");
+      else
+        printf ("no changes to the system: %s generation %u %s\n",
+                dry_run ? "would make" : "made", g->number,
+                boot_only ? "the boot default" : "current and the boot default");
+      return;
+    }
+  printf ("%s generation %u: release %s (%.10s), kernel %s\n",
+          dry_run ? "would make" : "made", g->number, gen_generation_release_label (g, buf),
+          g->release_checksum, g->kernel_version);
+  if (r->previous)
+    printf ("  compared with generation %u:\n", r->previous->number);
+  printf ("  release:     %s%s\n", r->new_release ? "new" : "unchanged",
+          r->new_checkout ? (dry_run ? " (would be checked out)" : " (checked out)") : "");
+  g_autofree char *args = g_strjoinv (" ", g->kernel_args);
+  printf ("  kernel args: %s%s%s\n", r->args_changed ? "changed: " : "unchanged",
+          r->args_changed ? (*args ? args : "(none)") : "", "");
+  if (r->config_changes->len == 0)
+    printf ("  config:      unchanged\n");
+  for (guint i = 0; i < r->config_changes->len; i++)
+    {
+      GenConfigChange *c = r->config_changes->pdata[i];
+      printf ("  %s %c %s\n", i == 0 ? "config:     " : "            ", c->kind, c->path);
+    }
+  if (dry_run)
+    printf ("dry run: nothing was written\n");
+  else if (boot_only)
+    printf ("generation %u is the boot default; the current generation is unchanged\n",
+            g->number);
+  else
+    printf ("generation %u is current and the boot default\n", g->number);
+}
+
+int
+gen_builtin_switch (GenCli *cli, int argc, char **argv)
+{
+  gboolean boot_only = FALSE, dry_run = FALSE;
+  GOptionEntry entries[] = {
+    { "boot", 0, 0, G_OPTION_ARG_NONE, &boot_only, "Make the new generation the boot default only", NULL },
+    { "dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run, "Print what would change; write nothing", NULL },
+    { NULL },
+  };
+  if (!gen_cli_parse (cli, "MANIFEST",
+                      "Build or fetch the release the manifest names, render its config, write a "
+                      "new generation and make it current and the boot default.",
+                      entries, &argc, &argv))
+    return GEN_EXIT_USAGE;
+  if (argc != 2)
+    return gen_cli_usage_error ("gen switch: expected one MANIFEST (see 'gen switch --help')");
+  if (boot_only && dry_run)
+    return gen_cli_usage_error ("gen switch: --boot and --dry-run cannot be combined");
+
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GenManifest) manifest = gen_manifest_load (argv[1], &error);
+  if (!manifest)
+    return gen_cli_error (error);
+  GenSwitchFlags flags = (boot_only ? GEN_SWITCH_BOOT_ONLY : 0) | (dry_run ? GEN_SWITCH_DRY_RUN : 0);
+  g_autoptr (GenSwitchResult) result
+      = gen_switch (cli->sysroot, manifest, flags, gen_cli_progress, NULL, NULL, &error);
+  gen_cli_progress_done ();
+  if (!result)
+    return gen_cli_error (error);
+  print_summary (result, dry_run, boot_only);
+  return GEN_EXIT_OK;
+}

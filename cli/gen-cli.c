@@ -1,0 +1,130 @@
+#include "gen-cli.h"
+
+#include <stdio.h>
+#include <unistd.h>
+
+#include "gen-error.h"
+
+gboolean
+gen_cli_color (int fd)
+{
+  return isatty (fd) && g_getenv ("NO_COLOR") == NULL;
+}
+
+int
+gen_cli_error (GError *error)
+{
+  gen_cli_progress_done ();
+  gboolean color = gen_cli_color (STDERR_FILENO);
+  fprintf (stderr, "%serror:%s %s\n", color ? "\033[1;31m" : "", color ? "\033[0m" : "",
+           error->message);
+  return GEN_EXIT_FAILED;
+}
+
+int
+gen_cli_usage_error (const char *fmt, ...)
+{
+  va_list args;
+  va_start (args, fmt);
+  g_autofree char *msg = g_strdup_vprintf (fmt, args);
+  va_end (args);
+  g_autoptr (GError) error = g_error_new_literal (G_OPTION_ERROR, G_OPTION_ERROR_FAILED, msg);
+  gen_cli_error (error);
+  return GEN_EXIT_USAGE;
+}
+
+gboolean
+gen_cli_parse (GenCli *cli, const char *args_synopsis, const char *summary, GOptionEntry *entries,
+               int *argc, char ***argv)
+{
+  g_autofree char *usage = g_strdup_printf ("%s%s%s", cli->command, args_synopsis ? " " : "",
+                                            args_synopsis ? args_synopsis : "");
+  g_autoptr (GOptionContext) ctx = g_option_context_new (usage);
+  g_option_context_set_summary (ctx, summary);
+  g_option_context_set_description (ctx, "Global option: --sysroot DIR (default /). See gen(1).");
+  if (entries)
+    g_option_context_add_main_entries (ctx, entries, NULL);
+  g_autoptr (GError) error = NULL;
+  if (!g_option_context_parse (ctx, argc, argv, &error))
+    {
+      g_prefix_error (&error, "gen %s: ", cli->command);
+      gen_cli_error (error);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+gen_cli_parse_generation (const char *arg, guint *out, GError **error)
+{
+  guint64 n;
+  if (!g_ascii_string_to_unsigned (arg, 10, 1, G_MAXINT, &n, NULL))
+    {
+      g_set_error (error, GEN_ERROR, GEN_ERROR_NO_GENERATION,
+                   "'%s' is not a generation number", arg);
+      return FALSE;
+    }
+  *out = n;
+  return TRUE;
+}
+
+void
+gen_cli_print_json (JsonNode *node)
+{
+  g_autoptr (JsonGenerator) gen = json_generator_new ();
+  json_generator_set_pretty (gen, TRUE);
+  json_generator_set_root (gen, node);
+  g_autofree char *text = json_generator_to_data (gen, NULL);
+  printf ("%s\n", text);
+}
+
+static gboolean progress_shown;
+
+void
+gen_cli_progress (const char *step, guint64 done, guint64 total, gpointer user_data)
+{
+  if (!isatty (STDERR_FILENO))
+    return;
+  if (total > 0)
+    fprintf (stderr, "\r\033[K%s: %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT, step, done, total);
+  else if (done > 0)
+    fprintf (stderr, "\r\033[K%s: %" G_GUINT64_FORMAT " files", step, done);
+  else
+    fprintf (stderr, "\r\033[K%s…", step);
+  fflush (stderr);
+  progress_shown = TRUE;
+}
+
+void
+gen_cli_progress_done (void)
+{
+  if (progress_shown)
+    fprintf (stderr, "\r\033[K");
+  progress_shown = FALSE;
+}
+
+JsonNode *
+gen_cli_generation_json (GenSysroot *sysroot, GenGeneration *g, guint booted)
+{
+  JsonNode *node = gen_generation_to_json (g);
+  JsonObject *o = json_node_get_object (node);
+  json_object_set_boolean_member (o, "current", g->number == sysroot->current);
+  json_object_set_boolean_member (o, "default", g->number == sysroot->default_gen);
+  json_object_set_boolean_member (o, "booted", g->number == booted);
+  json_object_set_boolean_member (o, "pinned", FALSE);
+  return node;
+}
+
+char *
+gen_cli_generation_flags (GenSysroot *sysroot, GenGeneration *g, guint booted)
+{
+  g_autoptr (GPtrArray) flags = g_ptr_array_new ();
+  if (g->number == sysroot->current)
+    g_ptr_array_add (flags, (char *) "current");
+  if (g->number == sysroot->default_gen)
+    g_ptr_array_add (flags, (char *) "default");
+  if (g->number == booted)
+    g_ptr_array_add (flags, (char *) "booted");
+  g_ptr_array_add (flags, NULL);
+  return g_strjoinv (", ", (char **) flags->pdata);
+}

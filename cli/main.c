@@ -1,0 +1,121 @@
+/* main.c: the gen command.  Parses the global options, then runs one
+ * builtin from the table, after opening and locking the sysroot when the
+ * builtin's flags ask for it. */
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gen-builtins.h"
+#include "gen-error.h"
+
+typedef enum {
+  CMD_OPEN = 1 << 0, /* open the sysroot (it must be initialised) */
+  CMD_LOCK = 1 << 1, /* and hold its lock while the command runs */
+} CommandFlags;
+
+typedef struct {
+  const char *name;
+  int (*fn) (GenCli *cli, int argc, char **argv);
+  const char *help;
+  CommandFlags flags;
+} Command;
+
+static const Command commands[] = {
+  { "init", gen_builtin_init, "Prepare a sysroot: store, state and boot folders", 0 },
+  { "switch", gen_builtin_switch, "Make a generation from a manifest and activate it",
+    CMD_OPEN | CMD_LOCK },
+  { "rollback", gen_builtin_rollback, "Make an earlier generation current and default",
+    CMD_OPEN | CMD_LOCK },
+  { "list", gen_builtin_list, "List the generations", CMD_OPEN },
+  { "status", gen_builtin_status, "Show the current, default and booted generation", CMD_OPEN },
+};
+
+static void
+print_usage (FILE *out)
+{
+  fprintf (out, "Usage: gen [--sysroot DIR] COMMAND [OPTION…]\n\n"
+                "Declarative, generation-based OS upgrades.\n\nCommands:\n");
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    fprintf (out, "  %-10s %s\n", commands[i].name, commands[i].help);
+  fprintf (out, "\nGlobal options:\n"
+                "  --sysroot DIR  operate on DIR instead of / (everything gen writes is under it)\n"
+                "  --version      print the version\n"
+                "  -h, --help     show this help; 'gen COMMAND --help' for a command\n");
+}
+
+/* Takes the lock, saying so when another run holds it. */
+static gboolean
+lock_sysroot (GenSysroot *sysroot, GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+  if (gen_sysroot_lock (sysroot, FALSE, &local_error))
+    return TRUE;
+  if (!g_error_matches (local_error, GEN_ERROR, GEN_ERROR_BUSY))
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  fprintf (stderr, "gen: %s; waiting for it to finish…\n", local_error->message);
+  return gen_sysroot_lock (sysroot, TRUE, error);
+}
+
+int
+main (int argc, char **argv)
+{
+  setlocale (LC_ALL, "");
+  GenCli cli = { .sysroot_path = "/" };
+
+  int i = 1;
+  for (; i < argc && argv[i][0] == '-'; i++)
+    {
+      const char *arg = argv[i];
+      if (g_str_equal (arg, "--help") || g_str_equal (arg, "-h"))
+        {
+          print_usage (stdout);
+          return GEN_EXIT_OK;
+        }
+      if (g_str_equal (arg, "--version"))
+        {
+          printf ("gen %s\n", GEN_VERSION);
+          return GEN_EXIT_OK;
+        }
+      if (g_str_equal (arg, "--sysroot") && i + 1 < argc)
+        cli.sysroot_path = argv[++i];
+      else if (g_str_has_prefix (arg, "--sysroot="))
+        cli.sysroot_path = arg + strlen ("--sysroot=");
+      else
+        return gen_cli_usage_error ("unknown global option '%s' (see 'gen --help')", arg);
+    }
+  if (i >= argc)
+    {
+      print_usage (stderr);
+      return GEN_EXIT_USAGE;
+    }
+  if (*cli.sysroot_path == '\0')
+    return gen_cli_usage_error ("--sysroot needs a folder");
+
+  const Command *cmd = NULL;
+  for (guint c = 0; c < G_N_ELEMENTS (commands); c++)
+    if (g_str_equal (commands[c].name, argv[i]))
+      cmd = &commands[c];
+  if (!cmd)
+    return gen_cli_usage_error ("unknown command '%s' (see 'gen --help')", argv[i]);
+  cli.command = cmd->name;
+
+  /* --help must work before the sysroot exists. */
+  gboolean wants_help = FALSE;
+  for (int j = i + 1; j < argc; j++)
+    wants_help |= g_str_equal (argv[j], "--help") || g_str_equal (argv[j], "-h");
+
+  g_autoptr (GenSysroot) sysroot = NULL;
+  if ((cmd->flags & CMD_OPEN) && !wants_help)
+    {
+      g_autoptr (GError) error = NULL;
+      sysroot = gen_sysroot_open (cli.sysroot_path, &error);
+      if (!sysroot || ((cmd->flags & CMD_LOCK) && !lock_sysroot (sysroot, &error)))
+        return gen_cli_error (error);
+      cli.sysroot = sysroot;
+    }
+  return cmd->fn (&cli, argc - i, argv + i);
+}

@@ -1,0 +1,71 @@
+#include "gen-activate.h"
+
+#include "gen-boot.h"
+#include "gen-error.h"
+#include "gen-util.h"
+
+gboolean
+gen_generation_check_complete (GenSysroot *sysroot, GenGeneration *g, GError **error)
+{
+  g_autofree char *deploy = gen_sysroot_deploy_path (g->release_checksum);
+  g_autofree char *etc = g_strdup_printf (GEN_GENERATIONS_DIR "/%u/etc", g->number);
+  g_autofree char *vmlinuz = g_strdup_printf (GEN_BOOT_DIR "/%s/vmlinuz", g->kernel_dir);
+  g_autofree char *initrd = g_strdup_printf (GEN_BOOT_DIR "/%s/initrd.img", g->kernel_dir);
+  g_autofree char *entry_name = gen_boot_entry_name (g->os, g->number);
+  g_autofree char *entry = g_build_filename (GEN_ENTRIES_DIR, entry_name, NULL);
+  const char *missing = NULL;
+  if (!gen_exists_at (sysroot->dfd, deploy))
+    missing = deploy;
+  else if (!gen_exists_at (sysroot->dfd, etc))
+    missing = etc;
+  else if (!g->kernel_dir || !gen_exists_at (sysroot->dfd, vmlinuz))
+    missing = vmlinuz;
+  else if (g->has_initrd && !gen_exists_at (sysroot->dfd, initrd))
+    missing = initrd;
+  else if (!gen_exists_at (sysroot->dfd, entry))
+    missing = entry;
+  if (!missing)
+    return TRUE;
+  g_set_error (error, GEN_ERROR, GEN_ERROR_FAILED, "generation %u is damaged: '%s' is missing",
+               g->number, missing);
+  return FALSE;
+}
+
+guint
+gen_rollback (GenSysroot *sysroot, guint to, GError **error)
+{
+  g_autoptr (GPtrArray) gens = gen_sysroot_list_generations (sysroot, error);
+  if (!gens)
+    return 0;
+  if (gens->len == 0)
+    {
+      g_set_error (error, GEN_ERROR, GEN_ERROR_NO_GENERATION,
+                   "there are no generations to roll back to");
+      return 0;
+    }
+  GenGeneration *target = NULL;
+  for (guint i = 0; i < gens->len; i++)
+    {
+      GenGeneration *g = gens->pdata[i];
+      if (to ? g->number == to : g->number < sysroot->current)
+        target = g;
+    }
+  if (!target)
+    {
+      if (to)
+        g_set_error (error, GEN_ERROR, GEN_ERROR_NO_GENERATION,
+                     "generation %u does not exist (see 'gen list')", to);
+      else
+        g_set_error (error, GEN_ERROR, GEN_ERROR_NO_GENERATION,
+                     "no generation before %u to roll back to (see 'gen list')", sysroot->current);
+      return 0;
+    }
+  if (!gen_generation_check_complete (sysroot, target, error))
+    return 0;
+  if (!gen_sysroot_cleanup (sysroot, NULL, error))
+    return 0;
+  if (!gen_sysroot_commit_state (sysroot, target->os, target->number, target->number,
+                                 sysroot->last, error))
+    return 0;
+  return target->number;
+}

@@ -1,0 +1,16 @@
+/* gen-activate.h: moving the current and default generation (no store needed). */
+#pragma once
+
+#include "gen-sysroot.h"
+
+G_BEGIN_DECLS
+
+/* Makes generation @to (0: the newest one before the current) current and
+ * default.  Needs the lock.  Returns the generation made current, 0 on error. */
+guint gen_rollback (GenSysroot *sysroot, guint to, GError **error);
+
+/* Checks that generation @g still has what booting it needs: its release
+ * checkout, its overlay, its kernel and its boot entry. */
+gboolean gen_generation_check_complete (GenSysroot *sysroot, GenGeneration *g, GError **error);
+
+G_END_DECLS

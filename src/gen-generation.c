@@ -1,0 +1,168 @@
+#include "gen-generation.h"
+
+#include "gen-error.h"
+
+GenGeneration *
+gen_generation_new (void)
+{
+  return g_new0 (GenGeneration, 1);
+}
+
+void
+gen_generation_free (GenGeneration *g)
+{
+  if (!g)
+    return;
+  g_free (g->date);
+  g_free (g->os);
+  g_free (g->release_checksum);
+  g_free (g->release_version);
+  g_free (g->kernel_version);
+  g_free (g->kernel_dir);
+  g_strfreev (g->kernel_args);
+  g_free (g->manifest_path);
+  g_free (g->manifest_revision);
+  g_free (g->config_digest);
+  g_free (g);
+}
+
+static void
+add_string_or_null (JsonBuilder *b, const char *name, const char *value)
+{
+  json_builder_set_member_name (b, name);
+  if (value)
+    json_builder_add_string_value (b, value);
+  else
+    json_builder_add_null_value (b);
+}
+
+JsonNode *
+gen_generation_to_json (GenGeneration *g)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "generation");
+  json_builder_add_int_value (b, g->number);
+  add_string_or_null (b, "date", g->date);
+  add_string_or_null (b, "os", g->os);
+
+  json_builder_set_member_name (b, "release");
+  json_builder_begin_object (b);
+  add_string_or_null (b, "checksum", g->release_checksum);
+  add_string_or_null (b, "version", g->release_version);
+  json_builder_end_object (b);
+
+  json_builder_set_member_name (b, "kernel");
+  json_builder_begin_object (b);
+  add_string_or_null (b, "version", g->kernel_version);
+  add_string_or_null (b, "dir", g->kernel_dir);
+  json_builder_set_member_name (b, "initrd");
+  json_builder_add_boolean_value (b, g->has_initrd);
+  json_builder_set_member_name (b, "args");
+  json_builder_begin_array (b);
+  for (char **a = g->kernel_args; a && *a; a++)
+    json_builder_add_string_value (b, *a);
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+
+  json_builder_set_member_name (b, "manifest");
+  json_builder_begin_object (b);
+  add_string_or_null (b, "path", g->manifest_path);
+  add_string_or_null (b, "revision", g->manifest_revision);
+  json_builder_set_member_name (b, "dirty");
+  json_builder_add_boolean_value (b, g->manifest_dirty);
+  json_builder_end_object (b);
+
+  add_string_or_null (b, "config_digest", g->config_digest);
+  json_builder_end_object (b);
+  return json_builder_get_root (b);
+}
+
+static char *
+dup_member (JsonObject *obj, const char *name)
+{
+  if (!obj)
+    return NULL;
+  JsonNode *n = json_object_get_member (obj, name);
+  if (!n || !JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING)
+    return NULL;
+  return g_strdup (json_node_get_string (n));
+}
+
+static JsonObject *
+object_member (JsonObject *obj, const char *name)
+{
+  JsonNode *n = obj ? json_object_get_member (obj, name) : NULL;
+  return n && JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
+}
+
+GenGeneration *
+gen_generation_from_json (JsonNode *node, GError **error)
+{
+  if (!node || !JSON_NODE_HOLDS_OBJECT (node))
+    {
+      g_set_error (error, GEN_ERROR, GEN_ERROR_FAILED, "generation record is not a JSON object");
+      return NULL;
+    }
+  JsonObject *o = json_node_get_object (node);
+  g_autoptr (GenGeneration) g = gen_generation_new ();
+  gint64 number = json_object_get_int_member_with_default (o, "generation", 0);
+  if (number <= 0 || number > G_MAXINT)
+    {
+      g_set_error (error, GEN_ERROR, GEN_ERROR_FAILED, "generation record has no valid number");
+      return NULL;
+    }
+  g->number = number;
+  g->date = dup_member (o, "date");
+  g->os = dup_member (o, "os");
+  JsonObject *rel = object_member (o, "release");
+  g->release_checksum = dup_member (rel, "checksum");
+  g->release_version = dup_member (rel, "version");
+  JsonObject *kernel = object_member (o, "kernel");
+  g->kernel_version = dup_member (kernel, "version");
+  g->kernel_dir = dup_member (kernel, "dir");
+  g->has_initrd = kernel && json_object_get_boolean_member_with_default (kernel, "initrd", FALSE);
+  g_autoptr (GStrvBuilder) args = g_strv_builder_new ();
+  JsonArray *arr = kernel && json_object_has_member (kernel, "args")
+                       ? json_object_get_array_member (kernel, "args")
+                       : NULL;
+  for (guint i = 0; arr && i < json_array_get_length (arr); i++)
+    {
+      const char *s = json_array_get_string_element (arr, i);
+      if (s)
+        g_strv_builder_add (args, s);
+    }
+  g->kernel_args = g_strv_builder_end (args);
+  JsonObject *man = object_member (o, "manifest");
+  g->manifest_path = dup_member (man, "path");
+  g->manifest_revision = dup_member (man, "revision");
+  g->manifest_dirty = man && json_object_get_boolean_member_with_default (man, "dirty", FALSE);
+  g->config_digest = dup_member (o, "config_digest");
+  if (!g->release_checksum || !g->os)
+    {
+      g_set_error (error, GEN_ERROR, GEN_ERROR_FAILED,
+                   "generation %u record lacks its release or OS", g->number);
+      return NULL;
+    }
+  return g_steal_pointer (&g);
+}
+
+char *
+gen_generation_kernel_cmdline (GenGeneration *g)
+{
+  g_autoptr (GString) s = g_string_new (NULL);
+  for (char **a = g->kernel_args; a && *a; a++)
+    g_string_append_printf (s, "%s ", *a);
+  g_string_append_printf (s, "gen.os=%s gen.generation=%u gen.release=%s", g->os, g->number,
+                          g->release_checksum);
+  return g_string_free (g_steal_pointer (&s), FALSE);
+}
+
+const char *
+gen_generation_release_label (GenGeneration *g, char buf[static 11])
+{
+  if (g->release_version)
+    return g->release_version;
+  g_strlcpy (buf, g->release_checksum, 11);
+  return buf;
+}

@@ -1,0 +1,575 @@
+#include "gen-manifest.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <json-glib/json-glib.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "gen-error.h"
+#include "gen-util.h"
+
+G_DEFINE_QUARK (gen-error-quark, gen_error)
+
+static void
+config_file_spec_free (GenConfigFileSpec *spec)
+{
+  g_free (spec->path);
+  g_free (spec->value);
+  g_free (spec);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GenConfigFileSpec, config_file_spec_free)
+
+void
+gen_manifest_free (GenManifest *m)
+{
+  if (!m)
+    return;
+  g_free (m->path);
+  g_free (m->dir);
+  g_clear_pointer (&m->bytes, g_bytes_unref);
+  g_free (m->os);
+  g_free (m->release_source);
+  g_free (m->release_version);
+  g_strfreev (m->kernel_args);
+  g_clear_pointer (&m->vars, g_hash_table_unref);
+  g_clear_pointer (&m->files, g_ptr_array_unref);
+  g_free (m);
+}
+
+gboolean
+gen_os_name_is_valid (const char *name)
+{
+  gsize len = strlen (name);
+  if (len == 0 || len > 64 || !(g_ascii_islower (name[0]) || g_ascii_isdigit (name[0])))
+    return FALSE;
+  for (const char *p = name; *p; p++)
+    if (!(g_ascii_islower (*p) || g_ascii_isdigit (*p) || *p == '.' || *p == '_' || *p == '-'))
+      return FALSE;
+  return TRUE;
+}
+
+/* Parsing context: the manifest's display name prefixes every error. */
+typedef struct {
+  const char *name;
+  const char *dir;
+  GError **error;
+} Ctx;
+
+static gboolean G_GNUC_PRINTF (3, 4)
+fail (Ctx *ctx, const char *key, const char *fmt, ...)
+{
+  va_list args;
+  va_start (args, fmt);
+  g_autofree char *msg = g_strdup_vprintf (fmt, args);
+  va_end (args);
+  if (key)
+    g_set_error (ctx->error, GEN_ERROR, GEN_ERROR_INVALID_MANIFEST, "%s: %s: %s", ctx->name, key,
+                 msg);
+  else
+    g_set_error (ctx->error, GEN_ERROR, GEN_ERROR_INVALID_MANIFEST, "%s: %s", ctx->name, msg);
+  return FALSE;
+}
+
+static const char *
+node_type_name (JsonNode *node)
+{
+  switch (JSON_NODE_TYPE (node))
+    {
+    case JSON_NODE_OBJECT:
+      return "an object";
+    case JSON_NODE_ARRAY:
+      return "an array";
+    case JSON_NODE_NULL:
+      return "null";
+    default:
+      break;
+    }
+  GType t = json_node_get_value_type (node);
+  if (t == G_TYPE_STRING)
+    return "a string";
+  if (t == G_TYPE_BOOLEAN)
+    return "a boolean";
+  return "a number";
+}
+
+/* Refuses any member of @obj not named in @allowed. */
+static gboolean
+check_keys (Ctx *ctx, JsonObject *obj, const char *prefix, const char *const *allowed)
+{
+  g_autoptr (GList) members = json_object_get_members (obj);
+  for (GList *l = members; l; l = l->next)
+    {
+      const char *name = l->data;
+      if (g_strv_contains (allowed, name))
+        continue;
+      g_autofree char *key = prefix ? g_strdup_printf ("%s.%s", prefix, name) : g_strdup (name);
+      g_autofree char *list = g_strjoinv ("', '", (char **) allowed);
+      return fail (ctx, key, "unknown key (expected '%s')", list);
+    }
+  return TRUE;
+}
+
+static JsonObject *
+get_object (Ctx *ctx, JsonObject *parent, const char *member, const char *key, gboolean required)
+{
+  JsonNode *node = json_object_get_member (parent, member);
+  if (!node)
+    {
+      if (required)
+        fail (ctx, key, "missing");
+      return NULL;
+    }
+  if (!JSON_NODE_HOLDS_OBJECT (node))
+    {
+      fail (ctx, key, "expected an object, got %s", node_type_name (node));
+      return NULL;
+    }
+  return json_node_get_object (node);
+}
+
+/* Returns the string member, NULL when absent (and no error) or of another type (error). */
+static const char *
+get_string (Ctx *ctx, JsonObject *parent, const char *member, const char *key, gboolean *ok)
+{
+  JsonNode *node = json_object_get_member (parent, member);
+  *ok = TRUE;
+  if (!node)
+    return NULL;
+  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
+    {
+      *ok = fail (ctx, key, "expected a string, got %s", node_type_name (node));
+      return NULL;
+    }
+  const char *s = json_node_get_string (node);
+  if (*s == '\0')
+    {
+      *ok = fail (ctx, key, "must not be empty");
+      return NULL;
+    }
+  return s;
+}
+
+/* Resolves a path relative to the manifest's folder. */
+static char *
+resolve_path (Ctx *ctx, const char *path)
+{
+  if (g_path_is_absolute (path))
+    return g_canonicalize_filename (path, NULL);
+  return g_canonicalize_filename (path, ctx->dir);
+}
+
+/* Resolves @path and requires it to be a regular file inside the manifest's
+ * folder once every symlink is followed. */
+static char *
+resolve_inside (Ctx *ctx, const char *key, const char *path)
+{
+  if (g_path_is_absolute (path))
+    {
+      fail (ctx, key, "'%s' must be relative to the manifest's folder", path);
+      return NULL;
+    }
+  g_autofree char *joined = g_build_filename (ctx->dir, path, NULL);
+  g_autofree char *real = realpath (joined, NULL);
+  if (!real)
+    {
+      fail (ctx, key, "'%s': %s", path, g_strerror (errno));
+      return NULL;
+    }
+  g_autofree char *dir_real = realpath (ctx->dir, NULL);
+  if (!dir_real || !g_str_has_prefix (real, dir_real) || real[strlen (dir_real)] != '/')
+    {
+      fail (ctx, key, "'%s' is outside the manifest's folder", path);
+      return NULL;
+    }
+  if (!g_file_test (real, G_FILE_TEST_IS_REGULAR))
+    {
+      fail (ctx, key, "'%s' is not a regular file", path);
+      return NULL;
+    }
+  return g_steal_pointer (&real);
+}
+
+static gboolean
+parse_release (Ctx *ctx, JsonObject *root, GenManifest *m)
+{
+  JsonObject *rel = get_object (ctx, root, "release", "release", TRUE);
+  if (!rel)
+    return FALSE;
+  static const char *const keys[] = { "dir", "archive", "ref", "version", NULL };
+  if (!check_keys (ctx, rel, "release", keys))
+    return FALSE;
+
+  static const struct {
+    const char *name;
+    GenReleaseKind kind;
+  } sources[] = { { "dir", GEN_RELEASE_DIR },
+                  { "archive", GEN_RELEASE_ARCHIVE },
+                  { "ref", GEN_RELEASE_REF } };
+  const char *found = NULL;
+  for (guint i = 0; i < G_N_ELEMENTS (sources); i++)
+    {
+      g_autofree char *key = g_strconcat ("release.", sources[i].name, NULL);
+      gboolean ok;
+      const char *value = get_string (ctx, rel, sources[i].name, key, &ok);
+      if (!ok)
+        return FALSE;
+      if (!value)
+        continue;
+      if (found)
+        return fail (ctx, "release", "give exactly one of 'dir', 'archive', 'ref' (got '%s' and '%s')",
+                     found, sources[i].name);
+      found = sources[i].name;
+      m->release_kind = sources[i].kind;
+      if (sources[i].kind == GEN_RELEASE_REF)
+        {
+          if (strpbrk (value, " \t\n") || strstr (value, ".."))
+            return fail (ctx, key, "'%s' is not a valid ref", value);
+          m->release_source = g_strdup (value);
+        }
+      else
+        {
+          m->release_source = resolve_path (ctx, value);
+          gboolean want_dir = sources[i].kind == GEN_RELEASE_DIR;
+          if (!g_file_test (m->release_source, G_FILE_TEST_EXISTS))
+            return fail (ctx, key, "'%s' does not exist", value);
+          if (want_dir != g_file_test (m->release_source, G_FILE_TEST_IS_DIR))
+            return fail (ctx, key, "'%s' is not a %s", value, want_dir ? "folder" : "file");
+        }
+    }
+  if (!found)
+    return fail (ctx, "release", "give exactly one of 'dir', 'archive', 'ref'");
+
+  gboolean ok;
+  const char *version = get_string (ctx, rel, "version", "release.version", &ok);
+  if (!ok)
+    return FALSE;
+  if (version && (strchr (version, '\n') || strlen (version) > 128))
+    return fail (ctx, "release.version", "must be one line of at most 128 characters");
+  m->release_version = g_strdup (version);
+  return TRUE;
+}
+
+static gboolean
+parse_kernel (Ctx *ctx, JsonObject *root, GenManifest *m)
+{
+  g_autoptr (GPtrArray) args = g_ptr_array_new_with_free_func (g_free);
+  JsonObject *kernel = NULL;
+  if (json_object_has_member (root, "kernel"))
+    {
+      kernel = get_object (ctx, root, "kernel", "kernel", FALSE);
+      if (!kernel)
+        return FALSE;
+      static const char *const keys[] = { "args", NULL };
+      if (!check_keys (ctx, kernel, "kernel", keys))
+        return FALSE;
+    }
+  JsonNode *node = kernel ? json_object_get_member (kernel, "args") : NULL;
+  if (node)
+    {
+      if (!JSON_NODE_HOLDS_ARRAY (node))
+        return fail (ctx, "kernel.args", "expected an array of strings, got %s",
+                     node_type_name (node));
+      JsonArray *arr = json_node_get_array (node);
+      for (guint i = 0; i < json_array_get_length (arr); i++)
+        {
+          JsonNode *el = json_array_get_element (arr, i);
+          g_autofree char *key = g_strdup_printf ("kernel.args[%u]", i);
+          if (!JSON_NODE_HOLDS_VALUE (el) || json_node_get_value_type (el) != G_TYPE_STRING)
+            return fail (ctx, key, "expected a string, got %s", node_type_name (el));
+          const char *arg = json_node_get_string (el);
+          if (*arg == '\0' || strpbrk (arg, " \t\n\r"))
+            return fail (ctx, key, "'%s' must be one non-empty word", arg);
+          if (g_str_has_prefix (arg, "gen."))
+            return fail (ctx, key, "'%s': gen.* arguments are written by gen itself", arg);
+          g_ptr_array_add (args, g_strdup (arg));
+        }
+    }
+  g_ptr_array_add (args, NULL);
+  m->kernel_args = (GStrv) g_ptr_array_free (g_steal_pointer (&args), FALSE);
+  return TRUE;
+}
+
+static gboolean
+var_name_is_valid (const char *name)
+{
+  if (!*name)
+    return FALSE;
+  for (const char *p = name; *p; p++)
+    if (!(g_ascii_isalnum (*p) || *p == '_' || *p == '-' || *p == '.'))
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+parse_vars (Ctx *ctx, JsonObject *config, GenManifest *m)
+{
+  JsonObject *vars = json_object_has_member (config, "vars")
+                         ? get_object (ctx, config, "vars", "config.vars", FALSE)
+                         : NULL;
+  if (json_object_has_member (config, "vars") && !vars)
+    return FALSE;
+  if (!vars)
+    return TRUE;
+  g_autoptr (GList) members = json_object_get_members (vars);
+  for (GList *l = members; l; l = l->next)
+    {
+      const char *name = l->data;
+      g_autofree char *key = g_strdup_printf ("config.vars.%s", name);
+      if (!var_name_is_valid (name))
+        return fail (ctx, key, "variable names use letters, digits, '_', '-' and '.'");
+      JsonNode *node = json_object_get_member (vars, name);
+      if (!JSON_NODE_HOLDS_VALUE (node))
+        return fail (ctx, key, "expected a string, number or boolean, got %s",
+                     node_type_name (node));
+      GType t = json_node_get_value_type (node);
+      char *value;
+      if (t == G_TYPE_STRING)
+        value = g_strdup (json_node_get_string (node));
+      else if (t == G_TYPE_BOOLEAN)
+        value = g_strdup (json_node_get_boolean (node) ? "true" : "false");
+      else if (t == G_TYPE_INT64)
+        value = g_strdup_printf ("%" G_GINT64_FORMAT, json_node_get_int (node));
+      else
+        {
+          char buf[G_ASCII_DTOSTR_BUF_SIZE];
+          value = g_strdup (g_ascii_dtostr (buf, sizeof buf, json_node_get_double (node)));
+        }
+      g_hash_table_insert (m->vars, g_strdup (name), value);
+    }
+  return TRUE;
+}
+
+/* A target must be an absolute path below /etc with no '.', '..' or empty
+ * component; returns it normalised or NULL. */
+static gboolean
+target_path_is_valid (const char *path)
+{
+  if (!g_str_has_prefix (path, "/etc/") || strlen (path) > 4096)
+    return FALSE;
+  g_auto (GStrv) parts = g_strsplit (path + strlen ("/etc/"), "/", -1);
+  for (char **p = parts; *p; p++)
+    if (**p == '\0' || g_str_equal (*p, ".") || g_str_equal (*p, ".."))
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+parse_mode (Ctx *ctx, const char *key, JsonNode *node, guint *out)
+{
+  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
+    return fail (ctx, key, "expected an octal string like \"0640\", got %s", node_type_name (node));
+  const char *s = json_node_get_string (node);
+  guint64 mode;
+  if (strlen (s) < 3 || strlen (s) > 4
+      || !g_ascii_string_to_unsigned (s, 8, 0, 07777, &mode, NULL))
+    return fail (ctx, key, "'%s' is not an octal mode like \"0640\"", s);
+  *out = mode;
+  return TRUE;
+}
+
+static gint
+spec_compare (gconstpointer a, gconstpointer b)
+{
+  const GenConfigFileSpec *sa = *(GenConfigFileSpec **) a;
+  const GenConfigFileSpec *sb = *(GenConfigFileSpec **) b;
+  return strcmp (sa->path, sb->path);
+}
+
+static gboolean
+parse_files (Ctx *ctx, JsonObject *config, GenManifest *m)
+{
+  if (!json_object_has_member (config, "files"))
+    return TRUE;
+  JsonObject *files = get_object (ctx, config, "files", "config.files", FALSE);
+  if (!files)
+    return FALSE;
+  g_autoptr (GList) members = json_object_get_members (files);
+  for (GList *l = members; l; l = l->next)
+    {
+      const char *path = l->data;
+      g_autofree char *key = g_strdup_printf ("config.files[\"%s\"]", path);
+      if (!target_path_is_valid (path))
+        return fail (ctx, key, "target must be a path below /etc/ without '.', '..' or empty parts");
+      JsonObject *entry = get_object (ctx, files, path, key, FALSE);
+      if (!entry)
+        return FALSE;
+      static const char *const keys[] = { "content", "template", "source", "symlink", "mode", NULL };
+      if (!check_keys (ctx, entry, key, keys))
+        return FALSE;
+
+      g_autoptr (GenConfigFileSpec) spec = g_new0 (GenConfigFileSpec, 1);
+      spec->path = g_strdup (path);
+      spec->mode = 0644;
+      static const struct {
+        const char *name;
+        GenConfigKind kind;
+      } kinds[] = { { "content", GEN_CONFIG_CONTENT },
+                    { "template", GEN_CONFIG_TEMPLATE },
+                    { "source", GEN_CONFIG_SOURCE },
+                    { "symlink", GEN_CONFIG_SYMLINK } };
+      const char *found = NULL;
+      for (guint i = 0; i < G_N_ELEMENTS (kinds); i++)
+        {
+          JsonNode *node = json_object_get_member (entry, kinds[i].name);
+          if (!node)
+            continue;
+          g_autofree char *subkey = g_strdup_printf ("%s.%s", key, kinds[i].name);
+          if (found)
+            return fail (ctx, key, "give exactly one of 'content', 'template', 'source', 'symlink' (got '%s' and '%s')",
+                         found, kinds[i].name);
+          found = kinds[i].name;
+          if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
+            return fail (ctx, subkey, "expected a string, got %s", node_type_name (node));
+          const char *value = json_node_get_string (node);
+          spec->kind = kinds[i].kind;
+          switch (spec->kind)
+            {
+            case GEN_CONFIG_CONTENT:
+              spec->value = g_strdup (value);
+              break;
+            case GEN_CONFIG_TEMPLATE:
+            case GEN_CONFIG_SOURCE:
+              spec->value = resolve_inside (ctx, subkey, value);
+              if (!spec->value)
+                return FALSE;
+              break;
+            case GEN_CONFIG_SYMLINK:
+              if (*value == '\0' || strlen (value) > 4095 || strchr (value, '\n'))
+                return fail (ctx, subkey, "must be a non-empty one-line link target");
+              spec->value = g_strdup (value);
+              spec->mode = 0;
+              break;
+            }
+        }
+      if (!found)
+        return fail (ctx, key, "give one of 'content', 'template', 'source', 'symlink'");
+      JsonNode *mode = json_object_get_member (entry, "mode");
+      if (mode)
+        {
+          g_autofree char *subkey = g_strdup_printf ("%s.mode", key);
+          if (spec->kind == GEN_CONFIG_SYMLINK)
+            return fail (ctx, subkey, "a symlink has no mode");
+          if (!parse_mode (ctx, subkey, mode, &spec->mode))
+            return FALSE;
+        }
+      g_ptr_array_add (m->files, g_steal_pointer (&spec));
+    }
+  g_ptr_array_sort (m->files, spec_compare);
+
+  /* A target cannot be both a file and the folder of another target. */
+  for (guint i = 0; i + 1 < m->files->len; i++)
+    {
+      GenConfigFileSpec *a = m->files->pdata[i];
+      GenConfigFileSpec *b = m->files->pdata[i + 1];
+      gsize alen = strlen (a->path);
+      if (strncmp (a->path, b->path, alen) == 0 && b->path[alen] == '/')
+        {
+          g_autofree char *key = g_strdup_printf ("config.files[\"%s\"]", b->path);
+          return fail (ctx, key, "'%s' is a file, so it cannot be a folder", a->path);
+        }
+    }
+  return TRUE;
+}
+
+static gboolean
+parse_config (Ctx *ctx, JsonObject *root, GenManifest *m)
+{
+  if (!json_object_has_member (root, "config"))
+    return TRUE;
+  JsonObject *config = get_object (ctx, root, "config", "config", FALSE);
+  if (!config)
+    return FALSE;
+  static const char *const keys[] = { "vars", "files", NULL };
+  if (!check_keys (ctx, config, "config", keys))
+    return FALSE;
+  return parse_vars (ctx, config, m) && parse_files (ctx, config, m);
+}
+
+GenManifest *
+gen_manifest_parse (const char *data, gsize len, const char *path, const char *dir, GError **error)
+{
+  Ctx ctx = { path, dir, error };
+  if (len > GEN_MANIFEST_MAX_SIZE)
+    {
+      fail (&ctx, NULL, "larger than %d bytes", GEN_MANIFEST_MAX_SIZE);
+      return NULL;
+    }
+  if (!g_utf8_validate_len (data, len, NULL))
+    {
+      fail (&ctx, NULL, "not valid UTF-8");
+      return NULL;
+    }
+  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
+  g_autoptr (GError) local_error = NULL;
+  if (!json_parser_load_from_data (parser, data, len, &local_error))
+    {
+      fail (&ctx, NULL, "not valid JSON: %s", local_error->message);
+      return NULL;
+    }
+  JsonNode *root_node = json_parser_get_root (parser);
+  if (!root_node || !JSON_NODE_HOLDS_OBJECT (root_node))
+    {
+      fail (&ctx, NULL, "expected a JSON object at the top");
+      return NULL;
+    }
+  JsonObject *root = json_node_get_object (root_node);
+  static const char *const keys[] = { "os", "release", "kernel", "config", NULL };
+  if (!check_keys (&ctx, root, NULL, keys))
+    return NULL;
+
+  g_autoptr (GenManifest) m = g_new0 (GenManifest, 1);
+  m->path = g_strdup (path);
+  m->dir = g_strdup (dir);
+  m->bytes = g_bytes_new (data, len);
+  m->vars = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  m->files = g_ptr_array_new_with_free_func ((GDestroyNotify) config_file_spec_free);
+
+  gboolean ok;
+  const char *os = get_string (&ctx, root, "os", "os", &ok);
+  if (!ok)
+    return NULL;
+  if (!os)
+    {
+      fail (&ctx, "os", "missing");
+      return NULL;
+    }
+  if (!gen_os_name_is_valid (os))
+    {
+      fail (&ctx, "os", "'%s' must be lower-case letters, digits, '.', '_' or '-' (at most 64)", os);
+      return NULL;
+    }
+  m->os = g_strdup (os);
+
+  if (!parse_release (&ctx, root, m) || !parse_kernel (&ctx, root, m)
+      || !parse_config (&ctx, root, m))
+    return NULL;
+  return g_steal_pointer (&m);
+}
+
+GenManifest *
+gen_manifest_load (const char *path, GError **error)
+{
+  /* O_NONBLOCK: a FIFO must not hang us; gen_read_file_at refuses non-regular files. */
+  gen_autofd fd = open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0)
+    {
+      gen_throw_errno (error, "opening manifest '%s'", path);
+      return NULL;
+    }
+  struct stat st;
+  if (fstat (fd, &st) == 0 && S_ISREG (st.st_mode) && st.st_size > GEN_MANIFEST_MAX_SIZE)
+    {
+      g_set_error (error, GEN_ERROR, GEN_ERROR_INVALID_MANIFEST, "%s: larger than %d bytes", path,
+                   GEN_MANIFEST_MAX_SIZE);
+      return NULL;
+    }
+  gsize len;
+  g_autofree char *data = gen_read_fd (fd, path, &len, error);
+  if (!data)
+    return NULL;
+  g_autofree char *abs = g_canonicalize_filename (path, NULL);
+  g_autofree char *dir = g_path_get_dirname (abs);
+  return gen_manifest_parse (data, len, path, dir, error);
+}

@@ -1,0 +1,58 @@
+/* gen-manifest.h: manifest v1, parsed and validated (docs/gen.manifest.5.md). */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef enum {
+  GEN_RELEASE_DIR,
+  GEN_RELEASE_ARCHIVE,
+  GEN_RELEASE_REF,
+} GenReleaseKind;
+
+typedef enum {
+  GEN_CONFIG_CONTENT,   /* inline text with {{var}} substitution */
+  GEN_CONFIG_TEMPLATE,  /* a file in the manifest's folder, with substitution */
+  GEN_CONFIG_SOURCE,    /* a file in the manifest's folder, copied as is */
+  GEN_CONFIG_SYMLINK,   /* a symbolic link to value */
+} GenConfigKind;
+
+typedef struct {
+  char *path;         /* absolute target under /etc, normalised */
+  GenConfigKind kind;
+  char *value;        /* the text, the resolved file path, or the link target */
+  guint mode;         /* permission bits; 0 for symlinks */
+} GenConfigFileSpec;
+
+typedef struct {
+  char *path;             /* the manifest file as given */
+  char *dir;              /* its folder, resolved; relative paths start here */
+  GBytes *bytes;          /* the manifest's text, kept in every generation */
+  char *os;
+  GenReleaseKind release_kind;
+  char *release_source;   /* resolved dir/archive path, or the ref */
+  char *release_version;  /* NULL unless the manifest sets one */
+  GStrv kernel_args;      /* never NULL */
+  GHashTable *vars;       /* name -> string */
+  GPtrArray *files;       /* GenConfigFileSpec, sorted by path */
+} GenManifest;
+
+void gen_manifest_free (GenManifest *manifest);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GenManifest, gen_manifest_free)
+
+/* Largest manifest accepted, in bytes. */
+#define GEN_MANIFEST_MAX_SIZE (1024 * 1024)
+
+/* Loads and validates the manifest at @path. Errors are GEN_ERROR_INVALID_MANIFEST
+ * (or an I/O error) naming the offending key or path. Nothing is written. */
+GenManifest *gen_manifest_load (const char *path, GError **error);
+
+/* Same, for text already in memory; @dir is where relative paths resolve. */
+GenManifest *gen_manifest_parse (const char *data, gsize len, const char *path, const char *dir,
+                                 GError **error);
+
+/* Checks an OS name: it names files and refs, so [a-z0-9][a-z0-9._-]*, at most 64. */
+gboolean gen_os_name_is_valid (const char *name);
+
+G_END_DECLS

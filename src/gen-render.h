@@ -1,0 +1,36 @@
+/* gen-render.h: turns a manifest's config section into the files of an overlay. */
+#pragma once
+
+#include "gen-manifest.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+  char *path;      /* absolute target, "/etc/…" */
+  gboolean is_symlink;
+  GBytes *content; /* file bytes; NULL for a symlink */
+  char *target;    /* link target; NULL for a file */
+  guint mode;
+} GenRenderedFile;
+
+/* Replaces every {{name}} (spaces inside the braces allowed) with its
+ * variable.  An undefined variable or an unclosed "{{" is an error naming
+ * @what. */
+char *gen_render_substitute (const char *text, GHashTable *vars, const char *what, GError **error);
+
+/* Renders every config file of @manifest, sorted by path.  Reads templates
+ * and sources; writes nothing. */
+GPtrArray *gen_render_config (GenManifest *manifest, GError **error);
+
+/* A SHA-256 over paths, kinds, modes and contents: equal digests mean equal overlays. */
+char *gen_render_digest (GPtrArray *files);
+
+/* Writes the overlay below @dir (relative to @dfd), which must not exist:
+ * "/etc/app/app.conf" lands at "@dir/app/app.conf".  Every file is fsync'd;
+ * the caller publishes @dir with one rename. */
+gboolean gen_render_write (GPtrArray *files, int dfd, const char *dir, GError **error);
+
+/* Reads an overlay written by gen_render_write back into rendered files. */
+GPtrArray *gen_render_read (int dfd, const char *dir, GError **error);
+
+G_END_DECLS

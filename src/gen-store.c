@@ -1,0 +1,584 @@
+#include "gen-store.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ostree.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "gen-error.h"
+#include "gen-util.h"
+
+typedef struct archive GenArchive;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GenArchive, archive_read_free)
+
+#define META_KERNEL_VERSION "gen.kernel.version"
+#define META_KERNEL_ID "gen.kernel.id"
+#define META_KERNEL_INITRD "gen.kernel.initrd"
+#define GENERATION_REF_PREFIX "gen/generation"
+
+struct _GenStore {
+  OstreeRepo *repo;
+  int sysroot_dfd; /* borrowed from the GenSysroot */
+};
+
+void
+gen_release_free (GenRelease *r)
+{
+  if (!r)
+    return;
+  g_free (r->checksum);
+  g_free (r->version);
+  g_free (r->kernel_version);
+  g_free (r->kernel_id);
+  g_free (r);
+}
+
+void
+gen_store_free (GenStore *store)
+{
+  if (!store)
+    return;
+  g_clear_object (&store->repo);
+  g_free (store);
+}
+
+static OstreeRepoMode
+repo_mode (void)
+{
+  /* Only root can keep ownership in the store; others get canonical owners. */
+  return geteuid () == 0 ? OSTREE_REPO_MODE_BARE : OSTREE_REPO_MODE_BARE_USER_ONLY;
+}
+
+gboolean
+gen_store_init (const char *path, const char *os, GCancellable *cancellable, GError **error)
+{
+  if (!gen_sysroot_prepare (path, os, error))
+    return FALSE;
+  gen_autofd dfd = gen_open_dir_at (AT_FDCWD, path, error);
+  if (dfd < 0)
+    return FALSE;
+  if (gen_exists_at (dfd, GEN_REPO_DIR "/config"))
+    return TRUE;
+  g_autoptr (OstreeRepo) repo
+      = ostree_repo_create_at (dfd, GEN_REPO_DIR, repo_mode (), NULL, cancellable, error);
+  if (!repo)
+    {
+      g_prefix_error (error, "creating the store: ");
+      return FALSE;
+    }
+  return gen_fsync_dir_at (dfd, GEN_STATE_DIR, error);
+}
+
+GenStore *
+gen_store_open (GenSysroot *sysroot, GCancellable *cancellable, GError **error)
+{
+  g_autoptr (GenStore) store = g_new0 (GenStore, 1);
+  store->sysroot_dfd = sysroot->dfd;
+  store->repo = ostree_repo_open_at (sysroot->dfd, GEN_REPO_DIR, cancellable, error);
+  if (!store->repo)
+    {
+      g_prefix_error (error, "opening the store: ");
+      return NULL;
+    }
+  return g_steal_pointer (&store);
+}
+
+/* --- archives -------------------------------------------------------------- */
+
+/* Strips leading "./" and trailing "/"; NULL for the root itself. */
+static char *
+archive_member_path (const char *name)
+{
+  while (g_str_has_prefix (name, "./"))
+    name += 2;
+  g_autofree char *path = g_strdup (name);
+  gsize len = strlen (path);
+  while (len > 0 && path[len - 1] == '/')
+    path[--len] = '\0';
+  if (len == 0 || g_str_equal (path, "."))
+    return NULL;
+  return g_steal_pointer (&path);
+}
+
+/* A member path must stay inside the tree: relative, no ".." component. */
+static gboolean
+member_path_is_safe (const char *path)
+{
+  if (path[0] == '/')
+    return FALSE;
+  g_auto (GStrv) parts = g_strsplit (path, "/", -1);
+  for (char **p = parts; *p; p++)
+    if (g_str_equal (*p, ".."))
+      return FALSE;
+  return TRUE;
+}
+
+/* A relative symlink target must not climb above the tree's root from the
+ * folder holding the link.  Absolute targets resolve inside the tree at boot. */
+static gboolean
+symlink_stays_inside (const char *link_path, const char *target)
+{
+  if (target[0] == '/')
+    return TRUE;
+  int depth = 0;
+  for (const char *p = link_path; *p; p++)
+    depth += *p == '/';
+  g_auto (GStrv) parts = g_strsplit (target, "/", -1);
+  for (char **p = parts; *p; p++)
+    {
+      if (g_str_equal (*p, ".."))
+        depth--;
+      else if (**p != '\0' && !g_str_equal (*p, "."))
+        depth++;
+      if (depth < 0)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static GenArchive *
+archive_open (const char *path, GError **error)
+{
+  g_autoptr (GenArchive) a = archive_read_new ();
+  archive_read_support_filter_all (a);
+  archive_read_support_format_all (a);
+  if (archive_read_open_filename (a, path, 65536) != ARCHIVE_OK)
+    {
+      g_set_error (error, GEN_ERROR, GEN_ERROR_INVALID_RELEASE, "reading archive '%s': %s", path,
+                   archive_error_string (a));
+      return NULL;
+    }
+  return g_steal_pointer (&a);
+}
+
+/* Reads every member header and refuses what could escape or damage the tree. */
+static gboolean
+archive_validate (const char *path, GError **error)
+{
+  g_autoptr (GenArchive) a = archive_open (path, error);
+  if (!a)
+    return FALSE;
+  struct archive_entry *entry;
+  int r;
+  guint count = 0;
+  while ((r = archive_read_next_header (a, &entry)) == ARCHIVE_OK)
+    {
+      count++;
+      const char *raw = archive_entry_pathname (entry);
+      if (!raw)
+        {
+          g_set_error (error, GEN_ERROR, GEN_ERROR_INVALID_RELEASE,
+                       "archive '%s': member %u has no path", path, count);
+          return FALSE;
+        }
+      if (raw[0] == '/' || !member_path_is_safe (raw))
+        {
+          g_set_error (error, GEN_ERROR, GEN_ERROR_INVALID_RELEASE,
+                       "archive '%s': member '%s' %s", path, raw,
+                       raw[0] == '/' ? "has an absolute path" : "climbs out with '..'");
+          return FALSE;
+        }
+      g_autofree char *member = archive_member_path (raw);
+      const char *hardlink = archive_entry_hardlink (entry);
+      if (hardlink && (hardlink[0] == '/' || !member_path_is_safe (hardlink)))
+        {
+          g_set_error (error, GEN_ERROR, GEN_ERROR_INVALID_RELEASE,
+                       "archive '%s': hard link '%s' points outside the tree ('%s')", path, raw,
+                       hardlink);
+          return FALSE;
+        }
+      mode_t type = archive_entry_filetype (entry);
+      if (!hardlink && type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK)
+        {
+          g_set_error (error, GEN_ERROR, GEN_ERROR_INVALID_RELEASE,
+                       "archive '%s': member '%s' is a device node, FIFO or socket, which a "
+                       "release may not hold",
+                       path, raw);
+          return FALSE;
+        }
+      if (type == AE_IFLNK)
+        {
+          const char *target = archive_entry_symlink (entry);
+          if (!target || !member || !symlink_stays_inside (member, target))
+            {
+              g_set_error (error, GEN_ERROR, GEN_ERROR_INVALID_RELEASE,
+                           "archive '%s': symlink '%s' points outside the tree ('%s')", path,
+                           raw, target ? target : "");
+              return FALSE;
+            }
+        }
+      archive_read_data_skip (a);
+    }
+  if (r != ARCHIVE_EOF)
+    {
+      g_set_error (error, GEN_ERROR, GEN_ERROR_INVALID_RELEASE, "reading archive '%s': %s", path,
+                   archive_error_string (a));
+      return FALSE;
+    }
+  if (count == 0)
+    {
+      g_set_error (error, GEN_ERROR, GEN_ERROR_INVALID_RELEASE, "archive '%s' is empty", path);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* --- reading a release tree ------------------------------------------------ */
+
+static gboolean
+is_regular (GFile *f, GCancellable *cancellable)
+{
+  return g_file_query_file_type (f, G_FILE_QUERY_INFO_NOFOLLOW_SYMLINKS, cancellable)
+         == G_FILE_TYPE_REGULAR;
+}
+
+/* Finds usr/lib/modules/<kver>/vmlinuz (the highest <kver> if several). */
+static gboolean
+find_kernel (GFile *root, GenRelease *r, GCancellable *cancellable, GError **error)
+{
+  g_autoptr (GFile) modules = g_file_resolve_relative_path (root, "usr/lib/modules");
+  g_autoptr (GFileEnumerator) e
+      = g_file_enumerate_children (modules, G_FILE_ATTRIBUTE_STANDARD_NAME,
+                                   G_FILE_QUERY_INFO_NOFOLLOW_SYMLINKS, cancellable, NULL);
+  g_autofree char *best = NULL;
+  g_autoptr (GFile) best_vmlinuz = NULL;
+  for (;;)
+    {
+      GFileInfo *info;
+      GFile *child;
+      if (!e || !g_file_enumerator_iterate (e, &info, &child, cancellable, error))
+        break;
+      if (!info)
+        break;
+      g_autoptr (GFile) vmlinuz = g_file_get_child (child, "vmlinuz");
+      const char *name = g_file_info_get_name (info);
+      if (is_regular (vmlinuz, cancellable) && (!best || strverscmp (name, best) > 0))
+        {
+          g_free (best);
+          best = g_strdup (name);
+          g_set_object (&best_vmlinuz, vmlinuz);
+        }
+    }
+  if (error && *error)
+    return FALSE;
+  if (!best)
+    {
+      g_set_error (error, GEN_ERROR, GEN_ERROR_INVALID_RELEASE,
+                   "the release has no kernel (expected usr/lib/modules/<version>/vmlinuz)");
+      return FALSE;
+    }
+  g_autoptr (GFile) dir = g_file_get_parent (best_vmlinuz);
+  g_autoptr (GFile) initrd = g_file_get_child (dir, "initramfs.img");
+  r->kernel_version = g_steal_pointer (&best);
+  r->has_initrd = is_regular (initrd, cancellable);
+  /* The id names the boot folder: a different kernel under the same version
+   * must not overwrite the files an older entry boots. */
+  g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+  const char *k = ostree_repo_file_get_checksum (OSTREE_REPO_FILE (best_vmlinuz));
+  g_checksum_update (sum, (const guchar *) k, strlen (k));
+  if (r->has_initrd)
+    {
+      const char *i = ostree_repo_file_get_checksum (OSTREE_REPO_FILE (initrd));
+      g_checksum_update (sum, (const guchar *) i, strlen (i));
+    }
+  r->kernel_id = g_strndup (g_checksum_get_string (sum), 16);
+  return TRUE;
+}
+
+/* VERSION_ID from usr/lib/os-release or etc/os-release, or NULL. */
+static char *
+read_os_release_version (GFile *root, GCancellable *cancellable)
+{
+  static const char *const paths[] = { "usr/lib/os-release", "etc/os-release" };
+  for (guint i = 0; i < G_N_ELEMENTS (paths); i++)
+    {
+      g_autoptr (GFile) f = g_file_resolve_relative_path (root, paths[i]);
+      g_autofree char *text = NULL;
+      if (!is_regular (f, cancellable)
+          || !g_file_load_contents (f, cancellable, &text, NULL, NULL, NULL))
+        continue;
+      g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+      for (char **l = lines; *l; l++)
+        if (g_str_has_prefix (*l, "VERSION_ID="))
+          {
+            char *value = g_shell_unquote (*l + strlen ("VERSION_ID="), NULL);
+            if (value && *value)
+              return value;
+            g_free (value);
+          }
+    }
+  return NULL;
+}
+
+static GVariant *
+release_metadata (GenRelease *r)
+{
+  g_auto (GVariantBuilder) b;
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  if (r->version)
+    g_variant_builder_add (&b, "{sv}", OSTREE_COMMIT_META_KEY_VERSION,
+                           g_variant_new_string (r->version));
+  g_variant_builder_add (&b, "{sv}", META_KERNEL_VERSION, g_variant_new_string (r->kernel_version));
+  g_variant_builder_add (&b, "{sv}", META_KERNEL_ID, g_variant_new_string (r->kernel_id));
+  g_variant_builder_add (&b, "{sv}", META_KERNEL_INITRD, g_variant_new_boolean (r->has_initrd));
+  return g_variant_ref_sink (g_variant_builder_end (&b));
+}
+
+/* --- import ---------------------------------------------------------------- */
+
+typedef struct {
+  GenProgressFunc progress;
+  gpointer user_data;
+  guint64 files;
+} ImportProgress;
+
+static OstreeRepoCommitFilterResult
+count_files (OstreeRepo *repo, const char *path, GFileInfo *info, gpointer user_data)
+{
+  ImportProgress *p = user_data;
+  if (p->progress && (++p->files % 1000) == 0)
+    p->progress ("importing release", p->files, 0, p->user_data);
+  return OSTREE_REPO_COMMIT_FILTER_ALLOW;
+}
+
+static gboolean
+write_tree (GenStore *store, GenManifest *m, OstreeMutableTree *mtree, ImportProgress *progress,
+            GCancellable *cancellable, GError **error)
+{
+  OstreeRepoCommitModifierFlags flags = 0;
+  if (ostree_repo_get_mode (store->repo) == OSTREE_REPO_MODE_BARE_USER_ONLY)
+    flags |= OSTREE_REPO_COMMIT_MODIFIER_FLAGS_CANONICAL_PERMISSIONS;
+  g_autoptr (OstreeRepoCommitModifier) modifier
+      = ostree_repo_commit_modifier_new (flags, count_files, progress, NULL);
+
+  if (m->release_kind == GEN_RELEASE_DIR)
+    {
+      if (!ostree_repo_write_dfd_to_mtree (store->repo, AT_FDCWD, m->release_source, mtree,
+                                           modifier, cancellable, error))
+        {
+          g_prefix_error (error, "importing '%s': ", m->release_source);
+          return FALSE;
+        }
+      return TRUE;
+    }
+
+  if (!archive_validate (m->release_source, error))
+    return FALSE;
+  g_autoptr (GenArchive) a = archive_open (m->release_source, error);
+  if (!a)
+    return FALSE;
+  OstreeRepoImportArchiveOptions opts = { 0 };
+  opts.autocreate_parents = TRUE;
+  if (!ostree_repo_import_archive_to_mtree (store->repo, &opts, a, mtree, modifier, cancellable,
+                                            error))
+    {
+      g_prefix_error (error, "importing archive '%s': ", m->release_source);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static GenRelease *
+release_from_commit (GenStore *store, const char *checksum, const char *version_override,
+                     GCancellable *cancellable, GError **error)
+{
+  g_autoptr (GVariant) commit = NULL;
+  if (!ostree_repo_load_commit (store->repo, checksum, &commit, NULL, error))
+    return NULL;
+  g_autoptr (GVariant) meta = g_variant_get_child_value (commit, 0);
+  g_auto (GVariantDict) dict;
+  g_variant_dict_init (&dict, meta);
+  g_autoptr (GenRelease) r = g_new0 (GenRelease, 1);
+  r->checksum = g_strdup (checksum);
+  if (!g_variant_dict_lookup (&dict, OSTREE_COMMIT_META_KEY_VERSION, "s", &r->version))
+    r->version = NULL;
+  if (version_override)
+    {
+      g_free (r->version);
+      r->version = g_strdup (version_override);
+    }
+  if (g_variant_dict_lookup (&dict, META_KERNEL_VERSION, "s", &r->kernel_version)
+      && g_variant_dict_lookup (&dict, META_KERNEL_ID, "s", &r->kernel_id)
+      && g_variant_dict_lookup (&dict, META_KERNEL_INITRD, "b", &r->has_initrd))
+    return g_steal_pointer (&r);
+
+  /* A commit gen did not write (plain `ostree commit`): read the tree. */
+  g_clear_pointer (&r->kernel_version, g_free);
+  g_clear_pointer (&r->kernel_id, g_free);
+  g_autoptr (GFile) root = NULL;
+  if (!ostree_repo_read_commit (store->repo, checksum, &root, NULL, cancellable, error))
+    return NULL;
+  if (!find_kernel (root, r, cancellable, error))
+    {
+      g_prefix_error (error, "release %.10s: ", checksum);
+      return NULL;
+    }
+  if (!r->version)
+    r->version = read_os_release_version (root, cancellable);
+  return g_steal_pointer (&r);
+}
+
+GenRelease *
+gen_store_import (GenStore *store, GenManifest *m, gboolean keep, GenProgressFunc progress,
+                  gpointer user_data, GCancellable *cancellable, GError **error)
+{
+  if (m->release_kind == GEN_RELEASE_REF)
+    {
+      g_autofree char *checksum = NULL;
+      if (!ostree_repo_resolve_rev (store->repo, m->release_source, FALSE, &checksum, NULL))
+        {
+          g_set_error (error, GEN_ERROR, GEN_ERROR_INVALID_RELEASE,
+                       "%s: release.ref: '%s' is not a ref or commit in the store", m->path,
+                       m->release_source);
+          return NULL;
+        }
+      return release_from_commit (store, checksum, m->release_version, cancellable, error);
+    }
+
+  if (progress)
+    progress ("importing release", 0, 0, user_data);
+  if (!ostree_repo_prepare_transaction (store->repo, NULL, cancellable, error))
+    return NULL;
+  ImportProgress p = { progress, user_data, 0 };
+  g_autoptr (OstreeMutableTree) mtree = ostree_mutable_tree_new ();
+  g_autoptr (GFile) root = NULL;
+  g_autoptr (GenRelease) r = g_new0 (GenRelease, 1);
+  g_autoptr (GVariant) meta = NULL;
+  if (!write_tree (store, m, mtree, &p, cancellable, error)
+      || !ostree_repo_write_mtree (store->repo, mtree, &root, cancellable, error)
+      || !find_kernel (root, r, cancellable, error))
+    {
+      ostree_repo_abort_transaction (store->repo, NULL, NULL);
+      return NULL;
+    }
+  r->version = m->release_version ? g_strdup (m->release_version)
+                                  : read_os_release_version (root, cancellable);
+  meta = release_metadata (r);
+  g_autofree char *subject = g_strdup_printf ("gen release %s", r->version ? r->version : "");
+  /* A fixed time and no parent: the same tree gives the same commit. */
+  if (!ostree_repo_write_commit_with_time (store->repo, NULL, subject, NULL, meta,
+                                           OSTREE_REPO_FILE (root), 0, &r->checksum, cancellable,
+                                           error))
+    {
+      ostree_repo_abort_transaction (store->repo, NULL, NULL);
+      return NULL;
+    }
+  if (!keep)
+    {
+      if (!ostree_repo_abort_transaction (store->repo, cancellable, error))
+        return NULL;
+      return g_steal_pointer (&r);
+    }
+  g_autofree char *ref = g_strdup_printf ("%s/release", m->os);
+  ostree_repo_transaction_set_ref (store->repo, NULL, ref, r->checksum);
+  if (!ostree_repo_commit_transaction (store->repo, NULL, cancellable, error))
+    return NULL;
+  if (progress)
+    progress ("importing release", p.files, p.files, user_data);
+  return g_steal_pointer (&r);
+}
+
+/* --- deployment ------------------------------------------------------------ */
+
+gboolean
+gen_store_deploy (GenStore *store, GenRelease *r, gboolean *out_new, GCancellable *cancellable,
+                  GError **error)
+{
+  g_autofree char *target = gen_sysroot_deploy_path (r->checksum);
+  *out_new = FALSE;
+  if (gen_exists_at (store->sysroot_dfd, target))
+    return TRUE;
+  g_autofree char *tmp = g_strdup_printf (GEN_TMP_DIR "/deploy-%s", r->checksum);
+  if (!gen_rm_rf_at (store->sysroot_dfd, tmp, error))
+    return FALSE;
+  OstreeRepoCheckoutAtOptions opts = { 0 };
+  if (ostree_repo_get_mode (store->repo) != OSTREE_REPO_MODE_BARE)
+    {
+      opts.mode = OSTREE_REPO_CHECKOUT_MODE_USER;
+      opts.bareuseronly_dirs = TRUE;
+    }
+  if (!ostree_repo_checkout_at (store->repo, &opts, store->sysroot_dfd, tmp, r->checksum,
+                                cancellable, error))
+    {
+      g_prefix_error (error, "checking out release %.10s: ", r->checksum);
+      return FALSE;
+    }
+  /* The checkout is hardlinks to synced objects, but its folders are new. */
+  if (syncfs (store->sysroot_dfd) < 0)
+    return gen_throw_errno (error, "syncing the checkout");
+  if (!gen_rename_at (store->sysroot_dfd, tmp, target, error))
+    return FALSE;
+  *out_new = TRUE;
+  return TRUE;
+}
+
+gboolean
+gen_store_install_kernel (GenStore *store, GenRelease *r, const char *os, char **out_dir,
+                          GError **error)
+{
+  g_autofree char *rel = g_strdup_printf ("%s/%s-%s", os, r->kernel_version, r->kernel_id);
+  g_autofree char *target = g_build_filename (GEN_BOOT_DIR, rel, NULL);
+  if (gen_exists_at (store->sysroot_dfd, target))
+    {
+      *out_dir = g_steal_pointer (&rel);
+      return TRUE;
+    }
+  g_autofree char *os_dir = g_build_filename (GEN_BOOT_DIR, os, NULL);
+  if (!gen_mkdir_p_at (store->sysroot_dfd, os_dir, 0755, error))
+    return FALSE;
+  /* Build the folder under a temporary name beside it, then publish it with
+   * one rename: an entry never points at half a kernel. */
+  g_autofree char *tmp = g_strdup_printf ("%s/.%s-%s.tmp-%08x", os_dir, r->kernel_version,
+                                          r->kernel_id, g_random_int ());
+  if (mkdirat (store->sysroot_dfd, tmp, 0755) < 0)
+    return gen_throw_errno (error, "creating '%s'", tmp);
+  g_autofree char *modules = g_strdup_printf (GEN_DEPLOY_DIR "/%s/usr/lib/modules/%s",
+                                              r->checksum, r->kernel_version);
+  static const char *const files[][2] = { { "vmlinuz", "vmlinuz" },
+                                          { "initramfs.img", "initrd.img" } };
+  for (guint i = 0; i < (r->has_initrd ? 2u : 1u); i++)
+    {
+      g_autofree char *src = g_build_filename (modules, files[i][0], NULL);
+      g_autofree char *dst = g_build_filename (tmp, files[i][1], NULL);
+      if (!gen_copy_file_at (store->sysroot_dfd, src, store->sysroot_dfd, dst, 0644, error))
+        return FALSE;
+    }
+  if (!gen_fsync_dir_at (store->sysroot_dfd, tmp, error)
+      || !gen_rename_at (store->sysroot_dfd, tmp, target, error))
+    return FALSE;
+  *out_dir = g_steal_pointer (&rel);
+  return TRUE;
+}
+
+gboolean
+gen_store_set_generation_ref (GenStore *store, guint number, const char *checksum,
+                              GCancellable *cancellable, GError **error)
+{
+  g_autofree char *ref = g_strdup_printf (GENERATION_REF_PREFIX "/%u", number);
+  return ostree_repo_set_ref_immediate (store->repo, NULL, ref, checksum, cancellable, error);
+}
+
+gboolean
+gen_store_cleanup (GenStore *store, guint last, GCancellable *cancellable, GError **error)
+{
+  g_autoptr (GHashTable) refs = NULL;
+  if (!ostree_repo_list_refs_ext (store->repo, GENERATION_REF_PREFIX, &refs,
+                                  OSTREE_REPO_LIST_REFS_EXT_NONE, cancellable, error))
+    return FALSE;
+  GHashTableIter it;
+  gpointer key;
+  g_hash_table_iter_init (&it, refs);
+  while (g_hash_table_iter_next (&it, &key, NULL))
+    {
+      const char *name = strrchr (key, '/');
+      guint64 n;
+      if (name && g_ascii_string_to_unsigned (name + 1, 10, 1, G_MAXINT, &n, NULL) && n > last
+          && !ostree_repo_set_ref_immediate (store->repo, NULL, key, NULL, cancellable, error))
+        return FALSE;
+    }
+  return TRUE;
+}

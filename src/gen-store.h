@@ -1,0 +1,65 @@
+/* gen-store.h: the release store, a real ostree repository in gen/repo.
+ *
+ * A release is an ostree commit with a fixed timestamp and no parent, so the
+ * same tree always gives the same checksum.  Its metadata records the release
+ * version and the kernel (docs/architecture.md).  This is the only part of
+ * the library that needs libostree and libarchive.
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "gen-manifest.h"
+#include "gen-sysroot.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+  char *checksum;
+  char *version;         /* NULL when neither the manifest nor os-release names one */
+  char *kernel_version;  /* <kver> of usr/lib/modules/<kver>/vmlinuz */
+  char *kernel_id;       /* short id of the kernel and initramfs contents */
+  gboolean has_initrd;   /* usr/lib/modules/<kver>/initramfs.img exists */
+} GenRelease;
+
+void gen_release_free (GenRelease *release);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GenRelease, gen_release_free)
+
+typedef struct _GenStore GenStore;
+void gen_store_free (GenStore *store);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GenStore, gen_store_free)
+
+/* Reports progress of long steps: @done of @total items (total 0: unknown). */
+typedef void (*GenProgressFunc) (const char *step, guint64 done, guint64 total, gpointer user_data);
+
+/* gen_sysroot_prepare() plus the ostree repository. */
+gboolean gen_store_init (const char *path, const char *os, GCancellable *cancellable,
+                         GError **error);
+
+GenStore *gen_store_open (GenSysroot *sysroot, GCancellable *cancellable, GError **error);
+
+/* Imports the manifest's release (dir or archive) or resolves its ref.  With
+ * @keep FALSE (a dry run) nothing stays in the store. */
+GenRelease *gen_store_import (GenStore *store, GenManifest *manifest, gboolean keep,
+                              GenProgressFunc progress, gpointer user_data,
+                              GCancellable *cancellable, GError **error);
+
+/* Checks the release out once, by hardlinks, at gen/deploy/<checksum>.
+ * @out_new tells whether this run made the checkout. */
+gboolean gen_store_deploy (GenStore *store, GenRelease *release, gboolean *out_new,
+                           GCancellable *cancellable, GError **error);
+
+/* Copies the release's kernel and initramfs to boot/<os>/<kver>-<id>/ once;
+ * @out_dir gets that folder relative to DIR/boot. */
+gboolean gen_store_install_kernel (GenStore *store, GenRelease *release, const char *os,
+                                   char **out_dir, GError **error);
+
+/* Keeps generation @number's release alive in the store (ref gen/generation/N). */
+gboolean gen_store_set_generation_ref (GenStore *store, guint number, const char *checksum,
+                                       GCancellable *cancellable, GError **error);
+
+/* Drops refs of generations above @last (left by a killed run). */
+gboolean gen_store_cleanup (GenStore *store, guint last, GCancellable *cancellable,
+                            GError **error);
+
+G_END_DECLS

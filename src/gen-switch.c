@@ -1,0 +1,238 @@
+#include "gen-switch.h"
+
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "gen-boot.h"
+#include "gen-error.h"
+#include "gen-git.h"
+#include "gen-render.h"
+#include "gen-util.h"
+
+static void
+config_change_free (GenConfigChange *c)
+{
+  g_free (c->path);
+  g_free (c);
+}
+
+void
+gen_switch_result_free (GenSwitchResult *r)
+{
+  if (!r)
+    return;
+  g_clear_pointer (&r->generation, gen_generation_free);
+  g_clear_pointer (&r->previous, gen_generation_free);
+  g_clear_pointer (&r->config_changes, g_ptr_array_unref);
+  g_free (r);
+}
+
+static gboolean
+rendered_equal (GenRenderedFile *a, GenRenderedFile *b)
+{
+  if (a->is_symlink != b->is_symlink)
+    return FALSE;
+  if (a->is_symlink)
+    return g_str_equal (a->target, b->target);
+  return a->mode == b->mode && g_bytes_equal (a->content, b->content);
+}
+
+static void
+add_change (GPtrArray *changes, GenChangeKind kind, const char *path)
+{
+  GenConfigChange *c = g_new0 (GenConfigChange, 1);
+  c->kind = kind;
+  c->path = g_strdup (path);
+  g_ptr_array_add (changes, c);
+}
+
+/* Both lists sorted by path: a merge walk. */
+static GPtrArray *
+compare_overlays (GPtrArray *old_files, GPtrArray *new_files)
+{
+  GPtrArray *changes = g_ptr_array_new_with_free_func ((GDestroyNotify) config_change_free);
+  guint i = 0, j = 0;
+  while (i < old_files->len || j < new_files->len)
+    {
+      GenRenderedFile *a = i < old_files->len ? old_files->pdata[i] : NULL;
+      GenRenderedFile *b = j < new_files->len ? new_files->pdata[j] : NULL;
+      int cmp = !a ? 1 : !b ? -1 : strcmp (a->path, b->path);
+      if (cmp < 0)
+        add_change (changes, GEN_CHANGE_REMOVED, a->path), i++;
+      else if (cmp > 0)
+        add_change (changes, GEN_CHANGE_ADDED, b->path), j++;
+      else
+        {
+          if (!rendered_equal (a, b))
+            add_change (changes, GEN_CHANGE_MODIFIED, a->path);
+          i++, j++;
+        }
+    }
+  return changes;
+}
+
+static char *
+generation_dir (guint number)
+{
+  return g_strdup_printf (GEN_GENERATIONS_DIR "/%u", number);
+}
+
+/* Writes the generation folder under gen/tmp and publishes it with one rename. */
+static gboolean
+write_generation (GenSysroot *sysroot, GenGeneration *g, GenManifest *m, GPtrArray *files,
+                  GError **error)
+{
+  g_autofree char *tmp = g_strdup_printf (GEN_TMP_DIR "/generation-%u", g->number);
+  g_autofree char *final = generation_dir (g->number);
+  if (!gen_rm_rf_at (sysroot->dfd, tmp, error))
+    return FALSE;
+  if (mkdirat (sysroot->dfd, tmp, 0755) < 0)
+    return gen_throw_errno (error, "creating '%s'", tmp);
+
+  g_autoptr (JsonNode) node = gen_generation_to_json (g);
+  g_autofree char *json = json_to_string (node, TRUE);
+  g_autofree char *record = g_strconcat (json, "\n", NULL);
+  g_autofree char *record_path = g_build_filename (tmp, "generation.json", NULL);
+  g_autofree char *manifest_path = g_build_filename (tmp, "manifest.json", NULL);
+  g_autofree char *etc_path = g_build_filename (tmp, "etc", NULL);
+  gsize mlen;
+  const void *mdata = g_bytes_get_data (m->bytes, &mlen);
+  if (!gen_write_new_file_at (sysroot->dfd, manifest_path, mdata, mlen, 0644, error)
+      || !gen_render_write (files, sysroot->dfd, etc_path, error)
+      || !gen_write_new_file_at (sysroot->dfd, record_path, record, strlen (record), 0644, error))
+    return FALSE;
+  /* One syncfs covers every file and folder just written. */
+  if (syncfs (sysroot->dfd) < 0)
+    return gen_throw_errno (error, "syncing generation %u", g->number);
+  return gen_rename_at (sysroot->dfd, tmp, final, error);
+}
+
+GenSwitchResult *
+gen_switch (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags, GenProgressFunc progress,
+            gpointer user_data, GCancellable *cancellable, GError **error)
+{
+  gboolean dry_run = (flags & GEN_SWITCH_DRY_RUN) != 0;
+  gboolean boot_only = (flags & GEN_SWITCH_BOOT_ONLY) != 0;
+  if (sysroot->os && !g_str_equal (sysroot->os, m->os))
+    {
+      g_set_error (error, GEN_ERROR, GEN_ERROR_INVALID_MANIFEST,
+                   "%s: os: '%s' does not match this sysroot's OS '%s'", m->path, m->os,
+                   sysroot->os);
+      return NULL;
+    }
+
+  /* Everything that reads input comes before the first write. */
+  g_autoptr (GPtrArray) files = gen_render_config (m, error);
+  if (!files)
+    return NULL;
+  g_autoptr (GenSwitchResult) result = g_new0 (GenSwitchResult, 1);
+  guint base = boot_only ? sysroot->default_gen : sysroot->current;
+  if (base > 0)
+    {
+      result->previous = gen_sysroot_load_generation (sysroot, base, error);
+      if (!result->previous)
+        return NULL;
+    }
+
+  g_autoptr (GenStore) store = gen_store_open (sysroot, cancellable, error);
+  if (!store)
+    return NULL;
+  if (!dry_run)
+    {
+      if (!gen_sysroot_cleanup (sysroot, NULL, error)
+          || !gen_store_cleanup (store, sysroot->last, cancellable, error))
+        {
+          g_prefix_error (error, "cleaning up after an earlier run: ");
+          return NULL;
+        }
+    }
+  g_autoptr (GenRelease) release
+      = gen_store_import (store, m, !dry_run, progress, user_data, cancellable, error);
+  if (!release)
+    return NULL;
+
+  g_autoptr (GenGeneration) g = gen_generation_new ();
+  g->number = sysroot->last + 1;
+  g->date = gen_iso8601_now ();
+  g->os = g_strdup (m->os);
+  g->release_checksum = g_strdup (release->checksum);
+  g->release_version = g_strdup (release->version);
+  g->kernel_version = g_strdup (release->kernel_version);
+  g->has_initrd = release->has_initrd;
+  g->kernel_args = g_strdupv (m->kernel_args);
+  g->manifest_path = g_canonicalize_filename (m->path, NULL);
+  gen_git_describe (m->dir, &g->manifest_revision, &g->manifest_dirty);
+  g->config_digest = gen_render_digest (files);
+
+  GenGeneration *prev = result->previous;
+  if (prev)
+    {
+      g_autofree char *prev_etc = g_strdup_printf (GEN_GENERATIONS_DIR "/%u/etc", prev->number);
+      g_autoptr (GPtrArray) prev_files = gen_render_read (sysroot->dfd, prev_etc, error);
+      if (!prev_files)
+        return NULL;
+      result->config_changes = compare_overlays (prev_files, files);
+      result->new_release = !g_str_equal (prev->release_checksum, g->release_checksum);
+      result->args_changed = !g_strv_equal ((const char *const *) prev->kernel_args,
+                                            (const char *const *) g->kernel_args);
+    }
+  else
+    {
+      g_autoptr (GPtrArray) none = g_ptr_array_new ();
+      result->config_changes = compare_overlays (none, files);
+      result->new_release = TRUE;
+      result->args_changed = g->kernel_args[0] != NULL;
+    }
+  g_autofree char *deploy = gen_sysroot_deploy_path (release->checksum);
+  result->new_checkout = !gen_exists_at (sysroot->dfd, deploy);
+
+  if (prev && !result->new_release && !result->args_changed && result->config_changes->len == 0
+      && g_strcmp0 (prev->config_digest, g->config_digest) == 0)
+    {
+      /* Unchanged: no new generation.  It may still need to become default/current. */
+      guint current = boot_only ? sysroot->current : prev->number;
+      result->activated = sysroot->default_gen != prev->number || sysroot->current != current;
+      result->generation = g_steal_pointer (&result->previous);
+      result->previous = NULL;
+      if (result->activated && !dry_run
+          && !gen_sysroot_commit_state (sysroot, m->os, current, result->generation->number,
+                                        sysroot->last, error))
+        return NULL;
+      return g_steal_pointer (&result);
+    }
+
+  result->created = TRUE;
+  result->activated = TRUE;
+  if (dry_run)
+    {
+      result->generation = g_steal_pointer (&g);
+      return g_steal_pointer (&result);
+    }
+
+  gboolean made_checkout;
+  if (progress)
+    progress ("checking out release", 0, 0, user_data);
+  if (!gen_store_deploy (store, release, &made_checkout, cancellable, error))
+    return NULL;
+  if (progress)
+    progress ("installing kernel", 0, 0, user_data);
+  if (!gen_store_install_kernel (store, release, m->os, &g->kernel_dir, error))
+    return NULL;
+  if (progress)
+    progress ("writing generation", 0, 0, user_data);
+  if (!write_generation (sysroot, g, m, files, error)
+      || !gen_store_set_generation_ref (store, g->number, g->release_checksum, cancellable, error)
+      || !gen_boot_write_entry (sysroot->dfd, g, error))
+    {
+      g_prefix_error (error, "writing generation %u: ", g->number);
+      return NULL;
+    }
+  /* The commit point: everything above is complete and synced. */
+  guint current = boot_only ? sysroot->current : g->number;
+  if (!gen_sysroot_commit_state (sysroot, m->os, current, g->number, g->number, error))
+    return NULL;
+  result->generation = g_steal_pointer (&g);
+  return g_steal_pointer (&result);
+}

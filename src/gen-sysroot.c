@@ -1,0 +1,415 @@
+#include "gen-sysroot.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "gen-boot.h"
+#include "gen-error.h"
+#include "gen-util.h"
+
+void
+gen_sysroot_free (GenSysroot *s)
+{
+  if (!s)
+    return;
+  gen_close_fd (&s->dfd);
+  gen_close_fd (&s->lock_fd);
+  g_free (s->path);
+  g_free (s->os);
+  g_free (s);
+}
+
+static gboolean
+parse_state (GenSysroot *s, const char *text, GError **error)
+{
+  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
+  if (!json_parser_load_from_data (parser, text, -1, error))
+    {
+      g_prefix_error (error, "reading %s: ", GEN_STATE_FILE);
+      return FALSE;
+    }
+  JsonNode *root = json_parser_get_root (parser);
+  if (!root || !JSON_NODE_HOLDS_OBJECT (root))
+    {
+      g_set_error (error, GEN_ERROR, GEN_ERROR_FAILED, "reading %s: not a JSON object",
+                   GEN_STATE_FILE);
+      return FALSE;
+    }
+  JsonObject *o = json_node_get_object (root);
+  g_clear_pointer (&s->os, g_free);
+  JsonNode *os = json_object_get_member (o, "os");
+  if (os && JSON_NODE_HOLDS_VALUE (os))
+    s->os = g_strdup (json_node_get_string (os));
+  s->current = json_object_get_int_member_with_default (o, "current", 0);
+  s->default_gen = json_object_get_int_member_with_default (o, "default", 0);
+  s->last = json_object_get_int_member_with_default (o, "last", 0);
+  return TRUE;
+}
+
+gboolean
+gen_sysroot_reload (GenSysroot *s, GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+  g_autofree char *text = gen_read_file_at (s->dfd, GEN_STATE_FILE, NULL, &local_error);
+  if (!text)
+    {
+      if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+        {
+          g_set_error (error, GEN_ERROR, GEN_ERROR_NOT_INITIALIZED,
+                       "'%s' is not a gen sysroot (run 'gen --sysroot %s init' first)", s->path,
+                       s->path);
+          return FALSE;
+        }
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  return parse_state (s, text, error);
+}
+
+GenSysroot *
+gen_sysroot_open (const char *path, GError **error)
+{
+  g_autoptr (GenSysroot) s = g_new0 (GenSysroot, 1);
+  s->path = g_strdup (path);
+  s->lock_fd = -1;
+  s->dfd = gen_open_dir_at (AT_FDCWD, path, error);
+  if (s->dfd < 0)
+    {
+      g_prefix_error (error, "opening sysroot: ");
+      return NULL;
+    }
+  if (!gen_sysroot_reload (s, error))
+    return NULL;
+  return g_steal_pointer (&s);
+}
+
+static char *
+state_text (const char *os, guint current, guint default_gen, guint last)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "format");
+  json_builder_add_int_value (b, 1);
+  json_builder_set_member_name (b, "os");
+  if (os)
+    json_builder_add_string_value (b, os);
+  else
+    json_builder_add_null_value (b);
+  json_builder_set_member_name (b, "current");
+  json_builder_add_int_value (b, current);
+  json_builder_set_member_name (b, "default");
+  json_builder_add_int_value (b, default_gen);
+  json_builder_set_member_name (b, "last");
+  json_builder_add_int_value (b, last);
+  json_builder_end_object (b);
+  g_autoptr (JsonNode) root = json_builder_get_root (b);
+  g_autofree char *json = json_to_string (root, TRUE);
+  return g_strconcat (json, "\n", NULL);
+}
+
+gboolean
+gen_sysroot_prepare (const char *path, const char *os, GError **error)
+{
+  gen_autofd dfd = gen_open_dir_at (AT_FDCWD, path, error);
+  if (dfd < 0)
+    return FALSE;
+  static const char *const dirs[] = { GEN_STATE_DIR,   GEN_DEPLOY_DIR, GEN_GENERATIONS_DIR,
+                                      GEN_TMP_DIR,     GEN_ENTRIES_DIR, GEN_VAR_DIR };
+  for (guint i = 0; i < G_N_ELEMENTS (dirs); i++)
+    if (!gen_mkdir_p_at (dfd, dirs[i], 0755, error))
+      return FALSE;
+  if (!gen_exists_at (dfd, GEN_STATE_FILE))
+    {
+      g_autofree char *text = state_text (os, 0, 0, 0);
+      if (!gen_write_file_at (dfd, GEN_STATE_FILE, text, strlen (text), 0644, error))
+        return FALSE;
+    }
+  return gen_fsync_dir_at (dfd, ".", error) && gen_fsync_dir_at (dfd, GEN_STATE_DIR, error);
+}
+
+gboolean
+gen_sysroot_lock (GenSysroot *s, gboolean wait, GError **error)
+{
+  if (s->lock_fd >= 0)
+    return TRUE;
+  int fd = openat (s->dfd, GEN_LOCK_FILE, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0)
+    return gen_throw_errno (error, "opening lock '%s'", GEN_LOCK_FILE);
+  if (flock (fd, LOCK_EX | (wait ? 0 : LOCK_NB)) < 0)
+    {
+      int errsv = errno;
+      close (fd);
+      if (errsv == EWOULDBLOCK)
+        {
+          g_set_error (error, GEN_ERROR, GEN_ERROR_BUSY,
+                       "another gen run holds the lock on '%s'", s->path);
+          return FALSE;
+        }
+      errno = errsv;
+      return gen_throw_errno (error, "locking '%s'", GEN_LOCK_FILE);
+    }
+  s->lock_fd = fd;
+  /* What we read before holding the lock may be stale. */
+  return gen_sysroot_reload (s, error);
+}
+
+static gboolean
+parse_generation_name (const char *name, guint *out)
+{
+  guint64 n;
+  if (!g_ascii_string_to_unsigned (name, 10, 1, G_MAXINT, &n, NULL))
+    return FALSE;
+  *out = n;
+  return TRUE;
+}
+
+static gint
+compare_uint (gconstpointer a, gconstpointer b)
+{
+  guint x = *(const guint *) a, y = *(const guint *) b;
+  return x < y ? -1 : x > y;
+}
+
+/* Numbers of the generation folders on disk, committed or not, ascending. */
+static GArray *
+generation_numbers (GenSysroot *s, GError **error)
+{
+  g_autoptr (GArray) out = g_array_new (FALSE, FALSE, sizeof (guint));
+  int fd = gen_open_dir_at (s->dfd, GEN_GENERATIONS_DIR, error);
+  if (fd < 0)
+    return NULL;
+  DIR *d = fdopendir (fd);
+  if (!d)
+    {
+      close (fd);
+      gen_throw_errno (error, "reading '%s'", GEN_GENERATIONS_DIR);
+      return NULL;
+    }
+  struct dirent *de;
+  while ((de = readdir (d)) != NULL)
+    {
+      guint n;
+      if (parse_generation_name (de->d_name, &n))
+        g_array_append_val (out, n);
+    }
+  closedir (d);
+  g_array_sort (out, compare_uint);
+  return g_steal_pointer (&out);
+}
+
+GenGeneration *
+gen_sysroot_load_generation (GenSysroot *s, guint number, GError **error)
+{
+  if (number == 0 || number > s->last)
+    {
+      g_set_error (error, GEN_ERROR, GEN_ERROR_NO_GENERATION, "generation %u does not exist",
+                   number);
+      return NULL;
+    }
+  g_autofree char *path = g_strdup_printf (GEN_GENERATIONS_DIR "/%u/generation.json", number);
+  g_autoptr (GError) local_error = NULL;
+  g_autofree char *text = gen_read_file_at (s->dfd, path, NULL, &local_error);
+  if (!text)
+    {
+      if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+        g_set_error (error, GEN_ERROR, GEN_ERROR_NO_GENERATION, "generation %u does not exist",
+                     number);
+      else
+        g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
+  if (!json_parser_load_from_data (parser, text, -1, error))
+    {
+      g_prefix_error (error, "reading '%s': ", path);
+      return NULL;
+    }
+  GenGeneration *g = gen_generation_from_json (json_parser_get_root (parser), error);
+  if (g && g->number != number)
+    {
+      g_set_error (error, GEN_ERROR, GEN_ERROR_FAILED, "'%s' records generation %u", path,
+                   g->number);
+      g_clear_pointer (&g, gen_generation_free);
+    }
+  return g;
+}
+
+GPtrArray *
+gen_sysroot_list_generations (GenSysroot *s, GError **error)
+{
+  g_autoptr (GArray) numbers = generation_numbers (s, error);
+  if (!numbers)
+    return NULL;
+  g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify) gen_generation_free);
+  for (guint i = 0; i < numbers->len; i++)
+    {
+      guint n = g_array_index (numbers, guint, i);
+      if (n > s->last)
+        continue; /* never committed: a killed run's leftover */
+      GenGeneration *g = gen_sysroot_load_generation (s, n, error);
+      if (!g)
+        return NULL;
+      g_ptr_array_add (out, g);
+    }
+  return g_steal_pointer (&out);
+}
+
+guint
+gen_sysroot_booted (GenSysroot *s)
+{
+  struct stat a, b;
+  if (fstat (s->dfd, &a) < 0 || stat ("/", &b) < 0 || a.st_dev != b.st_dev || a.st_ino != b.st_ino)
+    return 0;
+  g_autofree char *cmdline = NULL;
+  if (!g_file_get_contents ("/proc/cmdline", &cmdline, NULL, NULL))
+    return 0;
+  g_auto (GStrv) words = g_strsplit_set (g_strstrip (cmdline), " \t", -1);
+  for (char **w = words; *w; w++)
+    {
+      guint n;
+      if (g_str_has_prefix (*w, "gen.generation=")
+          && parse_generation_name (*w + strlen ("gen.generation="), &n))
+        return n;
+    }
+  return 0;
+}
+
+gboolean
+gen_sysroot_commit_state (GenSysroot *s, const char *os, guint current, guint default_gen,
+                          guint last, GError **error)
+{
+  g_autofree char *text = state_text (os, current, default_gen, last);
+  if (!gen_write_file_at (s->dfd, GEN_STATE_FILE, text, strlen (text), 0644, error))
+    {
+      g_prefix_error (error, "committing the generation state: ");
+      return FALSE;
+    }
+  if (os != s->os)
+    {
+      g_free (s->os);
+      s->os = g_strdup (os);
+    }
+  s->current = current;
+  s->default_gen = default_gen;
+  s->last = last;
+  if (default_gen > 0 && !gen_boot_write_loader_conf (s->dfd, os, default_gen, error))
+    {
+      g_prefix_error (error, "writing the boot default: ");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Removes temporary files (".NAME.tmp-XXXXXXXX") gen_write_file_at may have left in @dir. */
+static gboolean
+remove_tmp_files (GenSysroot *s, const char *dir, GPtrArray *removed, GError **error)
+{
+  int fd = openat (s->dfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return errno == ENOENT ? TRUE : gen_throw_errno (error, "opening '%s'", dir);
+  DIR *d = fdopendir (fd);
+  if (!d)
+    {
+      close (fd);
+      return gen_throw_errno (error, "reading '%s'", dir);
+    }
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  struct dirent *de;
+  while ((de = readdir (d)) != NULL)
+    if (de->d_name[0] == '.' && strstr (de->d_name, ".tmp-"))
+      g_ptr_array_add (names, g_strdup (de->d_name));
+  closedir (d);
+  for (guint i = 0; i < names->len; i++)
+    {
+      g_autofree char *path = g_build_filename (dir, names->pdata[i], NULL);
+      if (!gen_rm_rf_at (s->dfd, path, error))
+        return FALSE;
+      if (removed)
+        g_ptr_array_add (removed, g_steal_pointer (&path));
+    }
+  return TRUE;
+}
+
+gboolean
+gen_sysroot_cleanup (GenSysroot *s, GPtrArray *removed, GError **error)
+{
+  g_return_val_if_fail (s->lock_fd >= 0, FALSE);
+
+  /* Work in progress of a killed run. */
+  int fd = openat (s->dfd, GEN_TMP_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0)
+    {
+      DIR *d = fdopendir (fd);
+      g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+      struct dirent *de;
+      while (d && (de = readdir (d)) != NULL)
+        if (!g_str_equal (de->d_name, ".") && !g_str_equal (de->d_name, ".."))
+          g_ptr_array_add (names, g_strdup (de->d_name));
+      if (d)
+        closedir (d);
+      else
+        close (fd);
+      for (guint i = 0; i < names->len; i++)
+        {
+          g_autofree char *path = g_build_filename (GEN_TMP_DIR, names->pdata[i], NULL);
+          if (!gen_rm_rf_at (s->dfd, path, error))
+            return FALSE;
+          if (removed)
+            g_ptr_array_add (removed, g_steal_pointer (&path));
+        }
+    }
+  else if (!gen_mkdir_p_at (s->dfd, GEN_TMP_DIR, 0755, error))
+    return FALSE;
+
+  static const char *const dirs[] = { GEN_STATE_DIR, GEN_DEPLOY_DIR, GEN_GENERATIONS_DIR,
+                                      GEN_LOADER_DIR, GEN_ENTRIES_DIR, GEN_BOOT_DIR };
+  for (guint i = 0; i < G_N_ELEMENTS (dirs); i++)
+    if (!remove_tmp_files (s, dirs[i], removed, error))
+      return FALSE;
+  if (s->os)
+    {
+      g_autofree char *kernels = g_build_filename (GEN_BOOT_DIR, s->os, NULL);
+      if (!remove_tmp_files (s, kernels, removed, error))
+        return FALSE;
+    }
+
+  /* Generations a killed run wrote but never committed, and their entries. */
+  g_autoptr (GArray) numbers = generation_numbers (s, error);
+  if (!numbers)
+    return FALSE;
+  for (guint i = 0; i < numbers->len; i++)
+    {
+      guint n = g_array_index (numbers, guint, i);
+      if (n <= s->last)
+        continue;
+      g_autofree char *path = g_strdup_printf (GEN_GENERATIONS_DIR "/%u", n);
+      if (!gen_rm_rf_at (s->dfd, path, error))
+        return FALSE;
+      if (removed)
+        g_ptr_array_add (removed, g_steal_pointer (&path));
+      if (s->os)
+        {
+          g_autofree char *name = gen_boot_entry_name (s->os, n);
+          g_autofree char *entry = g_build_filename (GEN_ENTRIES_DIR, name, NULL);
+          if (unlinkat (s->dfd, entry, 0) == 0 && removed)
+            g_ptr_array_add (removed, g_steal_pointer (&entry));
+        }
+    }
+
+  /* A run killed between the state and loader.conf left the boot default behind. */
+  if (s->os && s->default_gen > 0
+      && !gen_boot_write_loader_conf (s->dfd, s->os, s->default_gen, error))
+    return FALSE;
+  return TRUE;
+}
+
+char *
+gen_sysroot_deploy_path (const char *checksum)
+{
+  return g_build_filename (GEN_DEPLOY_DIR, checksum, NULL);
+}

@@ -1,0 +1,304 @@
+#include "gen-util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+gboolean
+gen_throw_errno (GError **error, const char *fmt, ...)
+{
+  int errsv = errno;
+  va_list args;
+  va_start (args, fmt);
+  g_autofree char *prefix = g_strdup_vprintf (fmt, args);
+  va_end (args);
+  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv), "%s: %s", prefix,
+               g_strerror (errsv));
+  errno = errsv;
+  return FALSE;
+}
+
+void
+gen_close_fd (int *fd)
+{
+  if (*fd >= 0)
+    {
+      int errsv = errno;
+      close (*fd);
+      errno = errsv;
+      *fd = -1;
+    }
+}
+
+int
+gen_open_dir_at (int dfd, const char *path, GError **error)
+{
+  int fd = openat (dfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    gen_throw_errno (error, "opening '%s'", path);
+  return fd;
+}
+
+gboolean
+gen_mkdir_p_at (int dfd, const char *path, mode_t mode, GError **error)
+{
+  if (mkdirat (dfd, path, mode) == 0 || errno == EEXIST)
+    return TRUE;
+  if (errno != ENOENT)
+    return gen_throw_errno (error, "creating '%s'", path);
+  g_autofree char *parent = g_path_get_dirname (path);
+  if (g_str_equal (parent, ".") || g_str_equal (parent, "/") || g_str_equal (parent, path))
+    return gen_throw_errno (error, "creating '%s'", path);
+  if (!gen_mkdir_p_at (dfd, parent, mode, error))
+    return FALSE;
+  if (mkdirat (dfd, path, mode) < 0 && errno != EEXIST)
+    return gen_throw_errno (error, "creating '%s'", path);
+  return TRUE;
+}
+
+static gboolean
+rm_rf_children (int dfd, GError **error)
+{
+  DIR *dir = fdopendir (dfd);
+  if (!dir)
+    {
+      close (dfd);
+      return gen_throw_errno (error, "reading folder");
+    }
+  struct dirent *de;
+  gboolean ok = TRUE;
+  while (ok && (errno = 0, de = readdir (dir)) != NULL)
+    {
+      if (g_str_equal (de->d_name, ".") || g_str_equal (de->d_name, ".."))
+        continue;
+      if (unlinkat (dirfd (dir), de->d_name, 0) == 0 || errno == ENOENT)
+        continue;
+      if (errno != EISDIR && errno != EPERM)
+        {
+          ok = gen_throw_errno (error, "removing '%s'", de->d_name);
+          break;
+        }
+      int child = openat (dirfd (dir), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (child < 0)
+        {
+          ok = gen_throw_errno (error, "opening '%s'", de->d_name);
+          break;
+        }
+      ok = rm_rf_children (child, error);
+      if (ok && unlinkat (dirfd (dir), de->d_name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+        ok = gen_throw_errno (error, "removing '%s'", de->d_name);
+    }
+  closedir (dir);
+  return ok;
+}
+
+gboolean
+gen_rm_rf_at (int dfd, const char *path, GError **error)
+{
+  if (unlinkat (dfd, path, 0) == 0 || errno == ENOENT)
+    return TRUE;
+  if (errno != EISDIR && errno != EPERM)
+    return gen_throw_errno (error, "removing '%s'", path);
+  int fd = openat (dfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return gen_throw_errno (error, "opening '%s'", path);
+  if (!rm_rf_children (fd, error))
+    {
+      g_prefix_error (error, "removing '%s': ", path);
+      return FALSE;
+    }
+  if (unlinkat (dfd, path, AT_REMOVEDIR) < 0 && errno != ENOENT)
+    return gen_throw_errno (error, "removing '%s'", path);
+  return TRUE;
+}
+
+gboolean
+gen_fsync_dir_at (int dfd, const char *path, GError **error)
+{
+  gen_autofd fd = openat (dfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return gen_throw_errno (error, "opening '%s'", path);
+  if (fsync (fd) < 0)
+    return gen_throw_errno (error, "syncing '%s'", path);
+  return TRUE;
+}
+
+char *
+gen_read_fd (int fd, const char *name, gsize *len, GError **error)
+{
+  struct stat st;
+  if (fstat (fd, &st) < 0)
+    {
+      gen_throw_errno (error, "reading '%s'", name);
+      return NULL;
+    }
+  if (!S_ISREG (st.st_mode))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_REGULAR_FILE, "'%s' is not a regular file",
+                   name);
+      return NULL;
+    }
+  g_autoptr (GByteArray) buf = g_byte_array_sized_new (st.st_size + 1);
+  for (;;)
+    {
+      guint8 chunk[16384];
+      ssize_t n = read (fd, chunk, sizeof chunk);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          gen_throw_errno (error, "reading '%s'", name);
+          return NULL;
+        }
+      if (n == 0)
+        break;
+      g_byte_array_append (buf, chunk, n);
+    }
+  if (len)
+    *len = buf->len;
+  g_byte_array_append (buf, (const guint8 *) "", 1);
+  return (char *) g_byte_array_free (g_steal_pointer (&buf), FALSE);
+}
+
+char *
+gen_read_file_at (int dfd, const char *path, gsize *len, GError **error)
+{
+  /* O_NONBLOCK: opening a FIFO must not hang; gen_read_fd refuses it. */
+  gen_autofd fd = openat (dfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0)
+    {
+      gen_throw_errno (error, "opening '%s'", path);
+      return NULL;
+    }
+  return gen_read_fd (fd, path, len, error);
+}
+
+static gboolean
+write_all (int fd, const void *data, gsize len)
+{
+  const char *p = data;
+  while (len > 0)
+    {
+      ssize_t n = write (fd, p, len);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return FALSE;
+      p += n;
+      len -= n;
+    }
+  return TRUE;
+}
+
+gboolean
+gen_write_new_file_at (int dfd, const char *path, const void *data, gsize len, mode_t mode,
+                       GError **error)
+{
+  gen_autofd fd = openat (dfd, path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+  if (fd < 0)
+    return gen_throw_errno (error, "creating '%s'", path);
+  if (fchmod (fd, mode) < 0)
+    return gen_throw_errno (error, "setting the mode of '%s'", path);
+  if (!write_all (fd, data, len))
+    return gen_throw_errno (error, "writing '%s'", path);
+  if (fsync (fd) < 0)
+    return gen_throw_errno (error, "syncing '%s'", path);
+  return TRUE;
+}
+
+static char *
+tmp_name_for (const char *path)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree char *base = g_path_get_basename (path);
+  return g_strdup_printf ("%s/.%s.tmp-%08x", dir, base, g_random_int ());
+}
+
+gboolean
+gen_rename_at (int dfd, const char *old_path, const char *new_path, GError **error)
+{
+  if (renameat (dfd, old_path, dfd, new_path) < 0)
+    return gen_throw_errno (error, "renaming '%s' to '%s'", old_path, new_path);
+  g_autofree char *dir = g_path_get_dirname (new_path);
+  return gen_fsync_dir_at (dfd, dir, error);
+}
+
+gboolean
+gen_write_file_at (int dfd, const char *path, const void *data, gsize len, mode_t mode,
+                   GError **error)
+{
+  g_autofree char *tmp = tmp_name_for (path);
+  if (!gen_write_new_file_at (dfd, tmp, data, len, mode, error))
+    {
+      unlinkat (dfd, tmp, 0);
+      return FALSE;
+    }
+  if (!gen_rename_at (dfd, tmp, path, error))
+    {
+      unlinkat (dfd, tmp, 0);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+gen_copy_file_at (int src_dfd, const char *src, int dst_dfd, const char *dst, mode_t mode,
+                  GError **error)
+{
+  gen_autofd in = openat (src_dfd, src, O_RDONLY | O_CLOEXEC);
+  if (in < 0)
+    return gen_throw_errno (error, "opening '%s'", src);
+  gen_autofd out = openat (dst_dfd, dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+  if (out < 0)
+    return gen_throw_errno (error, "creating '%s'", dst);
+  if (fchmod (out, mode) < 0)
+    return gen_throw_errno (error, "setting the mode of '%s'", dst);
+  for (;;)
+    {
+      char buf[65536];
+      ssize_t n = read (in, buf, sizeof buf);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return gen_throw_errno (error, "reading '%s'", src);
+      if (n == 0)
+        break;
+      if (!write_all (out, buf, n))
+        return gen_throw_errno (error, "writing '%s'", dst);
+    }
+  if (fsync (out) < 0)
+    return gen_throw_errno (error, "syncing '%s'", dst);
+  return TRUE;
+}
+
+gboolean
+gen_symlink_replace_at (int dfd, const char *target, const char *path, GError **error)
+{
+  g_autofree char *tmp = tmp_name_for (path);
+  if (symlinkat (target, dfd, tmp) < 0)
+    return gen_throw_errno (error, "creating symlink '%s'", tmp);
+  if (!gen_rename_at (dfd, tmp, path, error))
+    {
+      unlinkat (dfd, tmp, 0);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+gen_exists_at (int dfd, const char *path)
+{
+  struct stat st;
+  return fstatat (dfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+char *
+gen_iso8601_now (void)
+{
+  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+  return g_date_time_format (now, "%Y-%m-%dT%H:%M:%SZ");
+}

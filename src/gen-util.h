@@ -1,0 +1,55 @@
+/* gen-util.h: small file-system and error helpers shared by the library.
+ *
+ * Every path argument is relative to a directory fd, so a --sysroot never
+ * leaks into a path built by string concatenation.
+ */
+#pragma once
+
+#include <gio/gio.h>
+#include <sys/types.h>
+
+G_BEGIN_DECLS
+
+/* Sets @error from errno, prefixed with the formatted message, and returns FALSE. */
+gboolean gen_throw_errno (GError **error, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
+
+/* Closes an fd on scope exit; -1 is ignored. (GLib 2.74 has no g_autofd.) */
+void gen_close_fd (int *fd);
+#define gen_autofd __attribute__ ((cleanup (gen_close_fd))) int
+
+int gen_open_dir_at (int dfd, const char *path, GError **error);
+gboolean gen_mkdir_p_at (int dfd, const char *path, mode_t mode, GError **error);
+gboolean gen_rm_rf_at (int dfd, const char *path, GError **error);
+gboolean gen_fsync_dir_at (int dfd, const char *path, GError **error);
+
+/* Reads a whole regular file (NUL-terminated); NULL on failure. @len may be NULL. */
+char *gen_read_fd (int fd, const char *name, gsize *len, GError **error);
+char *gen_read_file_at (int dfd, const char *path, gsize *len, GError **error);
+
+/* Writes @data to @path atomically and durably: a temporary file in the same
+ * folder, fsync, rename over @path, fsync of the folder. */
+gboolean gen_write_file_at (int dfd, const char *path, const void *data, gsize len,
+                            mode_t mode, GError **error);
+
+/* Writes @data to a new file (O_EXCL) and fsyncs it; no rename.  For files
+ * inside a folder that is itself published by one rename. */
+gboolean gen_write_new_file_at (int dfd, const char *path, const void *data, gsize len,
+                                mode_t mode, GError **error);
+
+/* Copies a regular file's bytes to a new file @dst (O_EXCL), fsync'd. */
+gboolean gen_copy_file_at (int src_dfd, const char *src, int dst_dfd, const char *dst,
+                           mode_t mode, GError **error);
+
+/* Atomically replaces @path with a symlink to @target (tmp link + rename +
+ * fsync of the folder). */
+gboolean gen_symlink_replace_at (int dfd, const char *target, const char *path, GError **error);
+
+/* Renames and fsyncs the folder holding @new_path. */
+gboolean gen_rename_at (int dfd, const char *old_path, const char *new_path, GError **error);
+
+gboolean gen_exists_at (int dfd, const char *path);
+
+/* "2026-11-28T01:20:11Z" for now, or for @unix_time. */
+char *gen_iso8601_now (void);
+
+G_END_DECLS
