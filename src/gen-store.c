@@ -246,13 +246,12 @@ find_kernel (GFile *root, GenRelease *r, GCancellable *cancellable, GError **err
                                    G_FILE_QUERY_INFO_NOFOLLOW_SYMLINKS, cancellable, NULL);
   g_autofree char *best = NULL;
   g_autoptr (GFile) best_vmlinuz = NULL;
+  g_autoptr (GError) local_error = NULL;
   for (;;)
     {
       GFileInfo *info;
       GFile *child;
-      if (!e || !g_file_enumerator_iterate (e, &info, &child, cancellable, error))
-        break;
-      if (!info)
+      if (!e || !g_file_enumerator_iterate (e, &info, &child, cancellable, &local_error) || !info)
         break;
       g_autoptr (GFile) vmlinuz = g_file_get_child (child, "vmlinuz");
       const char *name = g_file_info_get_name (info);
@@ -263,8 +262,12 @@ find_kernel (GFile *root, GenRelease *r, GCancellable *cancellable, GError **err
           g_set_object (&best_vmlinuz, vmlinuz);
         }
     }
-  if (error && *error)
-    return FALSE;
+  /* A tree without usr/lib/modules simply has no kernel. */
+  if (local_error && !g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
   if (!best)
     {
       g_set_error (error, GEN_ERROR, GEN_ERROR_INVALID_RELEASE,

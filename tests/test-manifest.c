@@ -1,0 +1,246 @@
+/* Unit tests for manifest parsing and validation (src/gen-manifest.c). */
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "gen-error.h"
+#include "gen-manifest.h"
+#include "gen-util.h"
+
+typedef struct {
+  char *dir; /* holds releases/r1, templates/, and an outside folder beside it */
+} Fixture;
+
+static void
+write_file (const char *dir, const char *rel, const char *text)
+{
+  g_autofree char *path = g_build_filename (dir, rel, NULL);
+  g_autofree char *parent = g_path_get_dirname (path);
+  g_assert_no_errno (g_mkdir_with_parents (parent, 0755));
+  g_assert_true (g_file_set_contents (path, text, -1, NULL));
+}
+
+static void
+setup (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *top = g_dir_make_tmp ("gen-test-manifest-XXXXXX", &error);
+  g_assert_no_error (error);
+  f->dir = g_build_filename (top, "site", NULL);
+  g_assert_no_errno (g_mkdir_with_parents (f->dir, 0755));
+  g_autofree char *rel = g_build_filename (f->dir, "releases/r1", NULL);
+  g_assert_no_errno (g_mkdir_with_parents (rel, 0755));
+  write_file (f->dir, "templates/app.conf.in", "port={{ port }}\n");
+  write_file (f->dir, "files/blob", "as is {{port}}\n");
+  write_file (top, "secret", "outside\n");
+  g_autofree char *link = g_build_filename (f->dir, "templates/escape", NULL);
+  g_assert_no_errno (symlink ("../../secret", link));
+}
+
+static void
+teardown (Fixture *f, gconstpointer data)
+{
+  g_autofree char *top = g_path_get_dirname (f->dir);
+  g_assert_true (gen_rm_rf_at (AT_FDCWD, top, NULL));
+  g_free (f->dir);
+}
+
+static GenManifest *
+parse (Fixture *f, const char *json, GError **error)
+{
+  return gen_manifest_parse (json, strlen (json), "m.json", f->dir, error);
+}
+
+static void
+test_valid (Fixture *f, gconstpointer data)
+{
+  const char *json = "{ \"os\": \"demo\","
+                     "  \"release\": { \"dir\": \"releases/r1\", \"version\": \"1.2\" },"
+                     "  \"kernel\": { \"args\": [\"console=ttyS0\", \"quiet\"] },"
+                     "  \"config\": {"
+                     "    \"vars\": { \"host\": \"edge-01\", \"port\": 8080, \"debug\": false, \"ratio\": 0.5 },"
+                     "    \"files\": {"
+                     "      \"/etc/z\": { \"content\": \"{{host}}\" },"
+                     "      \"/etc/app/app.conf\": { \"template\": \"templates/app.conf.in\", \"mode\": \"0640\" },"
+                     "      \"/etc/blob\": { \"source\": \"files/blob\" },"
+                     "      \"/etc/localtime\": { \"symlink\": \"/usr/share/zoneinfo/UTC\" } } } }";
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GenManifest) m = parse (f, json, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (m->os, ==, "demo");
+  g_assert_cmpint (m->release_kind, ==, GEN_RELEASE_DIR);
+  g_autofree char *rel = g_build_filename (f->dir, "releases/r1", NULL);
+  g_assert_cmpstr (m->release_source, ==, rel);
+  g_assert_cmpstr (m->release_version, ==, "1.2");
+  g_assert_cmpuint (g_strv_length (m->kernel_args), ==, 2);
+  g_assert_cmpstr (m->kernel_args[1], ==, "quiet");
+  g_assert_cmpstr (g_hash_table_lookup (m->vars, "port"), ==, "8080");
+  g_assert_cmpstr (g_hash_table_lookup (m->vars, "debug"), ==, "false");
+  g_assert_cmpstr (g_hash_table_lookup (m->vars, "ratio"), ==, "0.5");
+  g_assert_cmpuint (m->files->len, ==, 4);
+  /* Sorted by path. */
+  GenConfigFileSpec *app = m->files->pdata[0];
+  g_assert_cmpstr (app->path, ==, "/etc/app/app.conf");
+  g_assert_cmpint (app->kind, ==, GEN_CONFIG_TEMPLATE);
+  g_assert_cmpuint (app->mode, ==, 0640);
+  g_assert_true (g_str_has_suffix (app->value, "/templates/app.conf.in"));
+  GenConfigFileSpec *blob = m->files->pdata[1];
+  g_assert_cmpint (blob->kind, ==, GEN_CONFIG_SOURCE);
+  g_assert_cmpuint (blob->mode, ==, 0644);
+  GenConfigFileSpec *lt = m->files->pdata[2];
+  g_assert_cmpint (lt->kind, ==, GEN_CONFIG_SYMLINK);
+  g_assert_cmpstr (lt->value, ==, "/usr/share/zoneinfo/UTC");
+  g_assert_cmpuint (lt->mode, ==, 0);
+  g_assert_cmpstr (((GenConfigFileSpec *) m->files->pdata[3])->path, ==, "/etc/z");
+  g_assert_cmpmem (g_bytes_get_data (m->bytes, NULL), g_bytes_get_size (m->bytes), json,
+                   strlen (json));
+}
+
+static void
+test_minimal (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GenManifest) m = parse (f, "{\"os\":\"x\",\"release\":{\"ref\":\"x/release\"}}", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (m->release_kind, ==, GEN_RELEASE_REF);
+  g_assert_cmpstr (m->release_source, ==, "x/release");
+  g_assert_null (m->release_version);
+  g_assert_nonnull (m->kernel_args);
+  g_assert_cmpuint (g_strv_length (m->kernel_args), ==, 0);
+  g_assert_cmpuint (m->files->len, ==, 0);
+}
+
+/* Each bad manifest and a piece of the one error it must give. */
+static const struct {
+  const char *json;
+  const char *message;
+} bad[] = {
+  { "[]", "m.json: expected a JSON object at the top" },
+  { "{", "m.json: not valid JSON" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"extra\":1}", "m.json: extra: unknown key" },
+  { "{\"release\":{\"ref\":\"r\"}}", "m.json: os: missing" },
+  { "{\"os\":5,\"release\":{\"ref\":\"r\"}}", "m.json: os: expected a string, got a number" },
+  { "{\"os\":\"Bad Name\",\"release\":{\"ref\":\"r\"}}", "m.json: os: 'Bad Name' must be" },
+  { "{\"os\":\"d\"}", "m.json: release: missing" },
+  { "{\"os\":\"d\",\"release\":{}}", "release: give exactly one of 'dir', 'archive', 'ref'" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\",\"dir\":\"releases/r1\"}}", "release: give exactly one of" },
+  { "{\"os\":\"d\",\"release\":{\"dir\":\"nope\"}}", "release.dir: 'nope' does not exist" },
+  { "{\"os\":\"d\",\"release\":{\"archive\":\"releases/r1\"}}", "release.archive: 'releases/r1' is not a file" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\",\"colour\":1}}", "release.colour: unknown key" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"kernel\":{\"args\":\"quiet\"}}", "kernel.args: expected an array of strings, got a string" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"kernel\":{\"args\":[1]}}", "kernel.args[0]: expected a string, got a number" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"kernel\":{\"args\":[\"a b\"]}}", "kernel.args[0]: 'a b' must be one non-empty word" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"kernel\":{\"args\":[\"gen.generation=3\"]}}", "gen.* arguments are written by gen itself" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"kernel\":{\"cmdline\":\"x\"}}", "kernel.cmdline: unknown key" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"config\":{\"vars\":{\"a\":{}}}}", "config.vars.a: expected a string, number or boolean, got an object" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"config\":{\"vars\":{\"a b\":1}}}", "config.vars.a b: variable names use" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"config\":{\"files\":{\"/usr/x\":{\"content\":\"\"}}}}", "config.files[\"/usr/x\"]: target must be a path below /etc/" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"config\":{\"files\":{\"/etc/../x\":{\"content\":\"\"}}}}", "config.files[\"/etc/../x\"]: target must be" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"config\":{\"files\":{\"/etc/./x\":{\"content\":\"\"}}}}", "config.files[\"/etc/./x\"]: target must be" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"config\":{\"files\":{\"/etc//x\":{\"content\":\"\"}}}}", "config.files[\"/etc//x\"]: target must be" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"config\":{\"files\":{\"etc/x\":{\"content\":\"\"}}}}", "config.files[\"etc/x\"]: target must be" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"config\":{\"files\":{\"/etc/x\":{}}}}", "config.files[\"/etc/x\"]: give one of" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"config\":{\"files\":{\"/etc/x\":{\"content\":\"a\",\"symlink\":\"b\"}}}}", "give exactly one of" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"config\":{\"files\":{\"/etc/x\":{\"content\":\"a\",\"owner\":\"root\"}}}}", "config.files[\"/etc/x\"].owner: unknown key" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"config\":{\"files\":{\"/etc/x\":{\"content\":\"a\",\"mode\":644}}}}", "config.files[\"/etc/x\"].mode: expected an octal string" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"config\":{\"files\":{\"/etc/x\":{\"content\":\"a\",\"mode\":\"999\"}}}}", "config.files[\"/etc/x\"].mode: '999' is not an octal mode" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"config\":{\"files\":{\"/etc/x\":{\"symlink\":\"y\",\"mode\":\"0644\"}}}}", "a symlink has no mode" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"config\":{\"files\":{\"/etc/x\":{\"template\":\"../secret\"}}}}", "config.files[\"/etc/x\"].template: '../secret' is outside the manifest's folder" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"config\":{\"files\":{\"/etc/x\":{\"template\":\"templates/escape\"}}}}", "'templates/escape' is outside the manifest's folder" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"config\":{\"files\":{\"/etc/x\":{\"source\":\"/etc/passwd\"}}}}", "'/etc/passwd' must be relative to the manifest's folder" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"config\":{\"files\":{\"/etc/x\":{\"source\":\"files/none\"}}}}", "config.files[\"/etc/x\"].source: 'files/none': No such file" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"config\":{\"files\":{\"/etc/x\":{\"content\":\"a\"},\"/etc/x/y\":{\"content\":\"b\"}}}}", "config.files[\"/etc/x/y\"]: '/etc/x' is a file, so it cannot be a folder" },
+};
+
+static void
+test_invalid (Fixture *f, gconstpointer data)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (GenManifest) m = parse (f, bad[i].json, &error);
+      g_test_message ("manifest %u: %s", i, bad[i].json);
+      g_assert_null (m);
+      g_assert_error (error, GEN_ERROR, GEN_ERROR_INVALID_MANIFEST);
+      if (!strstr (error->message, bad[i].message))
+        g_error ("manifest %u: error '%s' lacks '%s'", i, error->message, bad[i].message);
+      g_assert_null (strchr (error->message, '\n'));
+    }
+}
+
+static void
+test_invalid_utf8 (Fixture *f, gconstpointer data)
+{
+  const char json[] = "{\"os\":\"d\xff\",\"release\":{\"ref\":\"r\"}}";
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GenManifest) m = gen_manifest_parse (json, sizeof json - 1, "m.json", f->dir, &error);
+  g_assert_null (m);
+  g_assert_error (error, GEN_ERROR, GEN_ERROR_INVALID_MANIFEST);
+  g_assert_true (strstr (error->message, "not valid UTF-8") != NULL);
+}
+
+static void
+test_load_fifo_and_size (Fixture *f, gconstpointer data)
+{
+  g_autofree char *fifo = g_build_filename (f->dir, "fifo.json", NULL);
+  g_assert_no_errno (mkfifo (fifo, 0600));
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GenManifest) m = gen_manifest_load (fifo, &error); /* must not block */
+  g_assert_null (m);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_REGULAR_FILE);
+
+  g_autofree char *big = g_build_filename (f->dir, "big.json", NULL);
+  g_autofree char *text = g_strnfill (GEN_MANIFEST_MAX_SIZE + 1, ' ');
+  g_assert_true (g_file_set_contents (big, text, -1, NULL));
+  g_clear_error (&error);
+  g_autoptr (GenManifest) m2 = gen_manifest_load (big, &error);
+  g_assert_null (m2);
+  g_assert_error (error, GEN_ERROR, GEN_ERROR_INVALID_MANIFEST);
+  g_assert_true (strstr (error->message, "larger than") != NULL);
+}
+
+static void
+test_load_resolves_against_manifest_folder (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = g_build_filename (f->dir, "m.json", NULL);
+  g_assert_true (g_file_set_contents (path, "{\"os\":\"d\",\"release\":{\"dir\":\"releases/r1\"}}",
+                                      -1, NULL));
+  /* Load from another working directory: the release still resolves next to the manifest. */
+  g_autofree char *old = g_get_current_dir ();
+  g_assert_no_errno (chdir ("/"));
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GenManifest) m = gen_manifest_load (path, &error);
+  g_assert_no_errno (chdir (old));
+  g_assert_no_error (error);
+  g_autofree char *rel = g_build_filename (f->dir, "releases/r1", NULL);
+  g_assert_cmpstr (m->release_source, ==, rel);
+}
+
+static void
+test_os_names (void)
+{
+  g_assert_true (gen_os_name_is_valid ("demo"));
+  g_assert_true (gen_os_name_is_valid ("debian-12.x_y"));
+  g_assert_false (gen_os_name_is_valid (""));
+  g_assert_false (gen_os_name_is_valid ("-x"));
+  g_assert_false (gen_os_name_is_valid ("Demo"));
+  g_assert_false (gen_os_name_is_valid ("a/b"));
+  g_autofree char *long_name = g_strnfill (65, 'a');
+  g_assert_false (gen_os_name_is_valid (long_name));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add ("/manifest/valid", Fixture, NULL, setup, test_valid, teardown);
+  g_test_add ("/manifest/minimal", Fixture, NULL, setup, test_minimal, teardown);
+  g_test_add ("/manifest/invalid", Fixture, NULL, setup, test_invalid, teardown);
+  g_test_add ("/manifest/invalid-utf8", Fixture, NULL, setup, test_invalid_utf8, teardown);
+  g_test_add ("/manifest/fifo-and-size", Fixture, NULL, setup, test_load_fifo_and_size, teardown);
+  g_test_add ("/manifest/relative-paths", Fixture, NULL, setup,
+              test_load_resolves_against_manifest_folder, teardown);
+  g_test_add_func ("/manifest/os-names", test_os_names);
+  return g_test_run ();
+}

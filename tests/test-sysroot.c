@@ -1,0 +1,278 @@
+/* Unit tests for the generation store: sysroot state, generation records,
+ * boot entries, cleanup and the lock (src/gen-sysroot.c, gen-generation.c,
+ * gen-boot.c, gen-activate.c). */
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "gen-activate.h"
+#include "gen-boot.h"
+#include "gen-error.h"
+#include "gen-sysroot.h"
+#include "gen-util.h"
+
+typedef struct {
+  char *dir;
+  GenSysroot *sysroot;
+} Fixture;
+
+static void
+setup (Fixture *f, gconstpointer data)
+{
+  f->dir = g_dir_make_tmp ("gen-test-sysroot-XXXXXX", NULL);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (gen_sysroot_prepare (f->dir, "demo", &error));
+  g_assert_no_error (error);
+  f->sysroot = gen_sysroot_open (f->dir, &error);
+  g_assert_no_error (error);
+}
+
+static void
+teardown (Fixture *f, gconstpointer data)
+{
+  gen_sysroot_free (f->sysroot);
+  g_assert_true (gen_rm_rf_at (AT_FDCWD, f->dir, NULL));
+  g_free (f->dir);
+}
+
+static GenGeneration *
+make_generation (guint n)
+{
+  GenGeneration *g = gen_generation_new ();
+  g->number = n;
+  g->date = g_strdup ("2026-11-28T01:02:03Z");
+  g->os = g_strdup ("demo");
+  g->release_checksum = g_strnfill (64, 'a');
+  g->release_version = g_strdup ("2.0");
+  g->kernel_version = g_strdup ("6.1.0");
+  g->kernel_dir = g_strdup ("demo/6.1.0-0123456789abcdef");
+  g->has_initrd = TRUE;
+  g->kernel_args = g_strsplit ("console=ttyS0 quiet", " ", -1);
+  g->manifest_path = g_strdup ("/srv/m.json");
+  g->config_digest = g_strnfill (64, 'c');
+  return g;
+}
+
+/* Writes a committed-looking generation folder (record only) and its entry. */
+static void
+write_generation (Fixture *f, guint n)
+{
+  g_autoptr (GenGeneration) g = make_generation (n);
+  g_autofree char *dir = g_strdup_printf ("%s/gen/generations/%u", f->dir, n);
+  g_assert_no_errno (g_mkdir_with_parents (dir, 0755));
+  g_autoptr (JsonNode) node = gen_generation_to_json (g);
+  g_autofree char *json = json_to_string (node, TRUE);
+  g_autofree char *path = g_build_filename (dir, "generation.json", NULL);
+  g_assert_true (g_file_set_contents (path, json, -1, NULL));
+  g_assert_true (gen_boot_write_entry (f->sysroot->dfd, g, NULL));
+}
+
+static void
+test_uninitialised (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("gen-test-empty-XXXXXX", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GenSysroot) s = gen_sysroot_open (dir, &error);
+  g_assert_null (s);
+  g_assert_error (error, GEN_ERROR, GEN_ERROR_NOT_INITIALIZED);
+  g_assert_true (strstr (error->message, "is not a gen sysroot") != NULL);
+  g_assert_true (gen_rm_rf_at (AT_FDCWD, dir, NULL));
+}
+
+static void
+test_prepare (Fixture *f, gconstpointer data)
+{
+  static const char *const dirs[] = { "gen/deploy", "gen/generations", "gen/tmp",
+                                      "boot/loader/entries", "var" };
+  for (guint i = 0; i < G_N_ELEMENTS (dirs); i++)
+    g_assert_true (gen_exists_at (f->sysroot->dfd, dirs[i]));
+  g_assert_cmpstr (f->sysroot->os, ==, "demo");
+  g_assert_cmpuint (f->sysroot->current, ==, 0);
+  g_assert_cmpuint (f->sysroot->last, ==, 0);
+  /* Preparing again keeps the state. */
+  g_assert_true (gen_sysroot_commit_state (f->sysroot, "demo", 0, 0, 5, NULL));
+  g_assert_true (gen_sysroot_prepare (f->dir, "demo", NULL));
+  g_assert_true (gen_sysroot_reload (f->sysroot, NULL));
+  g_assert_cmpuint (f->sysroot->last, ==, 5);
+}
+
+static void
+test_generation_json_roundtrip (void)
+{
+  g_autoptr (GenGeneration) g = make_generation (7);
+  g->manifest_revision = g_strdup ("abc123");
+  g->manifest_dirty = TRUE;
+  g_autoptr (JsonNode) node = gen_generation_to_json (g);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GenGeneration) back = gen_generation_from_json (node, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (back->number, ==, 7);
+  g_assert_cmpstr (back->date, ==, g->date);
+  g_assert_cmpstr (back->release_checksum, ==, g->release_checksum);
+  g_assert_cmpstr (back->release_version, ==, "2.0");
+  g_assert_cmpstr (back->kernel_version, ==, "6.1.0");
+  g_assert_cmpstr (back->kernel_dir, ==, g->kernel_dir);
+  g_assert_true (back->has_initrd);
+  g_assert_true (g_strv_equal ((const char *const *) back->kernel_args,
+                               (const char *const *) g->kernel_args));
+  g_assert_cmpstr (back->manifest_revision, ==, "abc123");
+  g_assert_true (back->manifest_dirty);
+  g_assert_cmpstr (back->config_digest, ==, g->config_digest);
+
+  g_autoptr (JsonNode) bad = json_from_string ("{\"generation\": 0}", NULL);
+  g_assert_null (gen_generation_from_json (bad, &error));
+  g_assert_error (error, GEN_ERROR, GEN_ERROR_FAILED);
+}
+
+static void
+test_boot_entry (void)
+{
+  g_autoptr (GenGeneration) g = make_generation (3);
+  g_autofree char *name = gen_boot_entry_name ("demo", 3);
+  g_assert_cmpstr (name, ==, "demo-3.conf");
+  g_autofree char *text = gen_boot_entry_text (g);
+  g_autofree char *expected = g_strdup_printf (
+      "title demo, generation 3 (release 2.0, 2026-11-28)\n"
+      "version 3\n"
+      "sort-key demo\n"
+      "linux /demo/6.1.0-0123456789abcdef/vmlinuz\n"
+      "initrd /demo/6.1.0-0123456789abcdef/initrd.img\n"
+      "options console=ttyS0 quiet gen.os=demo gen.generation=3 gen.release=%s\n",
+      g->release_checksum);
+  g_assert_cmpstr (text, ==, expected);
+
+  /* Without a version or an initramfs. */
+  g_clear_pointer (&g->release_version, g_free);
+  g->has_initrd = FALSE;
+  g_autofree char *text2 = gen_boot_entry_text (g);
+  g_assert_true (g_str_has_prefix (text2, "title demo, generation 3 (release aaaaaaaaaa, "));
+  g_assert_null (strstr (text2, "initrd"));
+}
+
+static void
+test_commit_state (Fixture *f, gconstpointer data)
+{
+  write_generation (f, 1);
+  write_generation (f, 2);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (gen_sysroot_commit_state (f->sysroot, "demo", 1, 2, 2, &error));
+  g_assert_no_error (error);
+  g_autofree char *def = gen_boot_read_default (f->sysroot->dfd);
+  g_assert_cmpstr (def, ==, "demo-2.conf");
+
+  g_autoptr (GenSysroot) again = gen_sysroot_open (f->dir, &error);
+  g_assert_cmpuint (again->current, ==, 1);
+  g_assert_cmpuint (again->default_gen, ==, 2);
+  g_assert_cmpuint (again->last, ==, 2);
+  g_autoptr (GPtrArray) gens = gen_sysroot_list_generations (again, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (gens->len, ==, 2);
+  g_assert_cmpuint (((GenGeneration *) gens->pdata[1])->number, ==, 2);
+}
+
+static void
+test_cleanup (Fixture *f, gconstpointer data)
+{
+  write_generation (f, 1);
+  g_assert_true (gen_sysroot_commit_state (f->sysroot, "demo", 1, 1, 1, NULL));
+  /* A killed run: generation 2 written but never committed, temporary files. */
+  write_generation (f, 2);
+  int dfd = f->sysroot->dfd;
+  g_assert_true (gen_mkdir_p_at (dfd, "gen/tmp/generation-2/etc", 0755, NULL));
+  g_assert_true (gen_write_new_file_at (dfd, "boot/loader/.loader.conf.tmp-0badf00d", "x", 1, 0644, NULL));
+  g_assert_true (gen_write_new_file_at (dfd, "boot/loader/entries/.demo-2.conf.tmp-12345678", "x", 1, 0644, NULL));
+  /* ...and killed between the state and loader.conf. */
+  g_assert_true (gen_write_file_at (dfd, "boot/loader/loader.conf", "default demo-9.conf\n", 20, 0644, NULL));
+
+  g_autoptr (GPtrArray) listed = gen_sysroot_list_generations (f->sysroot, NULL);
+  g_assert_cmpuint (listed->len, ==, 1);
+
+  g_autoptr (GError) error = NULL;
+  g_assert_true (gen_sysroot_lock (f->sysroot, FALSE, &error));
+  g_autoptr (GPtrArray) removed = g_ptr_array_new_with_free_func (g_free);
+  g_assert_true (gen_sysroot_cleanup (f->sysroot, removed, &error));
+  g_assert_no_error (error);
+  g_assert_false (gen_exists_at (dfd, "gen/tmp/generation-2"));
+  g_assert_false (gen_exists_at (dfd, "gen/generations/2"));
+  g_assert_false (gen_exists_at (dfd, "boot/loader/entries/demo-2.conf"));
+  g_assert_false (gen_exists_at (dfd, "boot/loader/.loader.conf.tmp-0badf00d"));
+  g_assert_false (gen_exists_at (dfd, "boot/loader/entries/.demo-2.conf.tmp-12345678"));
+  g_assert_true (gen_exists_at (dfd, "gen/generations/1"));
+  g_assert_true (gen_exists_at (dfd, "boot/loader/entries/demo-1.conf"));
+  g_autofree char *def = gen_boot_read_default (dfd);
+  g_assert_cmpstr (def, ==, "demo-1.conf");
+  g_assert_cmpuint (removed->len, ==, 5);
+}
+
+static void
+test_lock (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_assert_true (gen_sysroot_lock (f->sysroot, FALSE, &error));
+  g_autoptr (GenSysroot) other = gen_sysroot_open (f->dir, &error);
+  g_assert_false (gen_sysroot_lock (other, FALSE, &error));
+  g_assert_error (error, GEN_ERROR, GEN_ERROR_BUSY);
+  g_assert_true (strstr (error->message, "another gen run holds the lock") != NULL);
+  g_clear_error (&error);
+  gen_close_fd (&f->sysroot->lock_fd);
+  g_assert_true (gen_sysroot_lock (other, FALSE, &error));
+}
+
+static void
+test_rollback (Fixture *f, gconstpointer data)
+{
+  int dfd = f->sysroot->dfd;
+  for (guint n = 1; n <= 3; n++)
+    {
+      write_generation (f, n);
+      g_autofree char *etc = g_strdup_printf ("gen/generations/%u/etc", n);
+      g_assert_true (gen_mkdir_p_at (dfd, etc, 0755, NULL));
+    }
+  g_autofree char *checksum = g_strnfill (64, 'a');
+  g_autofree char *deploy = gen_sysroot_deploy_path (checksum);
+  g_assert_true (gen_mkdir_p_at (dfd, deploy, 0755, NULL));
+  g_assert_true (gen_mkdir_p_at (dfd, "boot/demo/6.1.0-0123456789abcdef", 0755, NULL));
+  g_assert_true (gen_write_new_file_at (dfd, "boot/demo/6.1.0-0123456789abcdef/vmlinuz", "k", 1, 0644, NULL));
+  g_assert_true (gen_write_new_file_at (dfd, "boot/demo/6.1.0-0123456789abcdef/initrd.img", "i", 1, 0644, NULL));
+  g_assert_true (gen_sysroot_commit_state (f->sysroot, "demo", 3, 3, 3, NULL));
+  g_assert_true (gen_sysroot_lock (f->sysroot, FALSE, NULL));
+
+  g_autoptr (GError) error = NULL;
+  g_assert_cmpuint (gen_rollback (f->sysroot, 0, &error), ==, 2);
+  g_assert_no_error (error);
+  g_assert_cmpuint (f->sysroot->current, ==, 2);
+  g_assert_cmpuint (f->sysroot->default_gen, ==, 2);
+  g_autofree char *def = gen_boot_read_default (dfd);
+  g_assert_cmpstr (def, ==, "demo-2.conf");
+  g_assert_cmpuint (gen_rollback (f->sysroot, 0, &error), ==, 1);
+  g_assert_cmpuint (gen_rollback (f->sysroot, 0, &error), ==, 0);
+  g_assert_error (error, GEN_ERROR, GEN_ERROR_NO_GENERATION);
+  g_assert_cmpstr (error->message, ==, "no generation before 1 to roll back to (see 'gen list')");
+  g_clear_error (&error);
+  g_assert_cmpuint (gen_rollback (f->sysroot, 9, &error), ==, 0);
+  g_assert_cmpstr (error->message, ==, "generation 9 does not exist (see 'gen list')");
+  g_clear_error (&error);
+  g_assert_cmpuint (gen_rollback (f->sysroot, 3, &error), ==, 3);
+  g_assert_cmpuint (f->sysroot->last, ==, 3);
+
+  /* A generation whose kernel is gone is refused. */
+  g_assert_no_errno (unlinkat (dfd, "boot/demo/6.1.0-0123456789abcdef/initrd.img", 0));
+  g_assert_cmpuint (gen_rollback (f->sysroot, 1, &error), ==, 0);
+  g_assert_true (strstr (error->message, "generation 1 is damaged") != NULL);
+  g_assert_cmpuint (f->sysroot->current, ==, 3);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/sysroot/uninitialised", test_uninitialised);
+  g_test_add ("/sysroot/prepare", Fixture, NULL, setup, test_prepare, teardown);
+  g_test_add_func ("/generation/json-roundtrip", test_generation_json_roundtrip);
+  g_test_add_func ("/boot/entry", test_boot_entry);
+  g_test_add ("/sysroot/commit-state", Fixture, NULL, setup, test_commit_state, teardown);
+  g_test_add ("/sysroot/cleanup", Fixture, NULL, setup, test_cleanup, teardown);
+  g_test_add ("/sysroot/lock", Fixture, NULL, setup, test_lock, teardown);
+  g_test_add ("/sysroot/rollback", Fixture, NULL, setup, test_rollback, teardown);
+  return g_test_run ();
+}
