@@ -1,0 +1,27 @@
+#!/bin/bash
+# The README's main job: manifests/demo.sh on a demo sysroot, end to end.
+set -u
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+n=0
+check () { # check DESCRIPTION COMMAND...
+  local what=$1; shift
+  n=$((n + 1))
+  if "$@"; then echo "ok $n - $what"; else echo "not ok $n - $what"; fi
+}
+echo "1..9"
+GEN="$GEN" DEMO_DIR="$tmp/demo" "$SOURCE_ROOT/manifests/demo.sh" > "$tmp/out" 2>&1
+check "demo.sh exits 0" test $? -eq 0
+check "generation 1 from demo-1.json" grep -q '^made generation 1: release 1.0 ' "$tmp/out"
+check "generation 2 from demo-2.json, a config change shown" \
+  grep -q '^               + /etc/motd$' "$tmp/out"
+check "the unchanged manifest makes no generation" \
+  grep -q '^no changes: generation 2 already matches the manifest' "$tmp/out"
+check "rollback goes back to 1" \
+  grep -q '^rolled back from generation 2 to generation 1 (current and boot default)$' "$tmp/out"
+sys=$tmp/demo/sysroot
+check "loader.conf names generation 1" grep -qx 'default demo-1.conf' "$sys/boot/loader/loader.conf"
+check "both entries exist" test -f "$sys/boot/loader/entries/demo-1.conf" -a -f "$sys/boot/loader/entries/demo-2.conf"
+check "list marks 1 current" grep -Eq '^ +1 .*current, default$' "$tmp/out"
+check "the store passes ostree fsck" ostree --repo="$sys/gen/repo" fsck -q
+[ "$n" -eq 9 ] || echo "Bail out! planned 9, ran $n"
