@@ -2,6 +2,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ostree.h>
@@ -333,6 +334,48 @@ release_metadata (GenRelease *r)
 
 /* --- import ---------------------------------------------------------------- */
 
+/* ostree keeps the staging folder (repo/tmp/staging-*) of an aborted
+ * transaction, to resume it later.  A dry run or a refused release must
+ * leave the store as it was, so an aborted import removes the staging
+ * entries it made; the sysroot lock keeps other gen runs out meanwhile. */
+static GPtrArray *
+staging_entries (GenStore *store)
+{
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  int fd = openat (ostree_repo_get_dfd (store->repo), "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR *d = fd >= 0 ? fdopendir (fd) : NULL;
+  if (!d)
+    {
+      if (fd >= 0)
+        close (fd);
+      return g_steal_pointer (&names);
+    }
+  struct dirent *de;
+  while ((de = readdir (d)) != NULL)
+    if (g_str_has_prefix (de->d_name, "staging-"))
+      g_ptr_array_add (names, g_strdup (de->d_name));
+  closedir (d);
+  return g_steal_pointer (&names);
+}
+
+static gboolean
+abort_import (GenStore *store, GPtrArray *staging_before, GError **error)
+{
+  if (!ostree_repo_abort_transaction (store->repo, NULL, error))
+    return FALSE;
+  g_autoptr (GPtrArray) now = staging_entries (store);
+  for (guint i = 0; i < now->len; i++)
+    {
+      const char *name = now->pdata[i];
+      if (g_ptr_array_find_with_equal_func (staging_before, name, g_str_equal, NULL))
+        continue;
+      g_autofree char *path = g_build_filename ("tmp", name, NULL);
+      if (!gen_rm_rf_at (ostree_repo_get_dfd (store->repo), path, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
 typedef struct {
   GenProgressFunc progress;
   gpointer user_data;
@@ -444,6 +487,7 @@ gen_store_import (GenStore *store, GenManifest *m, gboolean keep, GenProgressFun
 
   if (progress)
     progress ("importing release", 0, 0, user_data);
+  g_autoptr (GPtrArray) staging_before = staging_entries (store);
   if (!ostree_repo_prepare_transaction (store->repo, NULL, cancellable, error))
     return NULL;
   ImportProgress p = { progress, user_data, 0 };
@@ -455,7 +499,7 @@ gen_store_import (GenStore *store, GenManifest *m, gboolean keep, GenProgressFun
       || !ostree_repo_write_mtree (store->repo, mtree, &root, cancellable, error)
       || !find_kernel (root, r, cancellable, error))
     {
-      ostree_repo_abort_transaction (store->repo, NULL, NULL);
+      abort_import (store, staging_before, NULL);
       return NULL;
     }
   r->version = m->release_version ? g_strdup (m->release_version)
@@ -467,12 +511,12 @@ gen_store_import (GenStore *store, GenManifest *m, gboolean keep, GenProgressFun
                                            OSTREE_REPO_FILE (root), 0, &r->checksum, cancellable,
                                            error))
     {
-      ostree_repo_abort_transaction (store->repo, NULL, NULL);
+      abort_import (store, staging_before, NULL);
       return NULL;
     }
   if (!keep)
     {
-      if (!ostree_repo_abort_transaction (store->repo, cancellable, error))
+      if (!abort_import (store, staging_before, error))
         return NULL;
       return g_steal_pointer (&r);
     }
