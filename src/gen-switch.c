@@ -73,6 +73,32 @@ compare_overlays (GPtrArray *old_files, GPtrArray *new_files)
   return changes;
 }
 
+/* TRUE when generation @old, already written, is what @g would be. */
+static gboolean
+generation_matches (GenGeneration *old, GenGeneration *g)
+{
+  return g_str_equal (old->release_checksum, g->release_checksum)
+         && g_strv_equal ((const char *const *) old->kernel_args,
+                          (const char *const *) g->kernel_args)
+         && old->config_digest && g_str_equal (old->config_digest, g->config_digest);
+}
+
+/* The manifest already made generation @same: no new generation; make it
+ * the boot default, and current too unless @boot_only. */
+static gboolean
+reuse_generation (GenSysroot *sysroot, GenSwitchResult *result, GenGeneration *same,
+                  gboolean boot_only, gboolean dry_run, GError **error)
+{
+  guint current = boot_only ? sysroot->current : same->number;
+  result->activated = sysroot->default_gen != same->number || sysroot->current != current;
+  result->generation = same;
+  if (result->activated && !dry_run
+      && !gen_sysroot_commit_state (sysroot, same->os, current, same->number, sysroot->last,
+                                    error))
+    return FALSE;
+  return TRUE;
+}
+
 static char *
 generation_dir (guint number)
 {
@@ -192,15 +218,26 @@ gen_switch (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags, GenProgre
       && g_strcmp0 (prev->config_digest, g->config_digest) == 0)
     {
       /* Unchanged: no new generation.  It may still need to become default/current. */
-      guint current = boot_only ? sysroot->current : prev->number;
-      result->activated = sysroot->default_gen != prev->number || sysroot->current != current;
-      result->generation = g_steal_pointer (&result->previous);
-      result->previous = NULL;
-      if (result->activated && !dry_run
-          && !gen_sysroot_commit_state (sysroot, m->os, current, result->generation->number,
-                                        sysroot->last, error))
+      if (!reuse_generation (sysroot, result, g_steal_pointer (&result->previous), boot_only,
+                             dry_run, error))
         return NULL;
       return g_steal_pointer (&result);
+    }
+  /* The other of current and default may match: a `switch --boot` followed by
+   * a `switch` of the same manifest, or the reverse.  Reuse it, not a copy. */
+  guint other = boot_only ? sysroot->current : sysroot->default_gen;
+  if (other > 0 && other != base)
+    {
+      g_autoptr (GenGeneration) same = gen_sysroot_load_generation (sysroot, other, error);
+      if (!same)
+        return NULL;
+      if (generation_matches (same, g))
+        {
+          if (!reuse_generation (sysroot, result, g_steal_pointer (&same), boot_only, dry_run,
+                                 error))
+            return NULL;
+          return g_steal_pointer (&result);
+        }
     }
 
   result->created = TRUE;
