@@ -346,7 +346,8 @@ parse_vars (Ctx *ctx, JsonObject *config, GenManifest *m)
 static gboolean
 target_path_is_valid (const char *path)
 {
-  if (!g_str_has_prefix (path, "/etc/") || strlen (path) > 4096)
+  /* g_strsplit ("") gives no parts at all: "/etc/" itself needs its own check. */
+  if (!g_str_has_prefix (path, "/etc/") || path[strlen ("/etc/")] == '\0' || strlen (path) > 4096)
     return FALSE;
   g_auto (GStrv) parts = g_strsplit (path + strlen ("/etc/"), "/", -1);
   for (char **p = parts; *p; p++)
