@@ -9,3 +9,4 @@ int gen_builtin_switch (GenCli *cli, int argc, char **argv);
 int gen_builtin_rollback (GenCli *cli, int argc, char **argv);
 int gen_builtin_list (GenCli *cli, int argc, char **argv);
 int gen_builtin_status (GenCli *cli, int argc, char **argv);
+int gen_builtin_diff (GenCli *cli, int argc, char **argv);

@@ -29,6 +29,7 @@ static const Command commands[] = {
     CMD_OPEN | CMD_LOCK },
   { "list", gen_builtin_list, "List the generations", CMD_OPEN },
   { "status", gen_builtin_status, "Show the current, default and booted generation", CMD_OPEN },
+  { "diff", gen_builtin_diff, "Show what changed between two generations", CMD_OPEN },
 };
 
 static void

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "gen-error.h"
+#include "gen-textdiff.h"
 #include "gen-util.h"
 
 static void
@@ -232,4 +233,89 @@ gen_render_read (int dfd, const char *dir, GError **error)
     return NULL;
   g_ptr_array_sort (out, rendered_compare);
   return g_steal_pointer (&out);
+}
+
+void
+gen_overlay_change_free (GenOverlayChange *c)
+{
+  g_free (c->path);
+  g_free (c->diff);
+  g_free (c->old_target);
+  g_free (c->new_target);
+  g_free (c);
+}
+
+static gboolean
+rendered_equal (GenRenderedFile *a, GenRenderedFile *b)
+{
+  if (a->is_symlink != b->is_symlink)
+    return FALSE;
+  if (a->is_symlink)
+    return g_str_equal (a->target, b->target);
+  return a->mode == b->mode && g_bytes_equal (a->content, b->content);
+}
+
+/* The file's bytes as text, or NULL when they are not UTF-8 without NULs. */
+static char *
+as_text (GenRenderedFile *f)
+{
+  if (!f || f->is_symlink)
+    return NULL;
+  gsize len;
+  const char *data = g_bytes_get_data (f->content, &len);
+  if (!g_utf8_validate_len (data, len, NULL) || memchr (data, '\0', len))
+    return NULL;
+  return g_strndup (data, len);
+}
+
+static GenOverlayChange *
+overlay_change (GenOverlayChangeKind kind, GenRenderedFile *a, GenRenderedFile *b)
+{
+  GenOverlayChange *c = g_new0 (GenOverlayChange, 1);
+  c->kind = kind;
+  c->path = g_strdup (a ? a->path : b->path);
+  if (a && a->is_symlink)
+    c->old_target = g_strdup (a->target);
+  else if (a)
+    c->old_mode = a->mode;
+  if (b && b->is_symlink)
+    c->new_target = g_strdup (b->target);
+  else if (b)
+    c->new_mode = b->mode;
+
+  gboolean a_file = a && !a->is_symlink, b_file = b && !b->is_symlink;
+  if (!a_file && !b_file)
+    return c;
+  g_autofree char *old_text = as_text (a_file ? a : NULL);
+  g_autofree char *new_text = as_text (b_file ? b : NULL);
+  if ((a_file && !old_text) || (b_file && !new_text))
+    return c; /* binary: no text diff */
+  g_autofree char *old_label = g_strconcat ("a", c->path, NULL);
+  g_autofree char *new_label = g_strconcat ("b", c->path, NULL);
+  c->diff = gen_text_diff (old_text, new_text, old_label, new_label);
+  return c;
+}
+
+GPtrArray *
+gen_render_compare (GPtrArray *old_files, GPtrArray *new_files)
+{
+  GPtrArray *changes = g_ptr_array_new_with_free_func ((GDestroyNotify) gen_overlay_change_free);
+  guint i = 0, j = 0;
+  while (i < old_files->len || j < new_files->len)
+    {
+      GenRenderedFile *a = i < old_files->len ? old_files->pdata[i] : NULL;
+      GenRenderedFile *b = j < new_files->len ? new_files->pdata[j] : NULL;
+      int cmp = !a ? 1 : !b ? -1 : strcmp (a->path, b->path);
+      if (cmp < 0)
+        g_ptr_array_add (changes, overlay_change (GEN_OVERLAY_REMOVED, a, NULL)), i++;
+      else if (cmp > 0)
+        g_ptr_array_add (changes, overlay_change (GEN_OVERLAY_ADDED, NULL, b)), j++;
+      else
+        {
+          if (!rendered_equal (a, b))
+            g_ptr_array_add (changes, overlay_change (GEN_OVERLAY_MODIFIED, a, b));
+          i++, j++;
+        }
+    }
+  return changes;
 }

@@ -33,4 +33,27 @@ gboolean gen_render_write (GPtrArray *files, int dfd, const char *dir, GError **
 /* Reads an overlay written by gen_render_write back into rendered files. */
 GPtrArray *gen_render_read (int dfd, const char *dir, GError **error);
 
+typedef enum {
+  GEN_OVERLAY_ADDED = '+',
+  GEN_OVERLAY_REMOVED = '-',
+  GEN_OVERLAY_MODIFIED = '~',
+} GenOverlayChangeKind;
+
+/* One path that differs between two overlays. */
+typedef struct {
+  GenOverlayChangeKind kind;
+  char *path;
+  char *diff;          /* unified diff of the contents; "" when only the mode or link changed;
+                          NULL for binary contents or symlinks */
+  guint old_mode, new_mode;        /* 0 where absent or a symlink */
+  char *old_target, *new_target;   /* symlink targets, NULL where not a symlink */
+} GenOverlayChange;
+
+void gen_overlay_change_free (GenOverlayChange *change);
+
+/* Compares two overlays (both sorted by path, as gen_render_config and
+ * gen_render_read return them): every path added, removed or changed, with
+ * a unified diff for text files. */
+GPtrArray *gen_render_compare (GPtrArray *old_files, GPtrArray *new_files);
+
 G_END_DECLS
