@@ -37,9 +37,11 @@ gboolean
 gen_cli_parse (GenCli *cli, const char *args_synopsis, const char *summary, GOptionEntry *entries,
                int *argc, char ***argv)
 {
-  g_autofree char *usage = g_strdup_printf ("%s%s%s", cli->command, args_synopsis ? " " : "",
-                                            args_synopsis ? args_synopsis : "");
-  g_autoptr (GOptionContext) ctx = g_option_context_new (usage);
+  /* GOption prints "Usage: PRGNAME [OPTION…] ARGS", and without a prgname
+   * takes argv[0], here the command's name: "list [OPTION…] list". */
+  g_autofree char *prgname = g_strdup_printf ("gen %s", cli->command);
+  g_set_prgname (prgname);
+  g_autoptr (GOptionContext) ctx = g_option_context_new (args_synopsis);
   g_option_context_set_summary (ctx, summary);
   g_option_context_set_description (ctx, "Global option: --sysroot DIR (default /). See gen(1).");
   if (entries)
