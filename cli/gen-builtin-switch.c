@@ -34,8 +34,14 @@ print_summary (GenSwitchResult *r, gboolean dry_run, gboolean boot_only)
     printf ("  config:      unchanged\n");
   for (guint i = 0; i < r->config_changes->len; i++)
     {
-      GenConfigChange *c = r->config_changes->pdata[i];
+      GenOverlayChange *c = r->config_changes->pdata[i];
       printf ("  %s %c %s\n", i == 0 ? "config:     " : "            ", c->kind, c->path);
+    }
+  if (r->diff)
+    {
+      printf ("\n");
+      gen_cli_print_diff (r->diff, FALSE, FALSE);
+      printf ("\n");
     }
   if (dry_run)
     printf ("dry run: nothing was written\n");

@@ -5,6 +5,7 @@
 
 #include "gen-error.h"
 #include "gen-packages.h"
+#include "gen-store.h"
 #include "gen-util.h"
 
 static void
@@ -262,52 +263,54 @@ release_size (OstreeRepo *repo, const char *checksum, GFile *root, guint64 *out,
   g_auto (GVariantDict) dict;
   g_variant_dict_init (&dict, meta);
   *out = 0;
-  if (g_variant_dict_lookup (&dict, "gen.size", "t", out))
+  if (g_variant_dict_lookup (&dict, GEN_RELEASE_META_SIZE, "t", out))
     return TRUE;
   return tree_size (root, out, cancellable, error);
 }
 
 /* --- all of it ------------------------------------------------------------- */
 
-static GPtrArray *
-read_overlay (GenSysroot *sysroot, guint number, GError **error)
+GenDiff *
+gen_diff_compute (OstreeRepo *repo, GenGeneration *from, GPtrArray *from_overlay,
+                  GenGeneration *to, GPtrArray *to_overlay, GCancellable *cancellable,
+                  GError **error)
 {
-  g_autofree char *etc = g_strdup_printf (GEN_GENERATIONS_DIR "/%u/etc", number);
-  return gen_render_read (sysroot->dfd, etc, error);
+  g_autoptr (GenDiff) d = g_new0 (GenDiff, 1);
+  d->from = gen_generation_copy (from);
+  d->to = gen_generation_copy (to);
+  d->config = gen_render_compare (from_overlay, to_overlay);
+  g_autoptr (GFile) root_a = NULL;
+  g_autoptr (GFile) root_b = NULL;
+  if (!ostree_repo_read_commit (repo, from->release_checksum, &root_a, NULL, cancellable, error)
+      || !ostree_repo_read_commit (repo, to->release_checksum, &root_b, NULL, cancellable, error))
+    return NULL;
+  if (!diff_packages (d, root_a, root_b, cancellable, error)
+      || !diff_files (d, root_a, root_b, cancellable, error)
+      || !release_size (repo, from->release_checksum, root_a, &d->size_from, cancellable, error)
+      || !release_size (repo, to->release_checksum, root_b, &d->size_to, cancellable, error))
+    return NULL;
+  return g_steal_pointer (&d);
 }
 
 GenDiff *
 gen_diff_generations (GenSysroot *sysroot, guint from, guint to, GCancellable *cancellable,
                       GError **error)
 {
-  g_autoptr (GenDiff) d = g_new0 (GenDiff, 1);
-  d->from = gen_sysroot_load_generation (sysroot, from, error);
-  if (!d->from)
+  g_autoptr (GenGeneration) a = gen_sysroot_load_generation (sysroot, from, error);
+  if (!a)
     return NULL;
-  d->to = gen_sysroot_load_generation (sysroot, to, error);
-  if (!d->to)
+  g_autoptr (GenGeneration) b = gen_sysroot_load_generation (sysroot, to, error);
+  if (!b)
     return NULL;
-
-  g_autoptr (GPtrArray) overlay_a = read_overlay (sysroot, from, error);
+  g_autoptr (GPtrArray) overlay_a = gen_render_read_generation (sysroot->dfd, from, error);
   if (!overlay_a)
     return NULL;
-  g_autoptr (GPtrArray) overlay_b = read_overlay (sysroot, to, error);
+  g_autoptr (GPtrArray) overlay_b = gen_render_read_generation (sysroot->dfd, to, error);
   if (!overlay_b)
     return NULL;
-  d->config = gen_render_compare (overlay_a, overlay_b);
-
-  g_autoptr (OstreeRepo) repo = ostree_repo_open_at (sysroot->dfd, GEN_REPO_DIR, cancellable, error);
+  g_autoptr (OstreeRepo) repo
+      = ostree_repo_open_at (sysroot->dfd, GEN_REPO_DIR, cancellable, error);
   if (!repo)
     return NULL;
-  g_autoptr (GFile) root_a = NULL;
-  g_autoptr (GFile) root_b = NULL;
-  if (!ostree_repo_read_commit (repo, d->from->release_checksum, &root_a, NULL, cancellable, error)
-      || !ostree_repo_read_commit (repo, d->to->release_checksum, &root_b, NULL, cancellable, error))
-    return NULL;
-  if (!diff_packages (d, root_a, root_b, cancellable, error)
-      || !diff_files (d, root_a, root_b, cancellable, error)
-      || !release_size (repo, d->from->release_checksum, root_a, &d->size_from, cancellable, error)
-      || !release_size (repo, d->to->release_checksum, root_b, &d->size_to, cancellable, error))
-    return NULL;
-  return g_steal_pointer (&d);
+  return gen_diff_compute (repo, a, overlay_a, b, overlay_b, cancellable, error);
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <ostree.h>
 
 #include "gen-render.h"
 #include "gen-sysroot.h"
@@ -51,6 +52,14 @@ typedef struct {
 
 void gen_diff_free (GenDiff *diff);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GenDiff, gen_diff_free)
+
+/* Compares two generations whose releases are in @repo, given their
+ * overlays (sorted by path, as gen_render_config/gen_render_read give them).
+ * The generations need not be written yet: a dry run compares with what it
+ * would write. */
+GenDiff *gen_diff_compute (OstreeRepo *repo, GenGeneration *from, GPtrArray *from_overlay,
+                           GenGeneration *to, GPtrArray *to_overlay, GCancellable *cancellable,
+                           GError **error);
 
 /* Compares generations @from and @to of @sysroot. */
 GenDiff *gen_diff_generations (GenSysroot *sysroot, guint from, guint to,

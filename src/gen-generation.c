@@ -166,3 +166,23 @@ gen_generation_release_label (GenGeneration *g, char buf[static 11])
   g_strlcpy (buf, g->release_checksum, 11);
   return buf;
 }
+
+GenGeneration *
+gen_generation_copy (GenGeneration *g)
+{
+  GenGeneration *c = gen_generation_new ();
+  c->number = g->number;
+  c->date = g_strdup (g->date);
+  c->os = g_strdup (g->os);
+  c->release_checksum = g_strdup (g->release_checksum);
+  c->release_version = g_strdup (g->release_version);
+  c->kernel_version = g_strdup (g->kernel_version);
+  c->kernel_dir = g_strdup (g->kernel_dir);
+  c->has_initrd = g->has_initrd;
+  c->kernel_args = g_strdupv (g->kernel_args);
+  c->manifest_path = g_strdup (g->manifest_path);
+  c->manifest_revision = g_strdup (g->manifest_revision);
+  c->manifest_dirty = g->manifest_dirty;
+  c->config_digest = g_strdup (g->config_digest);
+  return c;
+}

@@ -26,6 +26,8 @@ GenGeneration *gen_generation_new (void);
 void gen_generation_free (GenGeneration *gen);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GenGeneration, gen_generation_free)
 
+GenGeneration *gen_generation_copy (GenGeneration *gen);
+
 /* The record as a JSON object (the stored form; also the base of `gen list --json`). */
 JsonNode *gen_generation_to_json (GenGeneration *gen);
 GenGeneration *gen_generation_from_json (JsonNode *node, GError **error);

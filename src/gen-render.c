@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "gen-error.h"
+#include "gen-sysroot.h"
 #include "gen-textdiff.h"
 #include "gen-util.h"
 
@@ -233,6 +234,13 @@ gen_render_read (int dfd, const char *dir, GError **error)
     return NULL;
   g_ptr_array_sort (out, rendered_compare);
   return g_steal_pointer (&out);
+}
+
+GPtrArray *
+gen_render_read_generation (int sysroot_dfd, guint number, GError **error)
+{
+  g_autofree char *etc = g_strdup_printf (GEN_GENERATIONS_DIR "/%u/etc", number);
+  return gen_render_read (sysroot_dfd, etc, error);
 }
 
 void

@@ -33,6 +33,9 @@ gboolean gen_render_write (GPtrArray *files, int dfd, const char *dir, GError **
 /* Reads an overlay written by gen_render_write back into rendered files. */
 GPtrArray *gen_render_read (int dfd, const char *dir, GError **error);
 
+/* The overlay of generation @number: gen/generations/N/etc under the sysroot. */
+GPtrArray *gen_render_read_generation (int sysroot_dfd, guint number, GError **error);
+
 typedef enum {
   GEN_OVERLAY_ADDED = '+',
   GEN_OVERLAY_REMOVED = '-',

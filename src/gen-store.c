@@ -23,7 +23,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (GenArchive, archive_read_free)
 
 struct _GenStore {
   OstreeRepo *repo;
-  int sysroot_dfd; /* borrowed from the GenSysroot */
+  int sysroot_dfd;           /* borrowed from the GenSysroot */
+  GPtrArray *staging_before; /* ostree's staging folders before our transaction */
 };
 
 void
@@ -43,6 +44,8 @@ gen_store_free (GenStore *store)
 {
   if (!store)
     return;
+  if (store->staging_before)
+    gen_store_discard (store);
   g_clear_object (&store->repo);
   g_free (store);
 }
@@ -329,6 +332,7 @@ release_metadata (GenRelease *r)
   g_variant_builder_add (&b, "{sv}", META_KERNEL_VERSION, g_variant_new_string (r->kernel_version));
   g_variant_builder_add (&b, "{sv}", META_KERNEL_ID, g_variant_new_string (r->kernel_id));
   g_variant_builder_add (&b, "{sv}", META_KERNEL_INITRD, g_variant_new_boolean (r->has_initrd));
+  g_variant_builder_add (&b, "{sv}", GEN_RELEASE_META_SIZE, g_variant_new_uint64 (r->size));
   return g_variant_ref_sink (g_variant_builder_end (&b));
 }
 
@@ -359,8 +363,9 @@ staging_entries (GenStore *store)
 }
 
 static gboolean
-abort_import (GenStore *store, GPtrArray *staging_before, GError **error)
+abort_import (GenStore *store, GError **error)
 {
+  g_autoptr (GPtrArray) staging_before = g_steal_pointer (&store->staging_before);
   if (!ostree_repo_abort_transaction (store->repo, NULL, error))
     return FALSE;
   g_autoptr (GPtrArray) now = staging_entries (store);
@@ -380,12 +385,15 @@ typedef struct {
   GenProgressFunc progress;
   gpointer user_data;
   guint64 files;
+  guint64 bytes; /* of regular files: the release's size */
 } ImportProgress;
 
 static OstreeRepoCommitFilterResult
 count_files (OstreeRepo *repo, const char *path, GFileInfo *info, gpointer user_data)
 {
   ImportProgress *p = user_data;
+  if (g_file_info_get_file_type (info) == G_FILE_TYPE_REGULAR)
+    p->bytes += g_file_info_get_size (info);
   if (p->progress && (++p->files % 1000) == 0)
     p->progress ("importing release", p->files, 0, p->user_data);
   return OSTREE_REPO_COMMIT_FILTER_ALLOW;
@@ -442,6 +450,8 @@ release_from_commit (GenStore *store, const char *checksum, const char *version_
   r->checksum = g_strdup (checksum);
   if (!g_variant_dict_lookup (&dict, OSTREE_COMMIT_META_KEY_VERSION, "s", &r->version))
     r->version = NULL;
+  if (!g_variant_dict_lookup (&dict, GEN_RELEASE_META_SIZE, "t", &r->size))
+    r->size = 0;
   if (version_override)
     {
       g_free (r->version);
@@ -487,7 +497,7 @@ gen_store_import (GenStore *store, GenManifest *m, gboolean keep, GenProgressFun
 
   if (progress)
     progress ("importing release", 0, 0, user_data);
-  g_autoptr (GPtrArray) staging_before = staging_entries (store);
+  store->staging_before = staging_entries (store);
   if (!ostree_repo_prepare_transaction (store->repo, NULL, cancellable, error))
     return NULL;
   ImportProgress p = { progress, user_data, 0 };
@@ -499,11 +509,12 @@ gen_store_import (GenStore *store, GenManifest *m, gboolean keep, GenProgressFun
       || !ostree_repo_write_mtree (store->repo, mtree, &root, cancellable, error)
       || !find_kernel (root, r, cancellable, error))
     {
-      abort_import (store, staging_before, NULL);
+      abort_import (store, NULL);
       return NULL;
     }
   r->version = m->release_version ? g_strdup (m->release_version)
                                   : read_os_release_version (root, cancellable);
+  r->size = p.bytes;
   meta = release_metadata (r);
   g_autofree char *subject = g_strdup_printf ("gen release %s", r->version ? r->version : "");
   /* A fixed time and no parent: the same tree gives the same commit. */
@@ -511,22 +522,31 @@ gen_store_import (GenStore *store, GenManifest *m, gboolean keep, GenProgressFun
                                            OSTREE_REPO_FILE (root), 0, &r->checksum, cancellable,
                                            error))
     {
-      abort_import (store, staging_before, NULL);
+      abort_import (store, NULL);
       return NULL;
     }
   if (!keep)
-    {
-      if (!abort_import (store, staging_before, error))
-        return NULL;
-      return g_steal_pointer (&r);
-    }
+    return g_steal_pointer (&r); /* gen_store_discard() ends the transaction */
   g_autofree char *ref = g_strdup_printf ("%s/release", m->os);
   ostree_repo_transaction_set_ref (store->repo, NULL, ref, r->checksum);
   if (!ostree_repo_commit_transaction (store->repo, NULL, cancellable, error))
     return NULL;
+  g_clear_pointer (&store->staging_before, g_ptr_array_unref);
   if (progress)
     progress ("importing release", p.files, p.files, user_data);
   return g_steal_pointer (&r);
+}
+
+gboolean
+gen_store_discard (GenStore *store)
+{
+  return store->staging_before == NULL || abort_import (store, NULL);
+}
+
+OstreeRepo *
+gen_store_get_repo (GenStore *store)
+{
+  return store->repo;
 }
 
 /* --- deployment ------------------------------------------------------------ */

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <ostree.h>
 
 #include "gen-manifest.h"
 #include "gen-sysroot.h"
@@ -20,7 +21,11 @@ typedef struct {
   char *kernel_version;  /* <kver> of usr/lib/modules/<kver>/vmlinuz */
   char *kernel_id;       /* short id of the kernel and initramfs contents */
   gboolean has_initrd;   /* usr/lib/modules/<kver>/initramfs.img exists */
+  guint64 size;          /* bytes of regular files (0 when not recorded) */
 } GenRelease;
+
+/* Commit metadata key holding a release's size in bytes (uint64). */
+#define GEN_RELEASE_META_SIZE "gen.size"
 
 void gen_release_free (GenRelease *release);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GenRelease, gen_release_free)
@@ -39,10 +44,17 @@ gboolean gen_store_init (const char *path, const char *os, GCancellable *cancell
 GenStore *gen_store_open (GenSysroot *sysroot, GCancellable *cancellable, GError **error);
 
 /* Imports the manifest's release (dir or archive) or resolves its ref.  With
- * @keep FALSE (a dry run) nothing stays in the store. */
+ * @keep FALSE (a dry run) the import stays in an open transaction, readable
+ * through gen_store_get_repo(), until gen_store_discard() (or freeing the
+ * store) drops it: nothing stays in the store. */
 GenRelease *gen_store_import (GenStore *store, GenManifest *manifest, gboolean keep,
                               GenProgressFunc progress, gpointer user_data,
                               GCancellable *cancellable, GError **error);
+
+/* Ends a dry run's transaction, removing everything it wrote. */
+gboolean gen_store_discard (GenStore *store);
+
+OstreeRepo *gen_store_get_repo (GenStore *store);
 
 /* Checks the release out once, by hardlinks, at gen/deploy/<checksum>.
  * @out_new tells whether this run made the checkout. */

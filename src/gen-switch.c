@@ -11,13 +11,6 @@
 #include "gen-render.h"
 #include "gen-util.h"
 
-static void
-config_change_free (GenConfigChange *c)
-{
-  g_free (c->path);
-  g_free (c);
-}
-
 void
 gen_switch_result_free (GenSwitchResult *r)
 {
@@ -26,51 +19,8 @@ gen_switch_result_free (GenSwitchResult *r)
   g_clear_pointer (&r->generation, gen_generation_free);
   g_clear_pointer (&r->previous, gen_generation_free);
   g_clear_pointer (&r->config_changes, g_ptr_array_unref);
+  g_clear_pointer (&r->diff, gen_diff_free);
   g_free (r);
-}
-
-static gboolean
-rendered_equal (GenRenderedFile *a, GenRenderedFile *b)
-{
-  if (a->is_symlink != b->is_symlink)
-    return FALSE;
-  if (a->is_symlink)
-    return g_str_equal (a->target, b->target);
-  return a->mode == b->mode && g_bytes_equal (a->content, b->content);
-}
-
-static void
-add_change (GPtrArray *changes, GenChangeKind kind, const char *path)
-{
-  GenConfigChange *c = g_new0 (GenConfigChange, 1);
-  c->kind = kind;
-  c->path = g_strdup (path);
-  g_ptr_array_add (changes, c);
-}
-
-/* Both lists sorted by path: a merge walk. */
-static GPtrArray *
-compare_overlays (GPtrArray *old_files, GPtrArray *new_files)
-{
-  GPtrArray *changes = g_ptr_array_new_with_free_func ((GDestroyNotify) config_change_free);
-  guint i = 0, j = 0;
-  while (i < old_files->len || j < new_files->len)
-    {
-      GenRenderedFile *a = i < old_files->len ? old_files->pdata[i] : NULL;
-      GenRenderedFile *b = j < new_files->len ? new_files->pdata[j] : NULL;
-      int cmp = !a ? 1 : !b ? -1 : strcmp (a->path, b->path);
-      if (cmp < 0)
-        add_change (changes, GEN_CHANGE_REMOVED, a->path), i++;
-      else if (cmp > 0)
-        add_change (changes, GEN_CHANGE_ADDED, b->path), j++;
-      else
-        {
-          if (!rendered_equal (a, b))
-            add_change (changes, GEN_CHANGE_MODIFIED, a->path);
-          i++, j++;
-        }
-    }
-  return changes;
 }
 
 /* TRUE when generation @old, already written, is what @g would be. */
@@ -193,24 +143,15 @@ gen_switch (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags, GenProgre
   g->config_digest = gen_render_digest (files);
 
   GenGeneration *prev = result->previous;
-  if (prev)
-    {
-      g_autofree char *prev_etc = g_strdup_printf (GEN_GENERATIONS_DIR "/%u/etc", prev->number);
-      g_autoptr (GPtrArray) prev_files = gen_render_read (sysroot->dfd, prev_etc, error);
-      if (!prev_files)
-        return NULL;
-      result->config_changes = compare_overlays (prev_files, files);
-      result->new_release = !g_str_equal (prev->release_checksum, g->release_checksum);
-      result->args_changed = !g_strv_equal ((const char *const *) prev->kernel_args,
-                                            (const char *const *) g->kernel_args);
-    }
-  else
-    {
-      g_autoptr (GPtrArray) none = g_ptr_array_new ();
-      result->config_changes = compare_overlays (none, files);
-      result->new_release = TRUE;
-      result->args_changed = g->kernel_args[0] != NULL;
-    }
+  g_autoptr (GPtrArray) prev_files = prev ? gen_render_read_generation (sysroot->dfd, prev->number, error)
+                                          : g_ptr_array_new ();
+  if (!prev_files)
+    return NULL;
+  result->config_changes = gen_render_compare (prev_files, files);
+  result->new_release = !prev || !g_str_equal (prev->release_checksum, g->release_checksum);
+  result->args_changed = prev ? !g_strv_equal ((const char *const *) prev->kernel_args,
+                                               (const char *const *) g->kernel_args)
+                              : g->kernel_args[0] != NULL;
   g_autofree char *deploy = gen_sysroot_deploy_path (release->checksum);
   result->new_checkout = !gen_exists_at (sysroot->dfd, deploy);
 
@@ -244,6 +185,14 @@ gen_switch (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags, GenProgre
   result->activated = TRUE;
   if (dry_run)
     {
+      /* The release is still in the store's open transaction: compare with it. */
+      if (prev)
+        {
+          result->diff = gen_diff_compute (gen_store_get_repo (store), prev, prev_files, g, files,
+                                           cancellable, error);
+          if (!result->diff)
+            return NULL;
+        }
       result->generation = g_steal_pointer (&g);
       return g_steal_pointer (&result);
     }

@@ -1,6 +1,7 @@
 /* gen-switch.h: turning a manifest into a generation, and activating it. */
 #pragma once
 
+#include "gen-diff.h"
 #include "gen-store.h"
 
 G_BEGIN_DECLS
@@ -11,17 +12,6 @@ typedef enum {
   GEN_SWITCH_DRY_RUN = 1 << 1,   /* compute what would change; write nothing */
 } GenSwitchFlags;
 
-typedef enum {
-  GEN_CHANGE_ADDED = '+',
-  GEN_CHANGE_REMOVED = '-',
-  GEN_CHANGE_MODIFIED = '~',
-} GenChangeKind;
-
-typedef struct {
-  GenChangeKind kind;
-  char *path;
-} GenConfigChange;
-
 typedef struct {
   GenGeneration *generation;  /* the new generation, or for an unchanged manifest the existing one */
   GenGeneration *previous;    /* what it was compared with (current; default with --boot), or NULL */
@@ -30,7 +20,8 @@ typedef struct {
   gboolean new_release;       /* its release differs from the previous one's */
   gboolean new_checkout;      /* its release was (or would be) checked out by this run */
   gboolean args_changed;
-  GPtrArray *config_changes;  /* GenConfigChange, sorted by path */
+  GPtrArray *config_changes;  /* GenOverlayChange, sorted by path */
+  GenDiff *diff;              /* dry run only: the full comparison with previous */
 } GenSwitchResult;
 
 void gen_switch_result_free (GenSwitchResult *result);

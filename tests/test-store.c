@@ -230,10 +230,10 @@ test_switch (Fixture *f, gconstpointer data)
   g_assert_false (s3->new_release);
   g_assert_false (s3->new_checkout);
   g_assert_cmpuint (s3->config_changes->len, ==, 2);
-  GenConfigChange *c0 = s3->config_changes->pdata[0], *c1 = s3->config_changes->pdata[1];
-  g_assert_cmpint (c0->kind, ==, GEN_CHANGE_MODIFIED);
+  GenOverlayChange *c0 = s3->config_changes->pdata[0], *c1 = s3->config_changes->pdata[1];
+  g_assert_cmpint (c0->kind, ==, GEN_OVERLAY_MODIFIED);
   g_assert_cmpstr (c0->path, ==, "/etc/a");
-  g_assert_cmpint (c1->kind, ==, GEN_CHANGE_ADDED);
+  g_assert_cmpint (c1->kind, ==, GEN_OVERLAY_ADDED);
   g_assert_cmpuint (f->sysroot->current, ==, 1);
   g_assert_cmpuint (f->sysroot->default_gen, ==, 2);
 

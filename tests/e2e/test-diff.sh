@@ -14,7 +14,7 @@ same () { # same EXPECTED-FILE ACTUAL-FILE: exact content, the difference shown 
   diff -u "$1" "$2" >&2
 }
 json () { python3 -c "import json,sys; d=json.load(open('$tmp/diff.json')); print($1)"; }
-echo "1..21"
+echo "1..23"
 
 cd "$tmp"
 "$TESTS_DIR/make-release.sh" r1 1.0 10
@@ -156,4 +156,16 @@ NO_COLOR=1 "$GEN" --sysroot sys diff > out
 check "no package data is said" grep -qx 'packages: no package data' out
 check "a config-only generation shows no file changes" \
   bash -c "'$GEN' --sysroot sys rollback --to 3 >/dev/null && sed -i 's/9090/9091/' m3.json && '$GEN' --sysroot sys switch m3.json >/dev/null && NO_COLOR=1 '$GEN' --sysroot sys diff | grep -qx 'files: 0 added, 0 removed, 0 modified'"
-[ "$n" -eq 21 ] || echo "Bail out! planned 21, ran $n"
+# switch --dry-run shows the same diff gen diff shows once the switch is made.
+"$TESTS_DIR/make-release.sh" r5 5.0 10
+printf 'x\n' > r5/usr/share/demo/NEW
+manifest m5.json r5 7070 '"quiet"' ''
+find sys -printf '%p %s %i\n' | sort > before
+NO_COLOR=1 "$GEN" --sysroot sys switch --dry-run m5.json > dry
+find sys -printf '%p %s %i\n' | sort > after
+check "a dry run writes nothing" cmp -s before after
+"$GEN" --sysroot sys switch m5.json > /dev/null
+NO_COLOR=1 "$GEN" --sysroot sys diff > real
+sed -n '/^generation [0-9]* → generation/,/^size:/p' dry > dry-diff
+check "switch --dry-run shows the diff that gen diff shows after the switch" same real dry-diff
+[ "$n" -eq 23 ] || echo "Bail out! planned 23, ran $n"
