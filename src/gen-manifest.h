@@ -36,6 +36,8 @@ typedef struct {
   GStrv kernel_args;      /* never NULL */
   GHashTable *vars;       /* name -> string */
   GPtrArray *files;       /* GenConfigFileSpec, sorted by path */
+  char *boot_loader;      /* boot.loader: "systemd-boot" (the default), "grub" or "extlinux" */
+  guint boot_limit;       /* boot.limit: newest generations in the menu; 0 for all */
 } GenManifest;
 
 void gen_manifest_free (GenManifest *manifest);

@@ -30,7 +30,8 @@ generation_matches (GenGeneration *old, GenGeneration *g)
   return g_str_equal (old->release_checksum, g->release_checksum)
          && g_strv_equal ((const char *const *) old->kernel_args,
                           (const char *const *) g->kernel_args)
-         && old->config_digest && g_str_equal (old->config_digest, g->config_digest);
+         && old->config_digest && g_str_equal (old->config_digest, g->config_digest)
+         && gen_generation_boot_equal (old, g);
 }
 
 /* The manifest already made generation @same: no new generation; make it
@@ -141,6 +142,8 @@ gen_switch (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags, GenProgre
   g->manifest_path = g_canonicalize_filename (m->path, NULL);
   gen_git_describe (m->dir, &g->manifest_revision, &g->manifest_dirty);
   g->config_digest = gen_render_digest (files);
+  g->boot_loader = g_strdup (m->boot_loader);
+  g->boot_limit = m->boot_limit;
 
   GenGeneration *prev = result->previous;
   g_autoptr (GPtrArray) prev_files = prev ? gen_render_read_generation (sysroot->dfd, prev->number, error)
@@ -155,8 +158,9 @@ gen_switch (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags, GenProgre
   g_autofree char *deploy = gen_sysroot_deploy_path (release->checksum);
   result->new_checkout = !gen_exists_at (sysroot->dfd, deploy);
 
+  result->boot_changed = prev && !gen_generation_boot_equal (prev, g);
   if (prev && !result->new_release && !result->args_changed && result->config_changes->len == 0
-      && g_strcmp0 (prev->config_digest, g->config_digest) == 0)
+      && g_strcmp0 (prev->config_digest, g->config_digest) == 0 && !result->boot_changed)
     {
       /* Unchanged: no new generation.  It may still need to become default/current. */
       if (!reuse_generation (sysroot, result, g_steal_pointer (&result->previous), boot_only,
@@ -210,7 +214,8 @@ gen_switch (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags, GenProgre
     progress ("writing generation", 0, 0, user_data);
   if (!write_generation (sysroot, g, m, files, error)
       || !gen_store_set_generation_ref (store, g->number, g->release_checksum, cancellable, error)
-      || !gen_boot_write_entry (sysroot->dfd, g, error))
+      || !gen_boot_write_pending_entry (sysroot, g, boot_only ? sysroot->current : g->number,
+                                        error))
     {
       g_prefix_error (error, "writing generation %u: ", g->number);
       return NULL;

@@ -297,9 +297,9 @@ gen_sysroot_commit_state (GenSysroot *s, const char *os, guint current, guint de
   s->current = current;
   s->default_gen = default_gen;
   s->last = last;
-  if (default_gen > 0 && !gen_boot_write_loader_conf (s->dfd, os, default_gen, error))
+  if (!gen_boot_sync (s, error))
     {
-      g_prefix_error (error, "writing the boot default: ");
+      g_prefix_error (error, "writing the boot menu: ");
       return FALSE;
     }
   return TRUE;
@@ -401,11 +401,8 @@ gen_sysroot_cleanup (GenSysroot *s, GPtrArray *removed, GError **error)
         }
     }
 
-  /* A run killed between the state and loader.conf left the boot default behind. */
-  if (s->os && s->default_gen > 0
-      && !gen_boot_write_loader_conf (s->dfd, s->os, s->default_gen, error))
-    return FALSE;
-  return TRUE;
+  /* A run killed between the state and the boot menus left them behind. */
+  return gen_boot_sync (s, error);
 }
 
 char *

@@ -62,8 +62,8 @@ gboolean gen_sysroot_lock (GenSysroot *sysroot, gboolean wait, GError **error);
 gboolean gen_sysroot_reload (GenSysroot *sysroot, GError **error);
 
 /* Removes what a killed run left behind: gen/tmp, temporary files, generations
- * above `last` and their boot entries; puts loader.conf back in step with the
- * state.  Needs the lock.  @out_removed (may be NULL) gets what was removed. */
+ * above `last` and their boot entries; puts the boot menus back in step with
+ * the state.  Needs the lock.  @out_removed (may be NULL) gets what was removed. */
 gboolean gen_sysroot_cleanup (GenSysroot *sysroot, GPtrArray *out_removed, GError **error);
 
 /* Every committed generation, sorted by number (GenGeneration). */
@@ -77,7 +77,7 @@ guint gen_sysroot_booted (GenSysroot *sysroot);
 /* gen/deploy/<checksum>: where a release is checked out, relative to the sysroot. */
 char *gen_sysroot_deploy_path (const char *checksum);
 
-/* The commit point: writes gen/state.json atomically, then loader.conf. */
+/* The commit point: writes gen/state.json atomically, then the boot menus (gen_boot_sync). */
 gboolean gen_sysroot_commit_state (GenSysroot *sysroot, const char *os, guint current,
                                    guint default_gen, guint last, GError **error);
 
