@@ -52,6 +52,10 @@ vm_require () {
         command -v grub-mkstandalone > /dev/null || missing="$missing grub-mkstandalone(grub-common)"
         [ -d "$VM_GRUB_DIR" ] || missing="$missing $VM_GRUB_DIR(grub-efi-amd64-bin)"
         ;;
+      dracut)
+        command -v dracut > /dev/null || missing="$missing dracut(dracut-core)"
+        command -v depmod > /dev/null || missing="$missing depmod(kmod)"
+        ;;
     esac
   done
   [ -z "$missing" ] || vm_skip "QEMU boot tests need:$missing (.ci/install-deps installs them)"
@@ -93,6 +97,7 @@ _vm_prepare_locked () {
   local bdir=$VM_CACHE/${bdeb##*/}
   bdir=${bdir%.deb}
   _vm_unpack "$kdeb" "$kdir" && _vm_unpack "$bdeb" "$bdir" || { echo "cannot unpack the packages"; return 1; }
+  VM_KDIR=$kdir
   VM_KVER=$(ls -1 "$kdir/lib/modules" | head -n 1)
   VM_VMLINUZ=$kdir/boot/vmlinuz-$VM_KVER
   VM_BUSYBOX=$bdir/bin/busybox
@@ -126,6 +131,33 @@ vm_prepare () {
     2) vm_skip "no kernel to boot: $(cat "$T/.prepare")" ;;
     *) echo "1..1"; echo "not ok 1 - preparing the releases"; diag < "$T/.prepare"; exit 1 ;;
   esac
+}
+
+# vm_dracut_initramfs: points VM_INITRAMFS at an initramfs dracut builds
+# with gen's module (bootloader-hooks/dracut/90gen), cached like the other.
+vm_dracut_initramfs () {
+  local hash img base
+  hash=$(cat "$VM_HOOKS/gen-hook.sh" "$VM_HOOKS"/dracut/90gen/* | sha256sum | cut -c1-16)
+  img=$VM_CACHE/dracut-$VM_KVER-$(dracut --version | tr -cd '0-9.-')-$hash.img
+  if [ ! -f "$img" ]; then
+    exec 9> "$VM_CACHE/.lock"
+    flock 9
+    if [ ! -f "$img" ]; then
+      # dracut finds modules only under its base folder: a copy with gen's added.
+      base=$T/dracut-base
+      cp -a /usr/lib/dracut "$base" && cp -r "$VM_HOOKS/dracut/90gen" "$base/modules.d/" \
+        && cp "$VM_HOOKS/gen-hook.sh" "$base/modules.d/90gen/" \
+        && depmod -b "$VM_KDIR" "$VM_KVER" \
+        && dracutbasedir=$base dracut -q --force --no-hostonly --no-early-microcode \
+          --kver "$VM_KVER" --kmoddir "$VM_KDIR/lib/modules/$VM_KVER" -m "base rootfs-block gen" \
+          --add-drivers "virtio_pci virtio_blk ext4 crc32c_generic" "$img.tmp" > "$T/dracut.log" 2>&1 \
+        && mv "$img.tmp" "$img"
+    fi
+    flock -u 9
+    exec 9>&-
+  fi
+  [ -f "$img" ] || { diag < "$T/dracut.log"; bail "dracut could not build an initramfs with gen's module"; }
+  VM_INITRAMFS=$img
 }
 
 # vm_release DIR VERSION: a bootable release tree.  It has every mount point
