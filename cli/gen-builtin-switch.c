@@ -28,8 +28,11 @@ print_summary (GenSwitchResult *r, gboolean dry_run, gboolean boot_only)
   printf ("  release:     %s%s\n", r->new_release ? "new" : "unchanged",
           r->new_checkout ? (dry_run ? " (would be checked out)" : " (checked out)") : "");
   g_autofree char *args = g_strjoinv (" ", g->kernel_args);
-  printf ("  kernel args: %s%s%s\n", r->args_changed ? "changed: " : "unchanged",
-          r->args_changed ? (*args ? args : "(none)") : "", "");
+  if (!r->previous)
+    printf ("  kernel args: %s\n", *args ? args : "(none)");
+  else
+    printf ("  kernel args: %s%s\n", r->args_changed ? "changed: " : "unchanged",
+            r->args_changed ? (*args ? args : "(none)") : "");
   if (r->config_changes->len == 0)
     printf ("  config:      unchanged\n");
   for (guint i = 0; i < r->config_changes->len; i++)

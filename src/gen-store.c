@@ -421,7 +421,10 @@ write_tree (GenStore *store, GenManifest *m, OstreeMutableTree *mtree, ImportPro
     }
 
   if (!archive_validate (m->release_source, error))
-    return FALSE;
+    {
+      g_prefix_error (error, "%s: release.archive: ", m->path);
+      return FALSE;
+    }
   g_autoptr (GenArchive) a = archive_open (m->release_source, error);
   if (!a)
     return FALSE;
