@@ -2,6 +2,7 @@
 # Killed runs: what a killed gen leaves behind is invisible to readers and
 # removed by the next run; the boot default always names a complete
 # generation, even under SIGKILL at a random moment.
+# shellcheck source=tests/e2e/lib.sh
 . "$TESTS_DIR/e2e/lib.sh"
 
 plan 42
