@@ -515,7 +515,14 @@ gen_store_import (GenStore *store, GenManifest *m, gboolean keep, GenProgressFun
           && ostree_repo_has_object (store->repo, OSTREE_OBJECT_TYPE_COMMIT, cached, &have,
                                      cancellable, NULL)
           && have)
-        return release_from_commit (store, cached, NULL, cancellable, error);
+        {
+          /* <os>/release names the last release imported, cached or not. */
+          g_autofree char *ref = g_strdup_printf ("%s/release", m->os);
+          if (keep
+              && !ostree_repo_set_ref_immediate (store->repo, NULL, ref, cached, cancellable, error))
+            return NULL;
+          return release_from_commit (store, cached, NULL, cancellable, error);
+        }
     }
 
   if (progress)
