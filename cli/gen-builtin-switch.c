@@ -2,6 +2,7 @@
 #include <stdio.h>
 
 #include "gen-builtins.h"
+#include "gen-cli-diff.h"
 #include "gen-switch.h"
 
 static void
