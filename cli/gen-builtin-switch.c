@@ -2,6 +2,7 @@
 #include <stdio.h>
 
 #include "gen-builtins.h"
+#include "gen-cli-diff.h"
 #include "gen-switch.h"
 
 static void
@@ -28,11 +29,15 @@ print_summary (GenSwitchResult *r, gboolean dry_run, gboolean boot_only)
   printf ("  release:     %s%s\n", r->new_release ? "new" : "unchanged",
           r->new_checkout ? (dry_run ? " (would be checked out)" : " (checked out)") : "");
   g_autofree char *args = g_strjoinv (" ", g->kernel_args);
-  printf ("  kernel args: %s%s%s\n", r->args_changed ? "changed: " : "unchanged",
-          r->args_changed ? (*args ? args : "(none)") : "", "");
+  if (!r->previous)
+    printf ("  kernel args: %s\n", *args ? args : "(none)");
+  else
+    printf ("  kernel args: %s%s\n", r->args_changed ? "changed: " : "unchanged",
+            r->args_changed ? (*args ? args : "(none)") : "");
   if (r->boot_changed)
     {
-      g_autofree char *limit = g->boot_limit ? g_strdup_printf ("%u", g->boot_limit) : g_strdup ("none");
+      g_autofree char *limit
+          = g->boot_limit ? g_strdup_printf ("%u", g->boot_limit) : g_strdup ("none");
       printf ("  boot:        changed: loader %s, limit %s\n",
               g->boot_loader ? g->boot_loader : "systemd-boot", limit);
     }
