@@ -70,9 +70,17 @@ gboolean gen_sysroot_cleanup (GenSysroot *sysroot, GPtrArray *out_removed, GErro
 GPtrArray *gen_sysroot_list_generations (GenSysroot *sysroot, GError **error);
 GenGeneration *gen_sysroot_load_generation (GenSysroot *sysroot, guint number, GError **error);
 
-/* The generation the running system booted, from /proc/cmdline, when the
- * sysroot is "/"; 0 otherwise. */
+/* What the boot hook writes for the booted system (bootloader-hooks/gen-hook.sh):
+ * os=, generation=, release=, root= and sysroot= lines. */
+#define GEN_BOOTED_FILE "/run/gen/booted"
+
+/* The generation the running system booted: from GEN_BOOTED_FILE when it
+ * names this sysroot (mounted at /run/gen/sysroot by the boot hook), else
+ * from gen.generation= on /proc/cmdline when the sysroot is "/"; 0 otherwise. */
 guint gen_sysroot_booted (GenSysroot *sysroot);
+
+/* The same from @booted_file alone. */
+guint gen_sysroot_booted_from (GenSysroot *sysroot, const char *booted_file);
 
 /* gen/deploy/<checksum>: where a release is checked out, relative to the sysroot. */
 char *gen_sysroot_deploy_path (const char *checksum);

@@ -200,6 +200,24 @@ test_cleanup (Fixture *f, gconstpointer data)
 }
 
 static void
+test_booted (Fixture *f, gconstpointer data)
+{
+  g_autofree char *file = g_build_filename (f->dir, "booted", NULL);
+  g_assert_cmpuint (gen_sysroot_booted_from (f->sysroot, file), ==, 0);
+  g_autofree char *text = g_strdup_printf ("os=demo\ngeneration=7\nrelease=abc\nroot=ro\n"
+                                           "sysroot=%s\n", f->dir);
+  g_assert_true (g_file_set_contents (file, text, -1, NULL));
+  g_assert_cmpuint (gen_sysroot_booted_from (f->sysroot, file), ==, 7);
+  /* Another sysroot, or another OS, did not boot from this one. */
+  g_autofree char *other = g_strdup ("os=demo\ngeneration=7\nsysroot=/\n");
+  g_assert_true (g_file_set_contents (file, other, -1, NULL));
+  g_assert_cmpuint (gen_sysroot_booted_from (f->sysroot, file), ==, 0);
+  g_autofree char *other_os = g_strdup_printf ("os=else\ngeneration=7\nsysroot=%s\n", f->dir);
+  g_assert_true (g_file_set_contents (file, other_os, -1, NULL));
+  g_assert_cmpuint (gen_sysroot_booted_from (f->sysroot, file), ==, 0);
+}
+
+static void
 test_lock (Fixture *f, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
@@ -267,6 +285,7 @@ main (int argc, char **argv)
   g_test_add ("/sysroot/commit-state", Fixture, NULL, setup, test_commit_state, teardown);
   g_test_add ("/sysroot/cleanup", Fixture, NULL, setup, test_cleanup, teardown);
   g_test_add ("/sysroot/lock", Fixture, NULL, setup, test_lock, teardown);
+  g_test_add ("/sysroot/booted", Fixture, NULL, setup, test_booted, teardown);
   g_test_add ("/sysroot/rollback", Fixture, NULL, setup, test_rollback, teardown);
   return g_test_run ();
 }
