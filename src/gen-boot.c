@@ -156,6 +156,16 @@ gen_boot_sync (GenSysroot *sysroot, GError **error)
   g_autoptr (GPtrArray) gens = gen_sysroot_list_generations (sysroot, error);
   if (!gens)
     return FALSE;
+  /* A default whose record is gone (removed by hand): leave the menus as they
+   * are, so that a rollback to another generation can still repair them. */
+  gboolean have_default = FALSE;
+  for (guint i = 0; i < gens->len; i++)
+    have_default |= ((GenGeneration *) gens->pdata[i])->number == sysroot->default_gen;
+  if (!have_default)
+    {
+      g_debug ("boot menus left alone: generation %u has no record", sysroot->default_gen);
+      return TRUE;
+    }
   g_autoptr (GenBootMenu) menu
       = gen_boot_menu_new (sysroot->os, gens, sysroot->default_gen, sysroot->current, NULL, error);
   if (!menu)

@@ -58,7 +58,8 @@ GenBootEntry *gen_boot_menu_lookup (GenBootMenu *menu, guint number);
  * extlinux.conf when the default generation's boot.loader names them or gen
  * wrote them before (a stale menu is never left behind).  Entries of
  * generations the menu leaves out are removed last.  Files already right are
- * not touched.  Needs the lock. */
+ * not touched; nothing is when the default generation has no record.  Needs
+ * the lock. */
 gboolean gen_boot_sync (GenSysroot *sysroot, GError **error);
 
 /* Writes the systemd-boot entry of @g, a generation being made (not yet

@@ -328,6 +328,16 @@ test_sync (Fixture *f, gconstpointer data)
   g_assert_no_errno (fstatat (dfd, "boot/grub/grub.cfg", &after, 0));
   g_assert_cmpuint (before.st_ino, ==, after.st_ino);
 
+  /* A default generation whose record is gone: the menus stay as they are. */
+  g_assert_true (gen_rm_rf_at (dfd, "gen/generations/2", NULL));
+  g_autofree char *loader_before = read_file (f, "boot/loader/loader.conf");
+  g_assert_true (gen_sysroot_commit_state (f->sysroot, "demo", 2, 2, 3, &error));
+  g_assert_no_error (error);
+  g_autofree char *loader_after = read_file (f, "boot/loader/loader.conf");
+  g_assert_cmpstr (loader_after, ==, loader_before);
+  g_autoptr (GenGeneration) g2 = make_generation (2);
+  write_record (f, g2);
+
   /* A grub.cfg gen did not write is left alone. */
   g_assert_true (gen_write_file_at (dfd, "boot/grub/grub.cfg", "set timeout=9\n", 14, 0644, NULL));
   g_assert_true (gen_sysroot_commit_state (f->sysroot, "demo", 2, 2, 3, &error));

@@ -4,7 +4,7 @@
 # generation list on every switch and rollback; boot.limit; bad boot keys.
 . "$TESTS_DIR/e2e/lib.sh"
 
-plan 51
+plan 54
 
 make_release rel/1.0 1.0
 make_release rel/2.0 2.0
@@ -118,6 +118,13 @@ expect_file_contains "$extlinux" "	APPEND console=ttyS0 root=LABEL=gen-root rw g
 grub_check "kept in step though boot.loader is extlinux"
 expect_eq "$(grub_titles | sed 's/ (.*//' | tr '\n' '|')" "demo, generation 5|demo, generation 1|" \
   "the grub.cfg gen wrote before is kept in step, not left stale"
+
+# --- the default generation's folder removed by hand: rollback still repairs the menus
+rm -r "$S/gen/generations/5"
+expect_exit 0 gen rollback --to 1
+expect_eq "$(entries)" "demo-1.conf demo-2.conf demo-3.conf demo-4.conf " \
+  "the menu is rebuilt around generation 1, without the removed 5"
+expect_file_contains "$extlinux" "DEFAULT demo-1"
 
 # --- bad boot keys: one error line, nothing written --------------------------------
 snapshot "$T/before"

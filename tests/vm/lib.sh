@@ -249,10 +249,12 @@ vm_marker () {
 # vm_expect_boot NAME DESC MARKER [vm-run.py options…]: boots, then checks
 # the marker line; on failure shows the end of the serial log.
 vm_expect_boot () {
-  local name=$1 desc=$2 want=$3 rc
+  local name=$1 desc=$2 want=$3 rc start
   shift 3
+  start=$(date +%s)
   vm_boot "$name" "$@"
   rc=$?
+  diag "boot '$name' took $(($(date +%s) - start)) s"
   expect_eq "$(vm_marker "$name")" "$want" "$desc"
   if [ "$(vm_marker "$name")" != "$want" ]; then
     diag "vm-run.py exit $rc; the end of the serial log:"
