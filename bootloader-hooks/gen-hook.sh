@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # gen-hook.sh: assembles a gen generation as the root file system, early in
 # boot.  Sourced (POSIX sh) by the three front ends, which each mount the root
 # file system first and switch to the new root after:
@@ -42,7 +43,7 @@ GEN_MOUNT_POINTS="dev proc sys run etc var tmp"
 gen_say () { echo "gen: $*"; }
 
 gen_read_cmdline () {
-  GEN_OS= GEN_GENERATION= GEN_RELEASE= GEN_FALLBACK= GEN_INIT=/sbin/init GEN_ERROR=
+  GEN_OS='' GEN_GENERATION='' GEN_RELEASE='' GEN_FALLBACK='' GEN_INIT=/sbin/init GEN_ERROR=
   _gen_cmdline=$(cat "${1:-/proc/cmdline}") || { GEN_ERROR="cannot read the kernel command line"; return 1; }
   set -f
   for _gen_w in $_gen_cmdline; do
@@ -113,8 +114,11 @@ gen_assemble () {
     [ -d "$_gen_deploy/$_gen_m" ] || _gen_missing="$_gen_missing /$_gen_m"
   done
   if [ -z "$_gen_missing" ]; then
-    mount --bind "$_gen_deploy" "$_gen_new" && mount -o remount,bind,ro "$_gen_new" \
-      || { GEN_ERROR="cannot mount gen/deploy/$GEN_RELEASE read-only on $_gen_new"; gen_undo "$_gen_new"; return 1; }
+    if ! mount --bind "$_gen_deploy" "$_gen_new" || ! mount -o remount,bind,ro "$_gen_new"; then
+      GEN_ERROR="cannot mount gen/deploy/$GEN_RELEASE read-only on $_gen_new"
+      gen_undo "$_gen_new"
+      return 1
+    fi
     GEN_ROOT_MODE=ro
   else
     gen_say "the release lacks$_gen_missing: / is a writable overlay, reset at every boot"
@@ -172,7 +176,10 @@ _gen_efi_set () {
     printf '\000\000'
   } > "$_gen_tmp" || return 1
   _gen_f=$GEN_EFIVARS/$1-$GEN_LOADER_GUID
-  [ -e "$_gen_f" ] && { chattr -i "$_gen_f" 2>/dev/null; rm -f "$_gen_f"; }
+  if [ -e "$_gen_f" ]; then
+    chattr -i "$_gen_f" 2>/dev/null
+    rm -f "$_gen_f"
+  fi
   cat "$_gen_tmp" > "$_gen_f"
   _gen_rc=$?
   rm -f "$_gen_tmp"

@@ -2,6 +2,7 @@
 # The boot menus: systemd-boot entries and loader.conf, GRUB's grub.cfg (it
 # must pass grub-script-check) and extlinux.conf, all rewritten from the same
 # generation list on every switch and rollback; boot.limit; bad boot keys.
+# shellcheck source=tests/e2e/lib.sh
 . "$TESTS_DIR/e2e/lib.sh"
 
 plan 54
@@ -29,7 +30,7 @@ must gen init --os demo
 E=$S/boot/loader/entries
 grub_cfg=$S/boot/grub/grub.cfg
 extlinux=$S/boot/extlinux/extlinux.conf
-entries () { (cd "$E" && ls | sort -V | tr '\n' ' '); }
+entries () { find "$E" -maxdepth 1 -type f -printf '%f\n' | sort -V | tr '\n' ' '; }
 options () { sed -n 's/^options //p' "$E/demo-$1.conf"; }
 checksum () { jq_ "$S/gen/generations/$1/generation.json" 'd["release"]["checksum"]'; }
 # The titles of grub.cfg's entries, in order, and its default entry's.

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # lib.sh: shared by the VM tests (tests/vm/test-*.sh), on top of the e2e
 # helpers (tests/e2e/lib.sh: TAP, a temporary folder $T, the sysroot $S, gen).
 #
@@ -19,6 +20,7 @@
 #   vm_marker NAME              the marker line the release's init printed
 #   vm_keep_var                 copies /var back from root.img into $S, as the
 #                               disk would keep it
+# shellcheck source=tests/e2e/lib.sh
 . "$TESTS_DIR/e2e/lib.sh"
 
 VM_DIR=$TESTS_DIR/vm
@@ -61,13 +63,18 @@ vm_require () {
   [ -z "$missing" ] || vm_skip "QEMU boot tests need:$missing (.ci/install-deps installs them)"
 }
 
+# The newest cached .deb whose name matches GLOB.
+_vm_cached () {
+  find "$VM_CACHE/debs" -maxdepth 1 -name "$1" | sort -V | tail -n 1
+}
+
 # The newest cached .deb of PACKAGE, downloaded with apt-get when there is none.
 _vm_deb () {
   local pkg=$1 deb
-  deb=$(ls -1 "$VM_CACHE/debs/${pkg}_"*.deb 2> /dev/null | sort -V | tail -n 1)
+  deb=$(_vm_cached "${pkg}_*.deb")
   if [ -z "$deb" ]; then
     (cd "$VM_CACHE/debs" && apt-get download -q "$pkg") > "$VM_CACHE/debs/.apt.log" 2>&1 || return 1
-    deb=$(ls -1 "$VM_CACHE/debs/${pkg}_"*.deb 2> /dev/null | sort -V | tail -n 1)
+    deb=$(_vm_cached "${pkg}_*.deb")
   fi
   [ -n "$deb" ] && echo "$deb"
 }
@@ -83,7 +90,7 @@ _vm_prepare_locked () {
   mkdir -p "$VM_CACHE/debs" || { echo "cannot create $VM_CACHE/debs"; return 2; }
   # linux-image-amd64 is a metapackage: the kernel is in the package it depends on.
   local kpkg kdeb bdeb hash
-  kpkg=$(ls -1 "$VM_CACHE/debs/"linux-image-[0-9]*-amd64_*.deb 2> /dev/null | sort -V | tail -n 1)
+  kpkg=$(_vm_cached 'linux-image-[0-9]*-amd64_*.deb')
   kpkg=${kpkg##*/}
   kpkg=${kpkg%%_*}
   if [ -z "$kpkg" ]; then
@@ -96,21 +103,30 @@ _vm_prepare_locked () {
   kdir=${kdir%.deb}
   local bdir=$VM_CACHE/${bdeb##*/}
   bdir=${bdir%.deb}
-  _vm_unpack "$kdeb" "$kdir" && _vm_unpack "$bdeb" "$bdir" || { echo "cannot unpack the packages"; return 1; }
+  if ! _vm_unpack "$kdeb" "$kdir" || ! _vm_unpack "$bdeb" "$bdir"; then
+    echo "cannot unpack the packages"
+    return 1
+  fi
   VM_KDIR=$kdir
-  VM_KVER=$(ls -1 "$kdir/lib/modules" | head -n 1)
+  VM_KVER=$(find "$kdir/lib/modules" -mindepth 1 -maxdepth 1 -printf '%f\n' | head -n 1)
   VM_VMLINUZ=$kdir/boot/vmlinuz-$VM_KVER
   VM_BUSYBOX=$bdir/bin/busybox
-  [ -f "$VM_VMLINUZ" ] && [ -x "$VM_BUSYBOX" ] || { echo "the packages lack vmlinuz or busybox"; return 1; }
+  if [ ! -f "$VM_VMLINUZ" ] || [ ! -x "$VM_BUSYBOX" ]; then
+    echo "the packages lack vmlinuz or busybox"
+    return 1
+  fi
   # The initramfs: rebuilt whenever the hook or the builder changes.
   hash=$(cat "$VM_HOOKS/gen-hook.sh" "$VM_HOOKS/busybox/init" "$VM_HOOKS/busybox/gen-mkinitramfs" \
     "$VM_BUSYBOX" | sha256sum | cut -c1-16)
   VM_INITRAMFS=$VM_CACHE/initramfs-$VM_KVER-$hash.img
   if [ ! -f "$VM_INITRAMFS" ]; then
-    "$VM_HOOKS/busybox/gen-mkinitramfs" --modules "$kdir/lib/modules/$VM_KVER" --busybox "$VM_BUSYBOX" \
-      --add-modules "virtio_pci virtio_blk" "$VM_INITRAMFS.tmp" > "$VM_CACHE/.mkinitramfs.log" 2>&1 \
-      && mv "$VM_INITRAMFS.tmp" "$VM_INITRAMFS" \
-      || { echo "gen-mkinitramfs failed: $(tail -n 1 "$VM_CACHE/.mkinitramfs.log")"; return 1; }
+    if ! "$VM_HOOKS/busybox/gen-mkinitramfs" --modules "$kdir/lib/modules/$VM_KVER" \
+      --busybox "$VM_BUSYBOX" --add-modules "virtio_pci virtio_blk" "$VM_INITRAMFS.tmp" \
+      > "$VM_CACHE/.mkinitramfs.log" 2>&1; then
+      echo "gen-mkinitramfs failed: $(tail -n 1 "$VM_CACHE/.mkinitramfs.log")"
+      return 1
+    fi
+    mv "$VM_INITRAMFS.tmp" "$VM_INITRAMFS"
   fi
 }
 
@@ -196,8 +212,10 @@ EOF
 # A standalone GRUB for EFI that reads gen's grub.cfg from the partition that holds it.
 _vm_grub_efi () {
   local modules="fat part_gpt part_msdos search search_fs_file configfile normal linux echo test all_video"
-  local img=$VM_CACHE/grubx64-$(dpkg-query -W -f '${Version}' grub-efi-amd64-bin 2> /dev/null).efi
+  local img
+  img=$VM_CACHE/grubx64-$(dpkg-query -W -f '${Version}' grub-efi-amd64-bin 2> /dev/null).efi
   if [ ! -f "$img" ]; then
+    # shellcheck disable=SC2016 # GRUB's $root, not the shell's
     printf '%s\n' 'search --no-floppy --set=root --file /grub/grub.cfg' \
       'configfile ($root)/grub/grub.cfg' > "$T/grub-stub.cfg"
     grub-mkstandalone -O x86_64-efi -o "$img.tmp" --modules="$modules" --install-modules="$modules" \
@@ -229,7 +247,9 @@ vm_images () {
 # ends QEMU unless VM_REBOOT=1.
 VM_REBOOT=0
 vm_boot () {
-  local name=$1; shift
+  local name=$1 reboot=(-no-reboot)
+  shift
+  [ "$VM_REBOOT" = 1 ] && reboot=()
   cp "$VM_OVMF_VARS" "$T/vars.fd"
   python3 "$VM_DIR/vm-run.py" --log "$T/$name.log" --timeout "$VM_BOOT_TIMEOUT" "$@" -- \
     qemu-system-x86_64 -nodefaults -accel tcg -machine q35 -m 512 -smp 1 \
@@ -238,7 +258,7 @@ vm_boot () {
     -drive if=pflash,format=raw,file="$T/vars.fd" \
     -drive if=virtio,format=raw,file="$T/esp.img" \
     -drive if=virtio,format=raw,file="$T/root.img" \
-    $([ "$VM_REBOOT" = 1 ] || echo -no-reboot) 2> "$T/$name.qemu-stderr"
+    "${reboot[@]}" 2> "$T/$name.qemu-stderr"
 }
 
 # vm_marker NAME: the last marker line of boot NAME, without the carriage return.
@@ -268,7 +288,7 @@ vm_keep_var () {
   e2fsck -fy "$T/root.img" > /dev/null 2>&1
   rm -rf "$T/var-back" && mkdir "$T/var-back"
   must debugfs -R "rdump /var $T/var-back" "$T/root.img"
-  rm -rf "$S/var" && mv "$T/var-back/var" "$S/var"
+  rm -rf "${S:?}/var" && mv "$T/var-back/var" "$S/var"
 }
 
 # vm_menu_titles NAME: the gen entry titles a boot loader drew on the serial console.

@@ -1,6 +1,7 @@
 #!/bin/bash
 # The dracut module boots a generation: releases whose initramfs dracut
 # built with bootloader-hooks/dracut/90gen, booted through systemd-boot.
+# shellcheck source=tests/vm/lib.sh
 . "$TESTS_DIR/vm/lib.sh"
 vm_require systemd-boot dracut
 vm_prepare

@@ -2,6 +2,7 @@
 # A damaged generation does not panic the kernel: the boot hook says what is
 # wrong, asks systemd-boot for the next entry (LoaderEntryOneShot) and
 # reboots, and the older generation starts.
+# shellcheck source=tests/vm/lib.sh
 . "$TESTS_DIR/vm/lib.sh"
 vm_require systemd-boot
 vm_prepare

@@ -2,6 +2,7 @@
 # Boots gen's generations through Debian's GRUB for EFI (a grub-mkstandalone
 # image of grub-efi-amd64-bin) reading the grub.cfg gen writes: switch to
 # release 1 then 2 and boot generation 2; roll back and boot generation 1.
+# shellcheck source=tests/vm/lib.sh
 . "$TESTS_DIR/vm/lib.sh"
 vm_require grub
 vm_prepare

@@ -5,6 +5,7 @@
 # boot menu by hand.  Each boot checks the marker line the release's init
 # prints: the generation, the release, the manifest's config value, and the
 # /var counter carried from boot to boot.
+# shellcheck source=tests/vm/lib.sh
 . "$TESTS_DIR/vm/lib.sh"
 vm_require systemd-boot
 vm_prepare

@@ -1,7 +1,9 @@
 #!/bin/sh
 # What the "gen" module's hooks share: messages, and what to do when the
 # generation cannot boot.
+# shellcheck disable=SC1091 # dracut's own
 type getarg > /dev/null 2>&1 || . /lib/dracut-lib.sh
+# shellcheck source=bootloader-hooks/gen-hook.sh
 . /lib/gen/gen-hook.sh
 
 gen_say () { echo "gen: $*" > /dev/console 2>&1 || echo "gen: $*" >&2; }

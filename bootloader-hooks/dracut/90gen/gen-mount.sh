@@ -4,8 +4,10 @@
 # /run/gen/sysroot and the generation on $NEWROOT (gen-hook.sh).  (The gen
 # sysroot itself would fail dracut's check of a root file system: it has no
 # /proc, /sys or /dev of its own; the generation has.)
+# shellcheck source=bootloader-hooks/dracut/90gen/gen-dracut-lib.sh
 . /lib/gen/gen-dracut-lib.sh
 
+# shellcheck disable=SC2154 # root, fstype and rflags come from dracut
 if gen_read_cmdline && [ ! -e "$GEN_RUN/booted" ] && ! ismounted "$NEWROOT"; then
     case $root in
         block:*)

@@ -3,6 +3,7 @@
 # else mounted root= on $NEWROOT (dracut with systemd, whose sysroot.mount
 # runs no mount hooks): move it to /run/gen/sysroot and assemble the
 # generation on $NEWROOT instead.  Does nothing when gen-mount.sh did it.
+# shellcheck source=bootloader-hooks/dracut/90gen/gen-dracut-lib.sh
 . /lib/gen/gen-dracut-lib.sh
 
 if gen_read_cmdline && [ ! -e "$GEN_RUN/booted" ]; then

@@ -21,6 +21,7 @@ installkernel() {
 }
 
 install() {
+    # shellcheck disable=SC2154 # moddir comes from dracut
     local hook=$moddir/gen-hook.sh
     # In gen's source tree the hook is two folders up.
     [ -f "$hook" ] || hook=$moddir/../../gen-hook.sh
