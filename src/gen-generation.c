@@ -1,11 +1,15 @@
 #include "gen-generation.h"
 
+#include "gen-data.h"
 #include "gen-error.h"
 
 GenGeneration *
 gen_generation_new (void)
 {
-  return g_new0 (GenGeneration, 1);
+  GenGeneration *g = g_new0 (GenGeneration, 1);
+  g->data = gen_data_decl_new_undeclared ();
+  g->data_paths = g_new0 (char *, 1);
+  return g;
 }
 
 void
@@ -23,6 +27,8 @@ gen_generation_free (GenGeneration *g)
   g_free (g->manifest_path);
   g_free (g->manifest_revision);
   g_free (g->config_digest);
+  gen_data_decl_free (g->data);
+  g_strfreev (g->data_paths);
   g_free (g);
 }
 
@@ -74,6 +80,8 @@ gen_generation_to_json (GenGeneration *g)
   json_builder_end_object (b);
 
   add_string_or_null (b, "config_digest", g->config_digest);
+  json_builder_set_member_name (b, "data");
+  gen_data_add_json (b, g->data, g->data_paths);
   json_builder_end_object (b);
   return json_builder_get_root (b);
 }
@@ -138,6 +146,9 @@ gen_generation_from_json (JsonNode *node, GError **error)
   g->manifest_revision = dup_member (man, "revision");
   g->manifest_dirty = man && json_object_get_boolean_member_with_default (man, "dirty", FALSE);
   g->config_digest = dup_member (o, "config_digest");
+  gen_data_decl_free (g->data);
+  g_strfreev (g->data_paths);
+  gen_data_from_json (o, &g->data, &g->data_paths);
   if (!g->release_checksum || !g->os)
     {
       g_set_error (error, GEN_ERROR, GEN_ERROR_FAILED,
@@ -184,5 +195,9 @@ gen_generation_copy (GenGeneration *g)
   c->manifest_revision = g_strdup (g->manifest_revision);
   c->manifest_dirty = g->manifest_dirty;
   c->config_digest = g_strdup (g->config_digest);
+  gen_data_decl_free (c->data);
+  c->data = gen_data_decl_copy (g->data);
+  g_strfreev (c->data_paths);
+  c->data_paths = g_strdupv (g->data_paths);
   return c;
 }

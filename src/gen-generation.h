@@ -6,6 +6,8 @@
 
 G_BEGIN_DECLS
 
+typedef struct _GenDataDecl GenDataDecl; /* gen-data.h */
+
 typedef struct {
   guint number;
   char *date;               /* ISO 8601, UTC */
@@ -20,6 +22,8 @@ typedef struct {
   char *manifest_revision;  /* git commit of the manifest's repository, or NULL */
   gboolean manifest_dirty;
   char *config_digest;      /* gen_render_digest() of the overlay */
+  GenDataDecl *data;        /* the release's data schema; never NULL */
+  GStrv data_paths;         /* the manifest's data.paths; never NULL */
 } GenGeneration;
 
 GenGeneration *gen_generation_new (void);

@@ -35,6 +35,8 @@ gen_manifest_free (GenManifest *m)
   g_strfreev (m->kernel_args);
   g_clear_pointer (&m->vars, g_hash_table_unref);
   g_clear_pointer (&m->files, g_ptr_array_unref);
+  gen_data_decl_free (m->release_data);
+  g_strfreev (m->data_paths);
   g_free (m);
 }
 
@@ -197,9 +199,18 @@ parse_release (Ctx *ctx, JsonObject *root, GenManifest *m)
   JsonObject *rel = get_object (ctx, root, "release", "release", TRUE);
   if (!rel)
     return FALSE;
-  static const char *const keys[] = { "dir", "archive", "ref", "version", NULL };
+  static const char *const keys[] = { "dir", "archive", "ref", "version", "data", NULL };
   if (!check_keys (ctx, rel, "release", keys))
     return FALSE;
+  JsonNode *data = json_object_get_member (rel, "data");
+  if (data)
+    {
+      g_autoptr (GError) local_error = NULL;
+      m->release_data = gen_data_decl_parse (data, "release.data", GEN_DATA_BY_MANIFEST,
+                                             &local_error);
+      if (!m->release_data)
+        return fail (ctx, NULL, "%s", local_error->message);
+    }
 
   static const struct {
     const char *name;
@@ -474,6 +485,61 @@ parse_files (Ctx *ctx, JsonObject *config, GenManifest *m)
   return TRUE;
 }
 
+static gint
+compare_paths (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* data.paths: folders kept outside releases (gen-data.h), sorted; none
+ * inside another. */
+static gboolean
+parse_data (Ctx *ctx, JsonObject *root, GenManifest *m)
+{
+  g_autoptr (GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
+  JsonObject *data = NULL;
+  if (json_object_has_member (root, "data"))
+    {
+      data = get_object (ctx, root, "data", "data", FALSE);
+      if (!data)
+        return FALSE;
+      static const char *const keys[] = { "paths", NULL };
+      if (!check_keys (ctx, data, "data", keys))
+        return FALSE;
+    }
+  JsonNode *node = data ? json_object_get_member (data, "paths") : NULL;
+  if (node && !JSON_NODE_HOLDS_ARRAY (node))
+    return fail (ctx, "data.paths", "expected an array of strings, got %s", node_type_name (node));
+  JsonArray *arr = node ? json_node_get_array (node) : NULL;
+  for (guint i = 0; arr && i < json_array_get_length (arr); i++)
+    {
+      JsonNode *el = json_array_get_element (arr, i);
+      g_autofree char *key = g_strdup_printf ("data.paths[%u]", i);
+      if (!JSON_NODE_HOLDS_VALUE (el) || json_node_get_value_type (el) != G_TYPE_STRING)
+        return fail (ctx, key, "expected a string, got %s", node_type_name (el));
+      const char *path = json_node_get_string (el);
+      g_autoptr (GError) local_error = NULL;
+      if (!gen_data_path_check (path, &local_error))
+        return fail (ctx, key, "%s", local_error->message);
+      for (guint j = 0; j < paths->len; j++)
+        {
+          const char *other = paths->pdata[j];
+          gsize a = strlen (other), b = strlen (path);
+          if (g_str_equal (other, path))
+            return fail (ctx, key, "'%s' is listed twice", path);
+          if ((a < b && strncmp (other, path, a) == 0 && path[a] == '/')
+              || (b < a && strncmp (path, other, b) == 0 && other[b] == '/'))
+            return fail (ctx, key, "'%s' and '%s': one data path cannot hold another", other,
+                         path);
+        }
+      g_ptr_array_add (paths, g_strdup (path));
+    }
+  g_ptr_array_sort (paths, compare_paths);
+  g_ptr_array_add (paths, NULL);
+  m->data_paths = (GStrv) g_ptr_array_free (g_steal_pointer (&paths), FALSE);
+  return TRUE;
+}
+
 static gboolean
 parse_config (Ctx *ctx, JsonObject *root, GenManifest *m)
 {
@@ -516,7 +582,7 @@ gen_manifest_parse (const char *data, gsize len, const char *path, const char *d
       return NULL;
     }
   JsonObject *root = json_node_get_object (root_node);
-  static const char *const keys[] = { "os", "release", "kernel", "config", NULL };
+  static const char *const keys[] = { "os", "release", "kernel", "config", "data", NULL };
   if (!check_keys (&ctx, root, NULL, keys))
     return NULL;
 
@@ -544,7 +610,7 @@ gen_manifest_parse (const char *data, gsize len, const char *path, const char *d
   m->os = g_strdup (os);
 
   if (!parse_release (&ctx, root, m) || !parse_kernel (&ctx, root, m)
-      || !parse_config (&ctx, root, m))
+      || !parse_config (&ctx, root, m) || !parse_data (&ctx, root, m))
     return NULL;
   return g_steal_pointer (&m);
 }

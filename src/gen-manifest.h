@@ -3,6 +3,8 @@
 
 #include <glib.h>
 
+#include "gen-data.h"
+
 G_BEGIN_DECLS
 
 typedef enum {
@@ -36,6 +38,8 @@ typedef struct {
   GStrv kernel_args;      /* never NULL */
   GHashTable *vars;       /* name -> string */
   GPtrArray *files;       /* GenConfigFileSpec, sorted by path */
+  GenDataDecl *release_data; /* release.data, or NULL */
+  GStrv data_paths;       /* data.paths, sorted; never NULL */
 } GenManifest;
 
 void gen_manifest_free (GenManifest *manifest);
