@@ -526,15 +526,26 @@ gen_store_import (GenStore *store, GenManifest *m, gboolean keep, GenProgressFun
       return NULL;
     }
   if (!keep)
-    return g_steal_pointer (&r); /* gen_store_discard() ends the transaction */
-  g_autofree char *ref = g_strdup_printf ("%s/release", m->os);
-  ostree_repo_transaction_set_ref (store->repo, NULL, ref, r->checksum);
-  if (!ostree_repo_commit_transaction (store->repo, NULL, cancellable, error))
+    return g_steal_pointer (&r); /* gen_store_keep() or gen_store_discard() ends it */
+  if (!gen_store_keep (store, m, r, cancellable, error))
     return NULL;
-  g_clear_pointer (&store->staging_before, g_ptr_array_unref);
   if (progress)
     progress ("importing release", p.files, p.files, user_data);
   return g_steal_pointer (&r);
+}
+
+gboolean
+gen_store_keep (GenStore *store, GenManifest *m, GenRelease *r, GCancellable *cancellable,
+                GError **error)
+{
+  if (!store->staging_before)
+    return TRUE; /* release.ref, or already kept */
+  g_autofree char *ref = g_strdup_printf ("%s/release", m->os);
+  ostree_repo_transaction_set_ref (store->repo, NULL, ref, r->checksum);
+  if (!ostree_repo_commit_transaction (store->repo, NULL, cancellable, error))
+    return FALSE;
+  g_clear_pointer (&store->staging_before, g_ptr_array_unref);
+  return TRUE;
 }
 
 gboolean

@@ -51,6 +51,11 @@ GenRelease *gen_store_import (GenStore *store, GenManifest *manifest, gboolean k
                               GenProgressFunc progress, gpointer user_data,
                               GCancellable *cancellable, GError **error);
 
+/* Commits an import made with @keep FALSE, and sets the ref <os>/release:
+ * a switch checks the release before it keeps it.  Nothing for release.ref. */
+gboolean gen_store_keep (GenStore *store, GenManifest *manifest, GenRelease *release,
+                         GCancellable *cancellable, GError **error);
+
 /* Ends a dry run's transaction, removing everything it wrote. */
 gboolean gen_store_discard (GenStore *store);
 
