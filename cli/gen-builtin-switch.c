@@ -4,6 +4,37 @@
 #include "gen-builtins.h"
 #include "gen-switch.h"
 
+/* The data's schema, its migrations and the data paths. */
+static void
+print_data (GenSwitchResult *r, gboolean dry_run)
+{
+  GenGeneration *g = r->generation;
+  GenDataPlan *d = r->data;
+  if (d && d->first)
+    printf ("  data:        schema %u (the first generation: no migration)\n", d->to);
+  else if (d && d->steps->len > 0)
+    {
+      printf ("  data:        schema %u → %u, %s", d->from, d->to,
+              dry_run ? "would run migrations" : "migrated by");
+      for (guint i = 0; i < d->steps->len; i++)
+        printf ("%s%s", i ? ", " : " ", ((GenDataStep *) d->steps->pdata[i])->name);
+      printf ("\n");
+    }
+  else if (d)
+    printf ("  data:        schema %u, no migration\n", d->to);
+  if (r->previous && !g_strv_equal ((const char *const *) r->previous->data_paths,
+                                    (const char *const *) g->data_paths))
+    {
+      g_autofree char *paths = g_strjoinv (" ", g->data_paths);
+      printf ("  data paths:  changed: %s\n", *paths ? paths : "(none)");
+    }
+  else if (!r->previous && g->data_paths[0])
+    {
+      g_autofree char *paths = g_strjoinv (" ", g->data_paths);
+      printf ("  data paths:  %s\n", paths);
+    }
+}
+
 static void
 print_summary (GenSwitchResult *r, gboolean dry_run, gboolean boot_only)
 {
@@ -30,6 +61,7 @@ print_summary (GenSwitchResult *r, gboolean dry_run, gboolean boot_only)
   g_autofree char *args = g_strjoinv (" ", g->kernel_args);
   printf ("  kernel args: %s%s%s\n", r->args_changed ? "changed: " : "unchanged",
           r->args_changed ? (*args ? args : "(none)") : "", "");
+  print_data (r, dry_run);
   if (r->config_changes->len == 0)
     printf ("  config:      unchanged\n");
   for (guint i = 0; i < r->config_changes->len; i++)
@@ -55,10 +87,11 @@ print_summary (GenSwitchResult *r, gboolean dry_run, gboolean boot_only)
 int
 gen_builtin_switch (GenCli *cli, int argc, char **argv)
 {
-  gboolean boot_only = FALSE, dry_run = FALSE;
+  gboolean boot_only = FALSE, dry_run = FALSE, force = FALSE;
   GOptionEntry entries[] = {
     { "boot", 0, 0, G_OPTION_ARG_NONE, &boot_only, "Make the new generation the boot default only", NULL },
     { "dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run, "Print what would change; write nothing", NULL },
+    { "force", 0, 0, G_OPTION_ARG_NONE, &force, "Move the data past what a release reads (risky; see gen-switch(1))", NULL },
     { NULL },
   };
   if (!gen_cli_parse (cli, "MANIFEST",
@@ -75,12 +108,20 @@ gen_builtin_switch (GenCli *cli, int argc, char **argv)
   g_autoptr (GenManifest) manifest = gen_manifest_load (argv[1], &error);
   if (!manifest)
     return gen_cli_error (error);
-  GenSwitchFlags flags = (boot_only ? GEN_SWITCH_BOOT_ONLY : 0) | (dry_run ? GEN_SWITCH_DRY_RUN : 0);
+  GenSwitchFlags flags = (boot_only ? GEN_SWITCH_BOOT_ONLY : 0) | (dry_run ? GEN_SWITCH_DRY_RUN : 0)
+                         | (force ? GEN_SWITCH_FORCE : 0);
   g_autoptr (GenSwitchResult) result
       = gen_switch (cli->sysroot, manifest, flags, gen_cli_progress, NULL, NULL, &error);
   gen_cli_progress_done ();
   if (!result)
     return gen_cli_error (error);
   print_summary (result, dry_run, boot_only);
+  if (result->data && result->data->forced)
+    {
+      if (dry_run)
+        printf ("with --force: %s\n", result->data->forced);
+      else
+        gen_cli_warn_forced (result->data->forced);
+    }
   return GEN_EXIT_OK;
 }
