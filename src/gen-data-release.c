@@ -44,10 +44,11 @@ read_steps (GFile *root, GPtrArray *steps, GCancellable *cancellable, GError **e
   if (g_file_query_file_type (dir, G_FILE_QUERY_INFO_NOFOLLOW_SYMLINKS, cancellable)
       != G_FILE_TYPE_DIRECTORY)
     return TRUE; /* no migrations */
-  g_autoptr (GFileEnumerator) e = g_file_enumerate_children (
-      dir, G_FILE_ATTRIBUTE_STANDARD_NAME "," G_FILE_ATTRIBUTE_STANDARD_TYPE
-      "," G_FILE_ATTRIBUTE_UNIX_MODE,
-      G_FILE_QUERY_INFO_NOFOLLOW_SYMLINKS, cancellable, error);
+  g_autoptr (GFileEnumerator) e
+      = g_file_enumerate_children (dir,
+                                   G_FILE_ATTRIBUTE_STANDARD_NAME "," G_FILE_ATTRIBUTE_STANDARD_TYPE
+                                                                  "," G_FILE_ATTRIBUTE_UNIX_MODE,
+                                   G_FILE_QUERY_INFO_NOFOLLOW_SYMLINKS, cancellable, error);
   if (!e)
     {
       g_prefix_error (error, "reading %s: ", GEN_DATA_MIGRATIONS_DIR);
@@ -83,8 +84,7 @@ gen_data_read_release (OstreeRepo *repo, const char *checksum, GenDataDecl **out
   g_autoptr (GenDataDecl) decl = NULL;
   g_autoptr (GPtrArray) steps
       = g_ptr_array_new_with_free_func ((GDestroyNotify) gen_data_step_free);
-  if (!read_decl (root, &decl, cancellable, error)
-      || !read_steps (root, steps, cancellable, error))
+  if (!read_decl (root, &decl, cancellable, error) || !read_steps (root, steps, cancellable, error))
     return FALSE;
   *out_decl = g_steal_pointer (&decl);
   *out_steps = g_steal_pointer (&steps);

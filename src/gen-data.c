@@ -95,7 +95,10 @@ gen_data_source_name (GenDataSource source)
   return NULL;
 }
 
-static gboolean G_GNUC_PRINTF (3, 4)
+static gboolean decl_fail (GError **error, const char *key, const char *fmt, ...)
+    G_GNUC_PRINTF (3, 4);
+
+static gboolean
 decl_fail (GError **error, const char *key, const char *fmt, ...)
 {
   va_list args;
@@ -177,9 +180,10 @@ gen_data_decl_parse (JsonNode *node, const char *key, GenDataSource source, GErr
       g_array_sort (d->reads, compare_uint);
       if (!gen_data_decl_reads (d, d->schema))
         {
-          decl_fail (error, reads_key,
-                     "must include the schema the release writes (%u): a release reads its own data",
-                     d->schema);
+          decl_fail (
+              error, reads_key,
+              "must include the schema the release writes (%u): a release reads its own data",
+              d->schema);
           return NULL;
         }
     }
@@ -330,9 +334,9 @@ gen_data_path_check (const char *path, GError **error)
         if (**p == '\0' || g_str_equal (*p, ".") || g_str_equal (*p, ".."))
           why = "must not have empty, '.' or '..' parts";
       /* What the release owns, what gen owns, what the kernel provides. */
-      static const char *const refused[] = { "etc",  "usr",  "boot", "gen",  "bin",  "sbin",
-                                             "lib",  "lib32", "lib64", "libx32", "proc", "sys",
-                                             "dev",  "run",  "tmp" };
+      static const char *const refused[]
+          = { "etc",   "usr",    "boot", "gen", "bin", "sbin", "lib", "lib32",
+              "lib64", "libx32", "proc", "sys", "dev", "run",  "tmp" };
       for (guint i = 0; !why && i < G_N_ELEMENTS (refused); i++)
         if (g_str_equal (parts[0], refused[i]))
           why = "must not be in /etc, /usr, /boot, /gen, /bin, /sbin, /lib*, /proc, /sys, "
@@ -443,11 +447,14 @@ gen_data_state_load (GenSysroot *s, GError **error)
       st->pending = TRUE;
       st->pending_from = json_object_get_int_member_with_default (p, "from", 0);
       st->pending_to = json_object_get_int_member_with_default (p, "to", 0);
-      st->pending_release = g_strdup (json_object_get_string_member_with_default (p, "release", NULL));
-      st->pending_version = g_strdup (json_object_get_string_member_with_default (p, "version", NULL));
+      st->pending_release
+          = g_strdup (json_object_get_string_member_with_default (p, "release", NULL));
+      st->pending_version
+          = g_strdup (json_object_get_string_member_with_default (p, "version", NULL));
       st->pending_date = g_strdup (json_object_get_string_member_with_default (p, "date", NULL));
       JsonNode *status = json_object_get_member (p, "status");
-      st->pending_status = status && JSON_NODE_HOLDS_VALUE (status) ? json_node_get_int (status) : -1;
+      st->pending_status
+          = status && JSON_NODE_HOLDS_VALUE (status) ? json_node_get_int (status) : -1;
     }
   JsonNode *history = json_object_get_member (o, "history");
   st->history = history && JSON_NODE_HOLDS_ARRAY (history)
@@ -807,11 +814,11 @@ last_line (GenSysroot *s, const char *path)
 
 static gboolean
 run_step (GenSysroot *s, GenDataPlan *plan, GenDataStep *step, const char *abs_root,
-          const char *data_paths, gboolean retry, guint number, int *out_status,
-          char **out_log, GError **error)
+          const char *data_paths, gboolean retry, guint number, int *out_status, char **out_log,
+          GError **error)
 {
-  g_autofree char *exe = g_strdup_printf ("%s/%s/%s/%s/%s", abs_root, GEN_DEPLOY_DIR,
-                                          plan->release, GEN_DATA_MIGRATIONS_DIR, step->name);
+  g_autofree char *exe = g_strdup_printf ("%s/%s/%s/%s/%s", abs_root, GEN_DEPLOY_DIR, plan->release,
+                                          GEN_DATA_MIGRATIONS_DIR, step->name);
   g_autofree char *release_dir
       = g_strdup_printf ("%s/%s/%s", abs_root, GEN_DEPLOY_DIR, plan->release);
   g_autofree char *log = g_strdup_printf (GEN_DATA_LOG_DIR "/%u-%s.log", number, step->name);
@@ -879,8 +886,7 @@ gen_data_migrate (GenSysroot *s, GenDataPlan *plan, GStrv paths, guint number, G
   for (char **p = paths; p && *p; p++)
     {
       g_autofree char *storage = gen_data_path_storage (*p);
-      g_string_append_printf (data_paths, "%s%s/%s", data_paths->len ? ":" : "", abs_root,
-                              storage);
+      g_string_append_printf (data_paths, "%s%s/%s", data_paths->len ? ":" : "", abs_root, storage);
     }
   /* The checkout is made from the commit the plan read: check it anyway,
    * before the first step runs. */
@@ -903,8 +909,7 @@ gen_data_migrate (GenSysroot *s, GenDataPlan *plan, GStrv paths, guint number, G
                        step->from, step->name);
           return FALSE;
         }
-      gboolean retry = st->pending && st->pending_from == step->from
-                       && st->pending_to == step->to;
+      gboolean retry = st->pending && st->pending_from == step->from && st->pending_to == step->to;
       st->pending = TRUE;
       st->pending_from = step->from;
       st->pending_to = step->to;
@@ -920,8 +925,7 @@ gen_data_migrate (GenSysroot *s, GenDataPlan *plan, GStrv paths, guint number, G
 
       int status = 0;
       g_autofree char *log = NULL;
-      if (!run_step (s, plan, step, abs_root, data_paths->str, retry, number, &status, &log,
-                     error))
+      if (!run_step (s, plan, step, abs_root, data_paths->str, retry, number, &status, &log, error))
         return FALSE;
       JsonObject *e = history_event (st, status == 0 ? "migrated" : "failed");
       json_object_set_int_member (e, "from", step->from);
@@ -947,8 +951,9 @@ gen_data_migrate (GenSysroot *s, GenDataPlan *plan, GStrv paths, guint number, G
                        "migration step %s of release %s failed (%s %d%s%s%s); the data is at "
                        "schema %u%s; output in %s",
                        step->name, plan->target_release_label,
-                       status > 128 ? "signal" : "exit status", status > 128 ? status - 128 : status,
-                       why ? ": '" : "", why ? why : "", why ? "'" : "", st->schema, stays, log);
+                       status > 128 ? "signal" : "exit status",
+                       status > 128 ? status - 128 : status, why ? ": '" : "", why ? why : "",
+                       why ? "'" : "", st->schema, stays, log);
           return FALSE;
         }
       /* Progress: after each step, the data's schema is the step's. */

@@ -45,7 +45,8 @@ test_decl_parse (void)
   g_autofree char *own_reads = gen_data_decl_reads_string (own);
   g_assert_cmpstr (own_reads, ==, "5");
 
-  static const struct {
+  static const struct
+  {
     const char *json, *message;
   } bad[] = {
     { "[]", "release.data: expected an object like {\"schema\": 2, \"reads\": [2, 3]}" },
@@ -57,7 +58,8 @@ test_decl_parse (void)
     { "{\"schema\": 2, \"reads\": [2, 2]}", "release.data.reads[1]: 2 is listed twice" },
     { "{\"schema\": 2, \"reads\": [3]}",
       "release.data.reads: must include the schema the release writes (2)" },
-    { "{\"schema\": 2, \"read\": [2]}", "release.data.read: unknown key (expected 'schema', 'reads')" },
+    { "{\"schema\": 2, \"read\": [2]}",
+      "release.data.read: unknown key (expected 'schema', 'reads')" },
   };
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
     {
@@ -127,8 +129,8 @@ test_decl_json_roundtrip (void)
   g_assert_no_error (error);
   g_assert_true (gen_data_decl_equal (back->data, g->data));
   g_assert_cmpint (back->data->source, ==, GEN_DATA_BY_RELEASE);
-  g_assert_true (g_strv_equal ((const char *const *) back->data_paths,
-                               (const char *const *) g->data_paths));
+  g_assert_true (
+      g_strv_equal ((const char *const *) back->data_paths, (const char *const *) g->data_paths));
 
   /* A record written before data schemas: schema 0, reads 0, no paths. */
   json_object_remove_member (json_node_get_object (node), "data");
@@ -151,7 +153,8 @@ test_paths (void)
       if (!gen_data_path_check (good[i], &error))
         g_error ("%s: %s", good[i], error->message);
     }
-  static const struct {
+  static const struct
+  {
     const char *path, *why;
   } bad[] = {
     { "srv/db", "must be an absolute path" },
@@ -192,7 +195,8 @@ test_paths (void)
 
 /* --- a sysroot: plans and migrations --------------------------------------- */
 
-typedef struct {
+typedef struct
+{
   char *dir;
   GenSysroot *sysroot;
 } Fixture;
@@ -242,8 +246,8 @@ commit_generation (Fixture *f, GenGeneration *g)
   g_autoptr (GError) error = NULL;
   g_assert_true (gen_mkdir_p_at (f->sysroot->dfd, dir, 0755, &error));
   g_assert_true (gen_write_file_at (f->sysroot->dfd, path, json, strlen (json), 0644, &error));
-  g_assert_true (gen_sysroot_commit_state (f->sysroot, "demo", g->number, g->number, g->number,
-                                           &error));
+  g_assert_true (
+      gen_sysroot_commit_state (f->sysroot, "demo", g->number, g->number, g->number, &error));
   g_assert_no_error (error);
 }
 
@@ -325,11 +329,13 @@ test_plan_moves (Fixture *f, gconstpointer data)
                    "could not run on the migrated data and could not be rolled back to; switch "
                    "one release at a time, or use --force");
   g_clear_error (&error);
-  g_autoptr (GenDataPlan) forced = gen_data_plan (f->sysroot, g3, available, "switch", TRUE, &error);
+  g_autoptr (GenDataPlan) forced
+      = gen_data_plan (f->sysroot, g3, available, "switch", TRUE, &error);
   g_assert_no_error (error);
   g_autofree char *forced_names = step_names (forced);
   g_assert_cmpstr (forced_names, ==, "1-3");
-  g_assert_nonnull (strstr (forced->forced, "which generation 1 (release 1.0, reads 1, 2) cannot read"));
+  g_assert_nonnull (
+      strstr (forced->forced, "which generation 1 (release 1.0, reads 1, 2) cannot read"));
 
   /* Without a shortcut, the chain; with a gap, the schema it stops at. */
   g_autoptr (GPtrArray) chain = steps ("2-3 1-2");
@@ -418,8 +424,9 @@ test_migrate (Fixture *f, gconstpointer data)
   g_assert_true (gen_data_prepare_paths (f->sysroot, g1->data_paths, &error));
 
   /* 1-2 appends to a file in the data path; 2-3 fails the first time. */
-  write_step (f, 3, "1-2",
-              "echo \"1-2 $GEN_DATA_FROM $GEN_DATA_TO ${GEN_DATA_RETRY:-0}\" >> \"$GEN_DATA_PATHS/log\"");
+  write_step (
+      f, 3, "1-2",
+      "echo \"1-2 $GEN_DATA_FROM $GEN_DATA_TO ${GEN_DATA_RETRY:-0}\" >> \"$GEN_DATA_PATHS/log\"");
   write_step (f, 3, "2-3", "echo 'no luck'; exit 7");
   g_autoptr (GenGeneration) g3 = make_generation (3, 3, "[3]");
   g_autoptr (GPtrArray) available = steps ("1-2 2-3");
@@ -441,9 +448,11 @@ test_migrate (Fixture *f, gconstpointer data)
   g_assert_cmpstr (log, ==, "1-2 1 2 0\n");
 
   /* Fixed: the next attempt starts at 2-3, told it is a retry. */
-  write_step (f, 3, "2-3",
-              "echo \"2-3 $GEN_DATA_FROM $GEN_DATA_TO ${GEN_DATA_RETRY:-0}\" >> \"$GEN_DATA_PATHS/log\"");
-  g_autoptr (GenDataPlan) again = gen_data_plan (f->sysroot, g3, available, "switch", FALSE, &error);
+  write_step (
+      f, 3, "2-3",
+      "echo \"2-3 $GEN_DATA_FROM $GEN_DATA_TO ${GEN_DATA_RETRY:-0}\" >> \"$GEN_DATA_PATHS/log\"");
+  g_autoptr (GenDataPlan) again
+      = gen_data_plan (f->sysroot, g3, available, "switch", FALSE, &error);
   g_autofree char *names = step_names (again);
   g_assert_cmpstr (names, ==, "2-3");
   g_assert_true (gen_data_migrate (f->sysroot, again, g3->data_paths, 2, &error));
