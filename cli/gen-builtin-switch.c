@@ -10,6 +10,8 @@ print_data (GenSwitchResult *r, gboolean dry_run)
 {
   GenGeneration *g = r->generation;
   GenDataPlan *d = r->data;
+  if (d && d->from == 0 && d->to == 0)
+    d = NULL; /* releases that declare no data schema: nothing to say */
   if (d && d->first)
     printf ("  data:        schema %u (the first generation: no migration)\n", d->to);
   else if (d && d->steps->len > 0)
