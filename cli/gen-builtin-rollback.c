@@ -26,14 +26,16 @@ gen_builtin_rollback (GenCli *cli, int argc, char **argv)
   guint to = 0;
   if (to_arg && !gen_cli_parse_generation (to_arg, &to, &error))
     return gen_cli_error (error);
-  guint from = cli->sysroot->current;
+  guint from = cli->sysroot->current, from_default = cli->sysroot->default_gen;
   g_autofree char *forced = NULL;
   guint now = gen_rollback_full (cli->sysroot, to, force, &forced, &error);
   if (!now)
     return gen_cli_error (error);
   gen_cli_warn_forced (forced);
-  if (now == from)
+  if (now == from && now == from_default)
     printf ("generation %u is already current and the boot default\n", now);
+  else if (now == from)
+    printf ("generation %u is current and now the boot default again\n", now);
   else if (from)
     printf ("rolled back from generation %u to generation %u (current and boot default)\n", from,
             now);

@@ -61,8 +61,11 @@ print_summary (GenSwitchResult *r, gboolean dry_run, gboolean boot_only)
   printf ("  release:     %s%s\n", r->new_release ? "new" : "unchanged",
           r->new_checkout ? (dry_run ? " (would be checked out)" : " (checked out)") : "");
   g_autofree char *args = g_strjoinv (" ", g->kernel_args);
-  printf ("  kernel args: %s%s%s\n", r->args_changed ? "changed: " : "unchanged",
-          r->args_changed ? (*args ? args : "(none)") : "", "");
+  if (!r->previous)
+    printf ("  kernel args: %s\n", *args ? args : "(none)");
+  else
+    printf ("  kernel args: %s%s\n", r->args_changed ? "changed: " : "unchanged",
+            r->args_changed ? (*args ? args : "(none)") : "");
   print_data (r, dry_run);
   if (r->config_changes->len == 0)
     printf ("  config:      unchanged\n");

@@ -81,7 +81,9 @@ main (int argc, char **argv)
           printf ("gen %s\n", GEN_VERSION);
           return GEN_EXIT_OK;
         }
-      if (g_str_equal (arg, "--sysroot") && i + 1 < argc)
+      if (g_str_equal (arg, "--sysroot") && i + 1 >= argc)
+        return gen_cli_usage_error ("--sysroot needs a folder");
+      if (g_str_equal (arg, "--sysroot"))
         cli.sysroot_path = argv[++i];
       else if (g_str_has_prefix (arg, "--sysroot="))
         cli.sysroot_path = arg + strlen ("--sysroot=");

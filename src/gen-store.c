@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "gen-error.h"
+#include "gen-statcache.h"
 #include "gen-util.h"
 
 typedef struct archive GenArchive;
@@ -25,6 +26,9 @@ struct _GenStore {
   OstreeRepo *repo;
   int sysroot_dfd;           /* borrowed from the GenSysroot */
   GPtrArray *staging_before; /* ostree's staging folders before our transaction */
+  /* An import not kept yet (gen_store_keep): the stat cache entry to write,
+   * or the cached release <os>/release is to name. */
+  char *keep_cache_key, *keep_digest, *keep_cached;
 };
 
 void
@@ -47,6 +51,9 @@ gen_store_free (GenStore *store)
   if (store->staging_before)
     gen_store_discard (store);
   g_clear_object (&store->repo);
+  g_free (store->keep_cache_key);
+  g_free (store->keep_digest);
+  g_free (store->keep_cached);
   g_free (store);
 }
 
@@ -421,7 +428,10 @@ write_tree (GenStore *store, GenManifest *m, OstreeMutableTree *mtree, ImportPro
     }
 
   if (!archive_validate (m->release_source, error))
-    return FALSE;
+    {
+      g_prefix_error (error, "%s: release.archive: ", m->path);
+      return FALSE;
+    }
   g_autoptr (GenArchive) a = archive_open (m->release_source, error);
   if (!a)
     return FALSE;
@@ -495,6 +505,34 @@ gen_store_import (GenStore *store, GenManifest *m, gboolean keep, GenProgressFun
       return release_from_commit (store, checksum, m->release_version, cancellable, error);
     }
 
+  /* An unchanged folder is the release it was last time: no need to read it. */
+  g_autofree char *cache_key = NULL, *digest = NULL;
+  gboolean racy = TRUE;
+  if (m->release_kind == GEN_RELEASE_DIR)
+    {
+      g_autofree char *extra = g_strdup_printf ("%s\n%d", m->release_version ? m->release_version : "",
+                                                ostree_repo_get_mode (store->repo));
+      cache_key = gen_statcache_key (m->release_source, extra);
+      digest = gen_statcache_digest (m->release_source, &racy, NULL);
+      g_autofree char *cached = digest ? gen_statcache_lookup (store->sysroot_dfd, cache_key, digest)
+                                       : NULL;
+      gboolean have = FALSE;
+      if (cached
+          && ostree_repo_has_object (store->repo, OSTREE_OBJECT_TYPE_COMMIT, cached, &have,
+                                     cancellable, NULL)
+          && have)
+        {
+          /* <os>/release names the last release imported, cached or not. */
+          g_autoptr (GenRelease) r = release_from_commit (store, cached, NULL, cancellable, error);
+          if (!r)
+            return NULL;
+          store->keep_cached = g_steal_pointer (&cached);
+          if (keep && !gen_store_keep (store, m, r, cancellable, error))
+            return NULL;
+          return g_steal_pointer (&r);
+        }
+    }
+
   if (progress)
     progress ("importing release", 0, 0, user_data);
   store->staging_before = staging_entries (store);
@@ -525,6 +563,11 @@ gen_store_import (GenStore *store, GenManifest *m, gboolean keep, GenProgressFun
       abort_import (store, NULL);
       return NULL;
     }
+  if (digest && !racy)
+    {
+      store->keep_cache_key = g_steal_pointer (&cache_key);
+      store->keep_digest = g_steal_pointer (&digest);
+    }
   if (!keep)
     return g_steal_pointer (&r); /* gen_store_keep() or gen_store_discard() ends it */
   if (!gen_store_keep (store, m, r, cancellable, error))
@@ -538,13 +581,24 @@ gboolean
 gen_store_keep (GenStore *store, GenManifest *m, GenRelease *r, GCancellable *cancellable,
                 GError **error)
 {
+  g_autofree char *ref = g_strdup_printf ("%s/release", m->os);
+  if (store->keep_cached)
+    {
+      /* A stat cache hit: nothing to commit, only the ref to move. */
+      g_autofree char *cached = g_steal_pointer (&store->keep_cached);
+      return ostree_repo_set_ref_immediate (store->repo, NULL, ref, cached, cancellable, error);
+    }
   if (!store->staging_before)
     return TRUE; /* release.ref, or already kept */
-  g_autofree char *ref = g_strdup_printf ("%s/release", m->os);
   ostree_repo_transaction_set_ref (store->repo, NULL, ref, r->checksum);
   if (!ostree_repo_commit_transaction (store->repo, NULL, cancellable, error))
     return FALSE;
   g_clear_pointer (&store->staging_before, g_ptr_array_unref);
+  /* Only a cache write failing is no reason to fail the switch. */
+  g_autofree char *key = g_steal_pointer (&store->keep_cache_key);
+  g_autofree char *digest = g_steal_pointer (&store->keep_digest);
+  if (digest)
+    gen_statcache_store (store->sysroot_dfd, key, digest, r->checksum, NULL);
   return TRUE;
 }
 
