@@ -2,6 +2,7 @@
 #include <stdio.h>
 
 #include "gen-builtins.h"
+#include "gen-cli-diff.h"
 #include "gen-switch.h"
 
 /* The data's schema, its migrations and the data paths. */
