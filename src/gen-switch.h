@@ -22,6 +22,7 @@ typedef struct {
   gboolean args_changed;
   GPtrArray *config_changes;  /* GenOverlayChange, sorted by path */
   GenDiff *diff;              /* dry run only: the full comparison with previous */
+  GenRelease *release;        /* the release the manifest names */
 } GenSwitchResult;
 
 void gen_switch_result_free (GenSwitchResult *result);
