@@ -149,7 +149,10 @@ member_path (Unpack *u, const char *raw, const char *what, char **out, GError **
   if (!raw || !*raw)
     return refuse (u, error, "a %s has no name", what);
   if (!g_utf8_validate (raw, -1, NULL))
-    return refuse (u, error, "%s '%s' is not valid UTF-8", what, raw);
+    {
+      g_autofree char *shown = g_utf8_make_valid (raw, -1);
+      return refuse (u, error, "%s '%s' is not valid UTF-8", what, shown);
+    }
   if (raw[0] == '/')
     return refuse (u, error, "%s '%s' has an absolute path", what, raw);
   g_autoptr (GPtrArray) parts = g_ptr_array_new_with_free_func (g_free);
@@ -269,7 +272,7 @@ place_file (Unpack *u, const char *path, const char *checksum, gboolean regular,
   if (ostree_mutable_tree_lookup (dir, name, &existing, &sub, NULL))
     {
       if (sub)
-        return refuse (u, error, "'/%s' is a folder in another package", path);
+        return refuse (u, error, "'/%s' is a folder, so it cannot be a file or link", path);
       Owner *o = g_hash_table_lookup (u->owners, path);
       if (o && o->pkg != u->pkg && !g_str_equal (existing, checksum))
         return refuse (u, error, "'/%s' is also in package %s, with other content", path,
@@ -386,8 +389,9 @@ rebase_link (const char *old_path, const char *new_path, const char *target)
 static gboolean
 unpack_member (Unpack *u, struct archive *a, struct archive_entry *e, GError **error)
 {
+  const char *raw = archive_entry_pathname (e);
   g_autofree char *orig = NULL;
-  if (!member_path (u, archive_entry_pathname (e), "member", &orig, error))
+  if (!member_path (u, raw, "member", &orig, error))
     return FALSE;
   if (!orig)
     return TRUE; /* "./": the root keeps gen's metadata */
@@ -409,7 +413,7 @@ unpack_member (Unpack *u, struct archive *a, struct archive_entry *e, GError **e
       if (!member_path (u, hardlink, "hard link target", &target, error))
         return FALSE;
       if (!target)
-        return refuse (u, error, "hard link '%s' points at the root", orig);
+        return refuse (u, error, "hard link '%s' points at the root", raw);
       target = merge_usr (target);
       Owner *o = g_hash_table_lookup (u->owners, target);
       g_autofree char *checksum = lookup_file (u, target);
@@ -417,7 +421,7 @@ unpack_member (Unpack *u, struct archive *a, struct archive_entry *e, GError **e
         return refuse (u, error,
                        "hard link '%s' points at '%s', which is not a file this "
                        "package shipped before it",
-                       orig, hardlink);
+                       raw, hardlink);
       return place_file (u, path, checksum, TRUE, o->size, error);
     }
 
@@ -450,15 +454,21 @@ unpack_member (Unpack *u, struct archive *a, struct archive_entry *e, GError **e
       }
     case AE_IFLNK:
       {
-        /* An entry for a merged folder itself ("bin" -> "usr/bin") is what
-         * the merge makes anyway. */
-        if (g_strv_contains (usr_aliases, orig))
-          return TRUE;
         const char *target = archive_entry_symlink (e);
         g_autofree char *resolved = target && *target ? resolve_link (orig, target) : NULL;
         if (!resolved)
-          return refuse (u, error, "symlink '%s' points outside the tree ('%s')", orig,
+          return refuse (u, error, "symlink '%s' points outside the tree ('%s')", raw,
                          target ? target : "");
+        /* A link for a merged folder itself ("bin" -> "usr/bin") is what the
+         * merge makes anyway; any other link there would undo it. */
+        if (g_strv_contains (usr_aliases, orig))
+          {
+            g_autofree char *merged = g_strconcat ("usr/", orig, NULL);
+            if (g_str_equal (resolved, merged))
+              return TRUE;
+            return refuse (u, error, "symlink '%s' points at '%s', but gen links /%s to /usr/%s",
+                           raw, target, orig, orig);
+          }
         g_autofree char *kept = rebase_link (orig, path, target);
         g_autofree char *checksum
             = ostree_repo_write_symlink (u->repo, NULL, 0, 0, NULL, kept, u->cancellable, error);
@@ -470,7 +480,7 @@ unpack_member (Unpack *u, struct archive *a, struct archive_entry *e, GError **e
       return refuse (u, error,
                      "member '%s' is a device node, FIFO or socket, which a release "
                      "may not hold",
-                     orig);
+                     raw);
     }
 }
 
