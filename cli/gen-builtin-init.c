@@ -31,8 +31,13 @@ gen_builtin_init (GenCli *cli, int argc, char **argv)
       return gen_cli_error (error);
     }
   g_autoptr (GenSysroot) existing = gen_sysroot_open (cli->sysroot_path, NULL);
-  if (existing && !gen_sysroot_lock (existing, TRUE, &error))
-    return gen_cli_error (error);
+  if (existing && !gen_sysroot_lock (existing, FALSE, NULL))
+    {
+      fprintf (stderr, "gen: another gen run holds the lock on '%s'; waiting for it to finish…\n",
+               cli->sysroot_path);
+      if (!gen_sysroot_lock (existing, TRUE, &error))
+        return gen_cli_error (error);
+    }
   if (existing && os && existing->os && !g_str_equal (existing->os, os))
     {
       g_set_error (&error, GEN_ERROR, GEN_ERROR_FAILED,

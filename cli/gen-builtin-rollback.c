@@ -24,12 +24,14 @@ gen_builtin_rollback (GenCli *cli, int argc, char **argv)
   guint to = 0;
   if (to_arg && !gen_cli_parse_generation (to_arg, &to, &error))
     return gen_cli_error (error);
-  guint from = cli->sysroot->current;
+  guint from = cli->sysroot->current, from_default = cli->sysroot->default_gen;
   guint now = gen_rollback (cli->sysroot, to, &error);
   if (!now)
     return gen_cli_error (error);
-  if (now == from)
+  if (now == from && now == from_default)
     printf ("generation %u is already current and the boot default\n", now);
+  else if (now == from)
+    printf ("generation %u is current and now the boot default again\n", now);
   else if (from)
     printf ("rolled back from generation %u to generation %u (current and boot default)\n", from,
             now);

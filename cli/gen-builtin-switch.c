@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "gen-builtins.h"
+#include "gen-cli-diff.h"
 #include "gen-switch.h"
 
 /* "  LABEL  a, b, c" wrapped at 79 columns under the first item. */
@@ -67,8 +68,11 @@ print_summary (GenSwitchResult *r, gboolean dry_run, gboolean boot_only)
   if (r->release && r->release->n_packages > 0)
     print_compose (r->release, dry_run);
   g_autofree char *args = g_strjoinv (" ", g->kernel_args);
-  printf ("  kernel args: %s%s%s\n", r->args_changed ? "changed: " : "unchanged",
-          r->args_changed ? (*args ? args : "(none)") : "", "");
+  if (!r->previous)
+    printf ("  kernel args: %s\n", *args ? args : "(none)");
+  else
+    printf ("  kernel args: %s%s\n", r->args_changed ? "changed: " : "unchanged",
+            r->args_changed ? (*args ? args : "(none)") : "");
   if (r->config_changes->len == 0)
     printf ("  config:      unchanged\n");
   for (guint i = 0; i < r->config_changes->len; i++)

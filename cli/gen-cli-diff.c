@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "gen-cli-diff.h"
 #include "gen-cli.h"
 
 typedef struct {

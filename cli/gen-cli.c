@@ -8,7 +8,9 @@
 gboolean
 gen_cli_color (int fd)
 {
-  return isatty (fd) && g_getenv ("NO_COLOR") == NULL;
+  /* no-color.org: a NO_COLOR that is set and not empty turns colour off. */
+  const char *no_color = g_getenv ("NO_COLOR");
+  return isatty (fd) && (no_color == NULL || *no_color == '\0');
 }
 
 int

@@ -4,7 +4,6 @@
 
 #include <json-glib/json-glib.h>
 
-#include "gen-diff.h"
 #include "gen-sysroot.h"
 
 G_BEGIN_DECLS
@@ -50,8 +49,5 @@ JsonNode *gen_cli_generation_json (GenSysroot *sysroot, GenGeneration *g, guint 
 
 /* "current, default" and so on, for human output. */
 char *gen_cli_generation_flags (GenSysroot *sysroot, GenGeneration *g, guint booted);
-
-/* Prints what changed, as `gen diff` does: human (colour on a terminal) or JSON. */
-void gen_cli_print_diff (GenDiff *diff, gboolean json, gboolean stat_only);
 
 G_END_DECLS

@@ -50,6 +50,12 @@ gen_rollback (GenSysroot *sysroot, guint to, GError **error)
       if (to ? g->number == to : g->number < sysroot->current)
         target = g;
     }
+  if (!target && !to && sysroot->current == 0)
+    {
+      g_set_error (error, GEN_ERROR, GEN_ERROR_NO_GENERATION,
+                   "there is no current generation to roll back from (use --to N)");
+      return 0;
+    }
   if (!target)
     {
       if (to)

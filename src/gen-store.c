@@ -12,6 +12,7 @@
 
 #include "gen-compose.h"
 #include "gen-error.h"
+#include "gen-statcache.h"
 #include "gen-util.h"
 
 typedef struct archive GenArchive;
@@ -435,7 +436,10 @@ write_tree (GenStore *store, GenManifest *m, GenCompose *compose, OstreeMutableT
     }
 
   if (!archive_validate (m->release_source, error))
-    return FALSE;
+    {
+      g_prefix_error (error, "%s: release.archive: ", m->path);
+      return FALSE;
+    }
   g_autoptr (GenArchive) a = archive_open (m->release_source, error);
   if (!a)
     return FALSE;
@@ -542,6 +546,32 @@ gen_store_import (GenStore *store, GenManifest *m, gboolean keep, GenProgressFun
         return NULL;
     }
 
+  /* An unchanged folder is the release it was last time: no need to read it. */
+  g_autofree char *cache_key = NULL, *digest = NULL;
+  gboolean racy = TRUE;
+  if (m->release_kind == GEN_RELEASE_DIR)
+    {
+      g_autofree char *extra = g_strdup_printf ("%s\n%d", m->release_version ? m->release_version : "",
+                                                ostree_repo_get_mode (store->repo));
+      cache_key = gen_statcache_key (m->release_source, extra);
+      digest = gen_statcache_digest (m->release_source, &racy, NULL);
+      g_autofree char *cached = digest ? gen_statcache_lookup (store->sysroot_dfd, cache_key, digest)
+                                       : NULL;
+      gboolean have = FALSE;
+      if (cached
+          && ostree_repo_has_object (store->repo, OSTREE_OBJECT_TYPE_COMMIT, cached, &have,
+                                     cancellable, NULL)
+          && have)
+        {
+          /* <os>/release names the last release imported, cached or not. */
+          g_autofree char *ref = g_strdup_printf ("%s/release", m->os);
+          if (keep
+              && !ostree_repo_set_ref_immediate (store->repo, NULL, ref, cached, cancellable, error))
+            return NULL;
+          return release_from_commit (store, cached, NULL, cancellable, error);
+        }
+    }
+
   if (progress)
     progress ("importing release", 0, 0, user_data);
   store->staging_before = staging_entries (store);
@@ -586,6 +616,9 @@ gen_store_import (GenStore *store, GenManifest *m, gboolean keep, GenProgressFun
   if (!ostree_repo_commit_transaction (store->repo, NULL, cancellable, error))
     return NULL;
   g_clear_pointer (&store->staging_before, g_ptr_array_unref);
+  /* Only a cache write failing is no reason to fail the switch. */
+  if (digest && !racy)
+    gen_statcache_store (store->sysroot_dfd, cache_key, digest, r->checksum, NULL);
   if (progress)
     progress ("importing release", p.files, p.files, user_data);
   return g_steal_pointer (&r);

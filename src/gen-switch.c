@@ -80,9 +80,10 @@ write_generation (GenSysroot *sysroot, GenGeneration *g, GenManifest *m, GPtrArr
       || !gen_render_write (files, sysroot->dfd, etc_path, error)
       || !gen_write_new_file_at (sysroot->dfd, record_path, record, strlen (record), 0644, error))
     return FALSE;
-  /* One syncfs covers every file and folder just written. */
-  if (syncfs (sysroot->dfd) < 0)
-    return gen_throw_errno (error, "syncing generation %u", g->number);
+  /* Each file was fsync'd as written, and gen_render_write synced the
+   * overlay's folders; the generation's own folder remains. */
+  if (!gen_fsync_dir_at (sysroot->dfd, tmp, error))
+    return FALSE;
   return gen_rename_at (sysroot->dfd, tmp, final, error);
 }
 

@@ -1,6 +1,7 @@
 #!/bin/bash
 # gen list and gen status, human and --json; --help of every command; usage
 # errors.
+# shellcheck source=tests/e2e/lib.sh
 . "$TESTS_DIR/e2e/lib.sh"
 
 # Every command gen --help lists gets its --help checked: two tests each.

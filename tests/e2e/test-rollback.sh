@@ -2,6 +2,7 @@
 # gen rollback: moves the current generation and the boot default back (or
 # to any complete generation with --to), refuses what does not exist or is
 # damaged, and never lets a number be reused.
+# shellcheck source=tests/e2e/lib.sh
 . "$TESTS_DIR/e2e/lib.sh"
 
 plan 55
