@@ -3,6 +3,7 @@
 #include "gen-compose-private.h"
 
 #include <curl/curl.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -284,16 +285,22 @@ download_package (GenCompose *c, GenComposePackage *pkg, int dfd, FetchProgress 
 static gboolean
 clean_cache (int dfd, GError **error)
 {
-  g_autoptr (GDir) dir = NULL;
-  g_autofree char *self = g_strdup_printf ("/proc/self/fd/%d", dfd);
-  dir = g_dir_open (self, 0, error);
-  if (!dir)
-    return FALSE;
-  const char *name;
-  while ((name = g_dir_read_name (dir)))
-    if (name[0] == '.' && strstr (name, ".tmp-") && unlinkat (dfd, name, 0) < 0 && errno != ENOENT)
-      return gen_throw_errno (error, "removing '%s'", name);
-  return TRUE;
+  int fd = fcntl (dfd, F_DUPFD_CLOEXEC, 3);
+  DIR *d = fd >= 0 ? fdopendir (fd) : NULL;
+  if (!d)
+    {
+      if (fd >= 0)
+        close (fd);
+      return gen_throw_errno (error, "reading '%s'", GEN_COMPOSE_CACHE_DIR);
+    }
+  struct dirent *de;
+  gboolean ok = TRUE;
+  while (ok && (de = readdir (d)) != NULL)
+    if (de->d_name[0] == '.' && strstr (de->d_name, ".tmp-") && unlinkat (dfd, de->d_name, 0) < 0
+        && errno != ENOENT)
+      ok = gen_throw_errno (error, "removing '%s'", de->d_name);
+  closedir (d);
+  return ok;
 }
 
 static int
