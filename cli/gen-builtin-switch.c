@@ -1,5 +1,6 @@
 /* gen switch MANIFEST [--boot | --dry-run]: make a generation and activate it. */
 #include <stdio.h>
+#include <string.h>
 
 #include "gen-builtins.h"
 #include "gen-cli-diff.h"
@@ -38,6 +39,42 @@ print_data (GenSwitchResult *r, gboolean dry_run)
     }
 }
 
+/* "  LABEL  a, b, c" wrapped at 79 columns under the first item. */
+static void
+print_list (const char *label, const char *intro, char **items)
+{
+  int col = printf ("  %-12s %s", label, intro);
+  for (char **i = items; *i; i++)
+    {
+      int len = strlen (*i) + (i[1] ? 1 : 0);
+      if (col + 1 + len > 79)
+        col = printf ("\n  %-12s", "") - 1;
+      col += printf (" %s%s", *i, i[1] ? "," : "");
+    }
+  printf ("\n");
+}
+
+/* What composing a release from packages did (release.packages). */
+static void
+print_compose (GenRelease *rel, gboolean dry_run)
+{
+  printf ("  packages:    %u (%u downloaded%s)\n", rel->n_packages, rel->n_fetched,
+          dry_run && rel->n_fetched ? ", not kept" : "");
+  if (rel->scripts_skipped && rel->scripts_skipped[0])
+    {
+      guint n = g_strv_length (rel->scripts_skipped);
+      g_autofree char *intro = g_strdup_printf ("not run for %u package%s:", n, n == 1 ? "" : "s");
+      print_list ("scripts:", intro, rel->scripts_skipped);
+    }
+  if (rel->setuid_stripped && rel->setuid_stripped[0])
+    {
+      guint n = g_strv_length (rel->setuid_stripped);
+      g_autofree char *intro = g_strdup_printf (
+          "removed from %u file%s (see release.packages.setuid):", n, n == 1 ? "" : "s");
+      print_list ("setuid:", intro, rel->setuid_stripped);
+    }
+}
+
 static void
 print_summary (GenSwitchResult *r, gboolean dry_run, gboolean boot_only)
 {
@@ -61,6 +98,8 @@ print_summary (GenSwitchResult *r, gboolean dry_run, gboolean boot_only)
     printf ("  compared with generation %u:\n", r->previous->number);
   printf ("  release:     %s%s\n", r->new_release ? "new" : "unchanged",
           r->new_checkout ? (dry_run ? " (would be checked out)" : " (checked out)") : "");
+  if (r->release && r->release->n_packages > 0)
+    print_compose (r->release, dry_run);
   g_autofree char *args = g_strjoinv (" ", g->kernel_args);
   if (!r->previous)
     printf ("  kernel args: %s\n", *args ? args : "(none)");

@@ -56,6 +56,11 @@ gen_generation_to_json (GenGeneration *g)
   json_builder_begin_object (b);
   add_string_or_null (b, "checksum", g->release_checksum);
   add_string_or_null (b, "version", g->release_version);
+  json_builder_set_member_name (b, "packages");
+  if (g->release_packages)
+    json_builder_add_int_value (b, g->release_packages);
+  else
+    json_builder_add_null_value (b);
   json_builder_end_object (b);
 
   json_builder_set_member_name (b, "kernel");
@@ -126,6 +131,8 @@ gen_generation_from_json (JsonNode *node, GError **error)
   JsonObject *rel = object_member (o, "release");
   g->release_checksum = dup_member (rel, "checksum");
   g->release_version = dup_member (rel, "version");
+  gint64 packages = rel ? json_object_get_int_member_with_default (rel, "packages", 0) : 0;
+  g->release_packages = packages > 0 && packages <= G_MAXUINT ? packages : 0;
   JsonObject *kernel = object_member (o, "kernel");
   g->kernel_version = dup_member (kernel, "version");
   g->kernel_dir = dup_member (kernel, "dir");
@@ -187,6 +194,7 @@ gen_generation_copy (GenGeneration *g)
   c->os = g_strdup (g->os);
   c->release_checksum = g_strdup (g->release_checksum);
   c->release_version = g_strdup (g->release_version);
+  c->release_packages = g->release_packages;
   c->kernel_version = g_strdup (g->kernel_version);
   c->kernel_dir = g_strdup (g->kernel_dir);
   c->has_initrd = g->has_initrd;

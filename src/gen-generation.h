@@ -14,6 +14,7 @@ typedef struct {
   char *os;
   char *release_checksum;   /* the ostree commit */
   char *release_version;    /* NULL when neither the tree nor the manifest names one */
+  guint release_packages;   /* packages of a release composed from packages; 0 otherwise */
   char *kernel_version;     /* the <kver> of usr/lib/modules/<kver>/vmlinuz */
   char *kernel_dir;         /* folder under DIR/boot holding vmlinuz (and initrd.img) */
   gboolean has_initrd;

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "gen-compose.h"
 #include "gen-error.h"
 #include "gen-statcache.h"
 #include "gen-util.h"
@@ -29,6 +30,7 @@ struct _GenStore {
   /* An import not kept yet (gen_store_keep): the stat cache entry to write,
    * or the cached release <os>/release is to name. */
   char *keep_cache_key, *keep_digest, *keep_cached;
+  gboolean dry_run;          /* write nothing lasting, not even to caches */
 };
 
 void
@@ -40,6 +42,8 @@ gen_release_free (GenRelease *r)
   g_free (r->version);
   g_free (r->kernel_version);
   g_free (r->kernel_id);
+  g_strfreev (r->scripts_skipped);
+  g_strfreev (r->setuid_stripped);
   g_free (r);
 }
 
@@ -329,7 +333,7 @@ read_os_release_version (GFile *root, GCancellable *cancellable)
 }
 
 static GVariant *
-release_metadata (GenRelease *r)
+release_metadata (GenRelease *r, GenCompose *compose)
 {
   g_auto (GVariantBuilder) b;
   g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
@@ -340,6 +344,8 @@ release_metadata (GenRelease *r)
   g_variant_builder_add (&b, "{sv}", META_KERNEL_ID, g_variant_new_string (r->kernel_id));
   g_variant_builder_add (&b, "{sv}", META_KERNEL_INITRD, g_variant_new_boolean (r->has_initrd));
   g_variant_builder_add (&b, "{sv}", GEN_RELEASE_META_SIZE, g_variant_new_uint64 (r->size));
+  if (compose)
+    gen_compose_add_metadata (compose, &b);
   return g_variant_ref_sink (g_variant_builder_end (&b));
 }
 
@@ -407,9 +413,18 @@ count_files (OstreeRepo *repo, const char *path, GFileInfo *info, gpointer user_
 }
 
 static gboolean
-write_tree (GenStore *store, GenManifest *m, OstreeMutableTree *mtree, ImportProgress *progress,
-            GCancellable *cancellable, GError **error)
+write_tree (GenStore *store, GenManifest *m, GenCompose *compose, OstreeMutableTree *mtree,
+            ImportProgress *progress, GCancellable *cancellable, GError **error)
 {
+  if (compose)
+    {
+      if (!gen_compose_unpack (compose, store->repo, mtree, progress->progress,
+                               progress->user_data, cancellable, error))
+        return FALSE;
+      progress->bytes = gen_compose_get_size (compose);
+      return TRUE;
+    }
+
   OstreeRepoCommitModifierFlags flags = 0;
   if (ostree_repo_get_mode (store->repo) == OSTREE_REPO_MODE_BARE_USER_ONLY)
     flags |= OSTREE_REPO_COMMIT_MODIFIER_FLAGS_CANONICAL_PERMISSIONS;
@@ -462,6 +477,12 @@ release_from_commit (GenStore *store, const char *checksum, const char *version_
     r->version = NULL;
   if (!g_variant_dict_lookup (&dict, GEN_RELEASE_META_SIZE, "t", &r->size))
     r->size = 0;
+  if (!g_variant_dict_lookup (&dict, GEN_COMPOSE_META_PACKAGES, "u", &r->n_packages))
+    r->n_packages = 0;
+  if (!g_variant_dict_lookup (&dict, GEN_COMPOSE_META_SCRIPTS, "^as", &r->scripts_skipped))
+    r->scripts_skipped = NULL;
+  if (!g_variant_dict_lookup (&dict, GEN_COMPOSE_META_SETUID, "^as", &r->setuid_stripped))
+    r->setuid_stripped = NULL;
   if (version_override)
     {
       g_free (r->version);
@@ -505,6 +526,36 @@ gen_store_import (GenStore *store, GenManifest *m, gboolean keep, GenProgressFun
       return release_from_commit (store, checksum, m->release_version, cancellable, error);
     }
 
+  /* A composed release: resolve, then reuse a commit made from the same
+   * packages, or fetch and unpack them in the transaction below. */
+  g_autoptr (GenCompose) compose = NULL;
+  if (m->release_kind == GEN_RELEASE_PACKAGES)
+    {
+      compose = gen_compose_resolve (m->packages, m->release_version, m->path, progress,
+                                     user_data, cancellable, error);
+      if (!compose)
+        return NULL;
+      g_autofree char *existing = gen_compose_find_commit (compose, store->repo, m->os,
+                                                           cancellable);
+      if (existing)
+        {
+          g_autoptr (GenRelease) r = release_from_commit (store, existing, NULL, cancellable,
+                                                          error);
+          if (!r)
+            return NULL;
+          /* Like a stat cache hit: gen_store_keep() only moves <os>/release. */
+          store->keep_cached = g_steal_pointer (&existing);
+          if (keep && !gen_store_keep (store, m, r, cancellable, error))
+            return NULL;
+          return g_steal_pointer (&r);
+        }
+      /* Downloads go to the cache unless this is a dry run, even while the
+       * commit itself waits for gen_store_keep(). */
+      if (!gen_compose_fetch (compose, store->sysroot_dfd, !store->dry_run, progress, user_data,
+                              cancellable, error))
+        return NULL;
+    }
+
   /* An unchanged folder is the release it was last time: no need to read it. */
   g_autofree char *cache_key = NULL, *digest = NULL;
   gboolean racy = TRUE;
@@ -543,7 +594,7 @@ gen_store_import (GenStore *store, GenManifest *m, gboolean keep, GenProgressFun
   g_autoptr (GFile) root = NULL;
   g_autoptr (GenRelease) r = g_new0 (GenRelease, 1);
   g_autoptr (GVariant) meta = NULL;
-  if (!write_tree (store, m, mtree, &p, cancellable, error)
+  if (!write_tree (store, m, compose, mtree, &p, cancellable, error)
       || !ostree_repo_write_mtree (store->repo, mtree, &root, cancellable, error)
       || !find_kernel (root, r, cancellable, error))
     {
@@ -553,7 +604,14 @@ gen_store_import (GenStore *store, GenManifest *m, gboolean keep, GenProgressFun
   r->version = m->release_version ? g_strdup (m->release_version)
                                   : read_os_release_version (root, cancellable);
   r->size = p.bytes;
-  meta = release_metadata (r);
+  if (compose)
+    {
+      r->n_packages = gen_compose_get_packages (compose)->len;
+      r->scripts_skipped = g_strdupv (gen_compose_get_scripts_skipped (compose));
+      r->setuid_stripped = g_strdupv (gen_compose_get_setuid_stripped (compose));
+      r->n_fetched = gen_compose_get_fetched (compose, NULL);
+    }
+  meta = release_metadata (r, compose);
   g_autofree char *subject = g_strdup_printf ("gen release %s", r->version ? r->version : "");
   /* A fixed time and no parent: the same tree gives the same commit. */
   if (!ostree_repo_write_commit_with_time (store->repo, NULL, subject, NULL, meta,
@@ -600,6 +658,12 @@ gen_store_keep (GenStore *store, GenManifest *m, GenRelease *r, GCancellable *ca
   if (digest)
     gen_statcache_store (store->sysroot_dfd, key, digest, r->checksum, NULL);
   return TRUE;
+}
+
+void
+gen_store_set_dry_run (GenStore *store, gboolean dry_run)
+{
+  store->dry_run = dry_run;
 }
 
 gboolean

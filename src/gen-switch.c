@@ -22,6 +22,7 @@ gen_switch_result_free (GenSwitchResult *r)
   g_clear_pointer (&r->config_changes, g_ptr_array_unref);
   g_clear_pointer (&r->diff, gen_diff_free);
   g_clear_pointer (&r->data, gen_data_plan_free);
+  g_clear_pointer (&r->release, gen_release_free);
   g_free (r);
 }
 
@@ -160,8 +161,9 @@ gen_switch (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags, GenProgre
           return NULL;
         }
     }
-  /* Kept (gen_store_keep) only once the data checks pass. */
-  g_autoptr (GenRelease) release
+  gen_store_set_dry_run (store, dry_run);
+  /* Kept (gen_store_keep) only once the data checks pass; the result owns it. */
+  GenRelease *release = result->release
       = gen_store_import (store, m, FALSE, progress, user_data, cancellable, error);
   if (!release)
     return NULL;
@@ -172,6 +174,7 @@ gen_switch (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags, GenProgre
   g->os = g_strdup (m->os);
   g->release_checksum = g_strdup (release->checksum);
   g->release_version = g_strdup (release->version);
+  g->release_packages = release->n_packages;
   g->kernel_version = g_strdup (release->kernel_version);
   g->has_initrd = release->has_initrd;
   g->kernel_args = g_strdupv (m->kernel_args);

@@ -26,6 +26,7 @@ typedef struct {
   GenDiff *diff;              /* dry run only: the full comparison with previous */
   gboolean data_changed;      /* its data schema, reads or paths differ from previous's */
   GenDataPlan *data;          /* the data's move and migrations; NULL when current stays */
+  GenRelease *release;        /* the release the manifest names */
 } GenSwitchResult;
 
 void gen_switch_result_free (GenSwitchResult *result);
