@@ -1,6 +1,7 @@
 #include "gen-activate.h"
 
 #include "gen-boot.h"
+#include "gen-data.h"
 #include "gen-error.h"
 #include "gen-util.h"
 
@@ -29,6 +30,13 @@ gen_generation_check_complete (GenSysroot *sysroot, GenGeneration *g, GError **e
 
 guint
 gen_rollback (GenSysroot *sysroot, guint to, GError **error)
+{
+  return gen_rollback_full (sysroot, to, FALSE, NULL, error);
+}
+
+guint
+gen_rollback_full (GenSysroot *sysroot, guint to, gboolean force, char **out_forced,
+                   GError **error)
 {
   g_autoptr (GPtrArray) gens = gen_sysroot_list_generations (sysroot, error);
   if (!gens)
@@ -64,8 +72,16 @@ gen_rollback (GenSysroot *sysroot, guint to, GError **error)
     }
   if (!gen_generation_check_complete (sysroot, target, error))
     return 0;
+  g_autoptr (GenDataPlan) data = NULL;
+  if (target->number != sysroot->current
+      && !(data = gen_data_plan (sysroot, target, NULL, "rollback", force, error)))
+    return 0;
   if (!gen_sysroot_cleanup (sysroot, NULL, error))
     return 0;
+  if (!gen_data_commit (sysroot, data, error))
+    return 0;
+  if (out_forced)
+    *out_forced = data ? g_strdup (data->forced) : NULL;
   if (!gen_sysroot_commit_state (sysroot, target->os, target->number, target->number,
                                  sysroot->last, error))
     return 0;

@@ -6,12 +6,15 @@
 
 G_BEGIN_DECLS
 
+typedef struct _GenDataDecl GenDataDecl; /* gen-data.h */
+
 typedef struct {
   guint number;
   char *date;               /* ISO 8601, UTC */
   char *os;
   char *release_checksum;   /* the ostree commit */
   char *release_version;    /* NULL when neither the tree nor the manifest names one */
+  guint release_packages;   /* packages of a release composed from packages; 0 otherwise */
   char *kernel_version;     /* the <kver> of usr/lib/modules/<kver>/vmlinuz */
   char *kernel_dir;         /* folder under DIR/boot holding vmlinuz (and initrd.img) */
   gboolean has_initrd;
@@ -22,6 +25,8 @@ typedef struct {
   char *config_digest;      /* gen_render_digest() of the overlay */
   char *boot_loader;        /* the manifest's boot.loader ("systemd-boot" when it names none) */
   guint boot_limit;         /* the manifest's boot.limit, 0 for no limit */
+  GenDataDecl *data;        /* the release's data schema; never NULL */
+  GStrv data_paths;         /* the manifest's data.paths; never NULL */
 } GenGeneration;
 
 GenGeneration *gen_generation_new (void);

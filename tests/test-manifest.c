@@ -128,7 +128,7 @@ static const struct {
   { "{\"os\":5,\"release\":{\"ref\":\"r\"}}", "m.json: os: expected a string, got a number" },
   { "{\"os\":\"Bad Name\",\"release\":{\"ref\":\"r\"}}", "m.json: os: 'Bad Name' must be" },
   { "{\"os\":\"d\"}", "m.json: release: missing" },
-  { "{\"os\":\"d\",\"release\":{}}", "release: give exactly one of 'dir', 'archive', 'ref'" },
+  { "{\"os\":\"d\",\"release\":{}}", "release: give exactly one of 'dir', 'archive', 'ref', 'packages'" },
   { "{\"os\":\"d\",\"release\":{\"ref\":\"r\",\"dir\":\"releases/r1\"}}", "release: give exactly one of" },
   { "{\"os\":\"d\",\"release\":{\"dir\":\"nope\"}}", "release.dir: 'nope' does not exist" },
   { "{\"os\":\"d\",\"release\":{\"archive\":\"releases/r1\"}}", "release.archive: 'releases/r1' is not a file" },

@@ -100,9 +100,9 @@ bad no-os "m/no-os.json: os: missing" \
   '{ "release": { "dir": "../rel" } }'
 bad no-release "m/no-release.json: release: missing" \
   '{ "os": "demo" }'
-bad two-sources "release: give exactly one of 'dir', 'archive', 'ref' (got 'dir' and 'ref')" \
+bad two-sources "release: give exactly one of 'dir', 'archive', 'ref', 'packages' (got 'dir' and 'ref')" \
   "$(with '{ "dir": "../rel", "ref": "demo/release" }' '{}')"
-bad no-source "release: give exactly one of 'dir', 'archive', 'ref'" \
+bad no-source "release: give exactly one of 'dir', 'archive', 'ref', 'packages'" \
   "$(with '{}' '{}')"
 bad dir-missing "release.dir: '../nope' does not exist" \
   "$(with '{ "dir": "../nope" }' '{}')"
