@@ -11,6 +11,7 @@
 # The physical root file system (the sysroot, DIR) holds:
 #   gen/deploy/CHECKSUM/        the release, hard links into the store: never written
 #   gen/generations/N/etc/      the generation's config overlay
+#   gen/generations/N/data-paths  "SOURCE TARGET" per data path outside /var
 #   var/                        persistent data, shared by every generation
 # and becomes:
 #   /                the release: a read-only bind mount, or when the release
@@ -19,13 +20,16 @@
 #                    upper layer on tmpfs (/run/gen/etc): runtime edits last
 #                    until the next boot
 #   /var             bind mount of DIR/var (linked, never copied)
+#   TARGET           bind mount of DIR/SOURCE, for each line of data-paths
+#                    (docs/data.md); a TARGET the release lacks makes / an overlay
 #   /run/gen/sysroot the physical root itself, read-write (gen --sysroot)
 #
 # Functions (each returns non-zero with GEN_ERROR set on failure):
 #   gen_read_cmdline [FILE]        sets GEN_OS, GEN_GENERATION, GEN_RELEASE,
 #                                  GEN_FALLBACK, GEN_INIT; fails when FILE
 #                                  (default /proc/cmdline) is not a gen entry's
-#   gen_check SYSROOT              is the generation complete?
+#   gen_check SYSROOT              is the generation complete, and can its
+#                                  release read the data (docs/data.md)?
 #   gen_assemble SYSROOT NEWROOT   mounts it at NEWROOT
 #   gen_undo NEWROOT               unmounts what gen_assemble mounted
 #   gen_fall_back                  asks the boot loader for the fallback entry
@@ -69,9 +73,47 @@ gen_read_cmdline () {
   return 0
 }
 
-# The highest committed generation, from gen/state.json ("last" : N).
-_gen_last () {
-  sed -n 's/^[[:space:]]*"last"[[:space:]]*:[[:space:]]*\([0-9][0-9]*\).*/\1/p' "$1/gen/state.json" 2>/dev/null
+# A number from gen/state.json: "last" (the highest committed generation) or
+# "default".
+_gen_state () {
+  sed -n "s/^[[:space:]]*\"$2\"[[:space:]]*:[[:space:]]*\([0-9][0-9]*\).*/\1/p" "$1/gen/state.json" 2>/dev/null
+}
+_gen_last () { _gen_state "$1" last; }
+
+# The data schemas a generation's release reads: the numbers of "reads" in
+# its generation.json (0 for a record without them, as gen reads it).
+_gen_reads () {
+  _gen_in=0 _gen_out=''
+  while IFS= read -r _gen_l; do
+    case $_gen_in$_gen_l in
+      0*'"reads"'*) _gen_in=1 _gen_l=${_gen_l#*'"reads"'} ;;
+    esac
+    if [ "$_gen_in" = 1 ]; then
+      case $_gen_l in
+        *']'*) _gen_out="$_gen_out ${_gen_l%%]*}" _gen_in=2 ;;
+        *) _gen_out="$_gen_out $_gen_l" ;;
+      esac
+    fi
+  done < "$1"
+  # shellcheck disable=SC2046 # splitting collapses the spaces
+  set -- $(echo "$_gen_out" | tr -c '0-9\n' ' ')
+  echo "${*:-0}"
+}
+
+# gen guarantees the boot default can read the data (or was made the
+# default with --force); any other generation, picked from the menu or
+# reached by a fallback, must read the schema gen/data.json says the data
+# is at, so that booting it cannot damage the data.
+_gen_data_ok () {
+  _gen_schema=$(sed -n 's/^  "schema"[[:space:]]*:[[:space:]]*\([0-9][0-9]*\).*/\1/p' "$1/gen/data.json" 2>/dev/null | head -n 1)
+  [ -n "$_gen_schema" ] || return 0
+  [ "$GEN_GENERATION" = "$(_gen_state "$1" default)" ] && return 0
+  _gen_r=$(_gen_reads "$2")
+  for _gen_s in $_gen_r; do
+    [ "$_gen_s" = "$_gen_schema" ] && return 0
+  done
+  GEN_ERROR="generation $GEN_GENERATION cannot read the data: its release reads schema $_gen_r, the data is at schema $_gen_schema (gen/data.json)"
+  return 1
 }
 
 gen_check () {
@@ -96,6 +138,8 @@ gen_check () {
     GEN_ERROR="generation $GEN_GENERATION is damaged: its release has no $GEN_INIT"
   elif [ ! -d "$_gen_sys/var" ]; then
     GEN_ERROR="the root file system has no var/ folder"
+  else
+    _gen_data_ok "$_gen_sys" "$_gen_dir/generation.json"
   fi
   [ -z "$GEN_ERROR" ]
 }
@@ -107,11 +151,37 @@ gen_assemble () {
   _gen_etc=$_gen_sys/gen/generations/$GEN_GENERATION/etc
   mkdir -p "$_gen_new" "$GEN_RUN" || { GEN_ERROR="cannot create $_gen_new or $GEN_RUN"; return 1; }
 
+  # Data paths outside /var: "SOURCE TARGET" lines, checked before anything
+  # is mounted (gen writes them; a hand-edited file must not escape).
+  _gen_paths=$_gen_sys/gen/generations/$GEN_GENERATION/data-paths
+  _gen_targets=''
+  if [ -s "$_gen_paths" ]; then
+    while read -r _gen_src _gen_dst _gen_rest; do
+      [ -n "$_gen_src" ] || continue
+      # SOURCE relative, TARGET absolute, neither with '.', '..' or empty parts.
+      case /$_gen_src/ in //*|*/../*|*/./*|*//*) _gen_src='' ;; esac
+      case $_gen_dst/ in /*/) ;; *) _gen_src='' ;; esac
+      case $_gen_dst/ in */../*|*/./*|*//*) _gen_src='' ;; esac
+      if [ -z "$_gen_src" ] || [ -n "$_gen_rest" ]; then
+        GEN_ERROR="generation $GEN_GENERATION has a bad line in gen/generations/$GEN_GENERATION/data-paths"
+        return 1
+      fi
+      if [ ! -d "$_gen_sys/$_gen_src" ]; then
+        GEN_ERROR="data path $_gen_dst: $_gen_src is missing from the root file system"
+        return 1
+      fi
+      _gen_targets="$_gen_targets $_gen_src:$_gen_dst"
+    done < "$_gen_paths"
+  fi
+
   # The release must never be written (its files are the store's), so the
   # root is read-only, unless it lacks a mount point: then a volatile overlay.
-  _gen_missing=
+  _gen_missing=''
   for _gen_m in $GEN_MOUNT_POINTS; do
     [ -d "$_gen_deploy/$_gen_m" ] || _gen_missing="$_gen_missing /$_gen_m"
+  done
+  for _gen_t in $_gen_targets; do
+    [ -d "$_gen_deploy${_gen_t#*:}" ] || _gen_missing="$_gen_missing ${_gen_t#*:}"
   done
   if [ -z "$_gen_missing" ]; then
     if ! mount --bind "$_gen_deploy" "$_gen_new" || ! mount -o remount,bind,ro "$_gen_new"; then
@@ -141,6 +211,15 @@ gen_assemble () {
   # /var: the persistent one, linked.
   mount --bind "$_gen_sys/var" "$_gen_new/var" \
     || { GEN_ERROR="cannot bind the persistent var/ on /var"; gen_undo "$_gen_new"; return 1; }
+  GEN_DATA_MOUNTS=''
+  for _gen_t in $_gen_targets; do
+    if ! mount --bind "$_gen_sys/${_gen_t%%:*}" "$_gen_new${_gen_t#*:}"; then
+      GEN_ERROR="cannot bind the data path ${_gen_t%%:*} on ${_gen_t#*:}"
+      gen_undo "$_gen_new"
+      return 1
+    fi
+    GEN_DATA_MOUNTS="${_gen_t#*:} $GEN_DATA_MOUNTS"
+  done
 
   # For the booted system (gen status, the release's init).
   {
@@ -154,6 +233,10 @@ gen_assemble () {
 }
 
 gen_undo () {
+  for _gen_t in ${GEN_DATA_MOUNTS:-}; do
+    umount "$1$_gen_t" 2>/dev/null
+  done
+  GEN_DATA_MOUNTS=''
   umount "$1/var" 2>/dev/null
   umount "$1/etc" 2>/dev/null
   umount "$1" 2>/dev/null

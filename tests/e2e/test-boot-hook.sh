@@ -8,16 +8,18 @@
 # shellcheck source=tests/e2e/lib.sh
 . "$TESTS_DIR/e2e/lib.sh"
 
-plan 30
+plan 37
 
 HOOK=$SOURCE_ROOT/bootloader-hooks/gen-hook.sh
 make_release rel/1.0 1.0
 make_release rel/2.0 2.0
-mkdir -p rel/2.0/dev rel/2.0/proc rel/2.0/sys rel/2.0/run rel/2.0/var rel/2.0/tmp
+mkdir -p rel/2.0/dev rel/2.0/proc rel/2.0/sys rel/2.0/run rel/2.0/var rel/2.0/tmp rel/2.0/srv/rec
 manifest m1.json '{ "dir": "rel/1.0" }' \
   '{ "files": { "/etc/demo.conf": { "content": "hostname=one\n" } } }' '["root=LABEL=gen-root"]'
 manifest m2.json '{ "dir": "rel/2.0" }' \
   '{ "files": { "/etc/demo.conf": { "content": "hostname=two\n" } } }' '["root=LABEL=gen-root"]'
+# Generation 2 keeps data in /srv/rec (bound from var/lib/gen/data/srv/rec) and /var/lib/app.
+sed -i 's|^}$|, "data": { "paths": ["/srv/rec", "/var/lib/app"] } }|' m2.json
 must gen init --os demo
 must gen switch m1.json
 must gen switch m2.json
@@ -107,8 +109,9 @@ expect_eq "$(tail -n 1 "$OUT")" assembled "generation 2 assembles"
 expect_eq "$(cat "$T/calls")" "mount --bind $S/gen/deploy/$c2 $T/newroot
 mount -o remount,bind,ro $T/newroot
 mount -t overlay gen-etc -o lowerdir=$S/gen/generations/2/etc:$S/gen/deploy/$c2/etc,upperdir=$T/run/etc/upper,workdir=$T/run/etc/work $T/newroot/etc
-mount --bind $S/var $T/newroot/var" \
-  "the release read-only, /etc the overlay over the release's etc, /var the persistent one"
+mount --bind $S/var $T/newroot/var
+mount --bind $S/var/lib/gen/data/srv/rec $T/newroot/srv/rec" \
+  "the release read-only, /etc the overlay over the release's etc, /var the persistent one, then the data path"
 expect_eq "$(cat "$T/run/booted")" "os=demo
 generation=2
 release=$c2
@@ -121,6 +124,36 @@ expect_true "a release without /dev, /proc… gets a volatile overlay root" \
   grep -qx "mount -t overlay gen-root -o lowerdir=$S/gen/deploy/$c1,upperdir=$T/run/root/upper,workdir=$T/run/root/work $T/newroot" "$T/calls"
 expect_stdout_contains "gen: the release lacks /dev /proc /sys /run /var /tmp: / is a writable overlay, reset at every boot"
 expect_eq "$(tail -n 1 "$OUT")" assembled "and it assembles"
+
+cp "$S/gen/generations/2/data-paths" "$T/data-paths"
+echo "../../etc /srv/rec" > "$S/gen/generations/2/data-paths"
+cmdline "$cmdline2 init=/usr/bin/demo-app"
+hook 'gen_read_cmdline '"$T"'/cmdline && gen_assemble '"$S"' '"$T"'/newroot || echo "$GEN_ERROR"'
+expect_eq "$(tail -n 1 "$OUT")" "generation 2 has a bad line in gen/generations/2/data-paths" \
+  "a data path that leaves the sysroot is refused"
+expect_eq "$(cat "$T/calls")" "" "and nothing is mounted"
+cp "$T/data-paths" "$S/gen/generations/2/data-paths"
+mv "$S/var/lib/gen/data/srv/rec" "$T/rec"
+hook 'gen_read_cmdline '"$T"'/cmdline && gen_assemble '"$S"' '"$T"'/newroot || echo "$GEN_ERROR"'
+expect_eq "$(tail -n 1 "$OUT")" "data path /srv/rec: var/lib/gen/data/srv/rec is missing from the root file system" \
+  "a missing data folder is reported"
+mv "$T/rec" "$S/var/lib/gen/data/srv/rec"
+
+# --- the data's schema: only the boot default may run on data it cannot read ----------
+printf '%s\n' '{' '  "reads" : [' '    2,' '    13' '  ],' '  "paths" : [ "/srv/9" ]' '}' > "$T/multi.json"
+printf '%s\n' '{ "data" : { "schema" : 2, "reads" : [ 2, 3 ], "paths" : [ "/srv/4" ] } }' > "$T/one.json"
+printf '%s\n' '{ "generation" : 1 }' > "$T/none.json"
+hook '_gen_reads '"$T"'/multi.json; _gen_reads '"$T"'/one.json; _gen_reads '"$T"'/none.json'
+expect_eq "$(cat "$OUT" | tr '\n' '|')" "2 13|2 3|0|" "the schemas a record reads, as json-glib writes them or on one line"
+printf '%s\n' '{' '  "format" : 1,' '  "schema" : 3,' '  "history" : [' '    {' '      "schema" : 0' '    }' '  ]' '}' \
+  > "$S/gen/data.json"
+check "the boot default runs whatever the data's schema (gen checked it, or was forced)" complete
+check "another generation whose release cannot read the data is refused" \
+  "generation 1 cannot read the data: its release reads schema 0, the data is at schema 3 (gen/data.json)" \
+  "$(sed -n 's/^options //p' "$S/boot/loader/entries/demo-1.conf") init=/usr/bin/demo-app"
+sed -i 's/"schema" : 3/"schema" : 0/' "$S/gen/data.json"
+check "and boots when it can" complete \
+  "$(sed -n 's/^options //p' "$S/boot/loader/entries/demo-1.conf") init=/usr/bin/demo-app"
 
 # --- gen_fall_back: systemd-boot's one-shot entry -----------------------------------
 utf16 () { printf '%s' "$1" | sed 's/./&\n/g' | while IFS= read -r c; do [ -n "$c" ] && printf '%s\0' "$c"; done; }

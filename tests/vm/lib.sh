@@ -14,6 +14,8 @@
 #                               $VM_CACHE (downloaded once with apt-get download)
 #   vm_release DIR VERSION      a release tree: Debian's kernel, the busybox
 #                               initramfs, busybox-static, tests/vm/release-init
+#                               (its marker line: generation, release, config
+#                               value, /var counter, data path counter, root)
 #   vm_manifest FILE DIR VALUE [BOOT_JSON]
 #   vm_images systemd-boot|grub [SYSROOT]   $T/esp.img and $T/root.img
 #   vm_boot NAME [vm-run.py options]        boots them; the serial log is $T/NAME.log
@@ -181,7 +183,7 @@ vm_dracut_initramfs () {
 vm_release () {
   local dir=$1 version=$2 a
   mkdir -p "$dir/usr/lib/modules/$VM_KVER" "$dir/bin" "$dir/sbin" "$dir/etc/gen-vm" \
-    "$dir/dev" "$dir/proc" "$dir/sys" "$dir/run" "$dir/var" "$dir/tmp"
+    "$dir/dev" "$dir/proc" "$dir/sys" "$dir/run" "$dir/var" "$dir/tmp" "$dir/srv/gen-vm"
   cp "$VM_VMLINUZ" "$dir/usr/lib/modules/$VM_KVER/vmlinuz"
   cp "$VM_INITRAMFS" "$dir/usr/lib/modules/$VM_KVER/initramfs.img"
   cp "$VM_BUSYBOX" "$dir/bin/busybox"
@@ -204,6 +206,7 @@ vm_manifest () {
     "vars": { "value": "$3" },
     "files": { "/etc/gen-vm/value": { "content": "{{value}}\n" } }
   },
+  "data": { "paths": ["/srv/gen-vm"] },
   "boot": $boot
 }
 EOF

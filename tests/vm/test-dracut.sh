@@ -19,7 +19,7 @@ expect_exit 0 gen switch m2.json
 
 vm_images systemd-boot
 vm_expect_boot switch "dracut's initramfs boots generation 2 with its config and /var" \
-  "generation=2 release=2.0 config=dracut-2 counter=1 root=ro"
+  "generation=2 release=2.0 config=dracut-2 counter=1 data=1 root=ro"
 expect_true "dracut's initramfs ran gen's mount hook" \
   grep -aq "gen: generation 2 of demo: starting /sbin/init" "$T/switch.log"
 expect_true "no emergency shell" sh -c "! grep -aqE 'rdsosreport|Entering emergency mode' '$T/switch.log'"

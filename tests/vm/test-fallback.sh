@@ -25,7 +25,7 @@ must rm -rf "$T/damaged/gen/deploy/$c2"
 vm_images systemd-boot "$T/damaged"
 VM_REBOOT=1
 vm_expect_boot fallback "generation 2 is damaged: generation 1 boots instead" \
-  "generation=1 release=1.0 config=edge-1 counter=1 root=ro"
+  "generation=1 release=1.0 config=edge-1 counter=1 data=1 root=ro"
 expect_true "the hook says why generation 2 cannot boot" \
   grep -aq "gen: generation 2 cannot boot: generation 2 is damaged: its release gen/deploy/$c2 is missing" \
   "$T/fallback.log"

@@ -21,7 +21,7 @@ expect_true "grub.cfg passes grub-script-check" grub-script-check "$S/boot/grub/
 
 vm_images grub
 vm_expect_boot switch "GRUB, after switch to release 2: generation 2, release 2.0, its config, /var counter 1" \
-  "generation=2 release=2.0 config=grub-2 counter=1 root=ro"
+  "generation=2 release=2.0 config=grub-2 counter=1 data=1 root=ro"
 expect_true "GRUB's menu shows generation 2 as its first entry" \
   grep -aq "demo, generation 2 (release 2.0, $today)" "$T/switch.log"
 expect_true "GRUB's menu has the submenu of the other generations" \
@@ -31,7 +31,7 @@ vm_keep_var
 expect_exit 0 gen rollback
 vm_images grub
 vm_expect_boot rollback "GRUB, after rollback: generation 1, release 1.0, its own config, /var counter 2" \
-  "generation=1 release=1.0 config=grub-1 counter=2 root=ro"
+  "generation=1 release=1.0 config=grub-1 counter=2 data=2 root=ro"
 expect_true "after rollback, GRUB's menu shows generation 1" \
   grep -aq "demo, generation 1 (release 1.0, $today)" "$T/rollback.log"
 finish
