@@ -12,8 +12,6 @@ gen_generation_check_complete (GenSysroot *sysroot, GenGeneration *g, GError **e
   g_autofree char *etc = g_strdup_printf (GEN_GENERATIONS_DIR "/%u/etc", g->number);
   g_autofree char *vmlinuz = g_strdup_printf (GEN_BOOT_DIR "/%s/vmlinuz", g->kernel_dir);
   g_autofree char *initrd = g_strdup_printf (GEN_BOOT_DIR "/%s/initrd.img", g->kernel_dir);
-  g_autofree char *entry_name = gen_boot_entry_name (g->os, g->number);
-  g_autofree char *entry = g_build_filename (GEN_ENTRIES_DIR, entry_name, NULL);
   const char *missing = NULL;
   if (!gen_exists_at (sysroot->dfd, deploy))
     missing = deploy;
@@ -23,8 +21,6 @@ gen_generation_check_complete (GenSysroot *sysroot, GenGeneration *g, GError **e
     missing = vmlinuz;
   else if (g->has_initrd && !gen_exists_at (sysroot->dfd, initrd))
     missing = initrd;
-  else if (!gen_exists_at (sysroot->dfd, entry))
-    missing = entry;
   if (!missing)
     return TRUE;
   g_set_error (error, GEN_ERROR, GEN_ERROR_FAILED, "generation %u is damaged: '%s' is missing",

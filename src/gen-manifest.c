@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "gen-boot.h"
 #include "gen-error.h"
 #include "gen-util.h"
 
@@ -73,6 +74,7 @@ gen_manifest_free (GenManifest *m)
   g_clear_pointer (&m->files, g_ptr_array_unref);
   gen_data_decl_free (m->release_data);
   g_strfreev (m->data_paths);
+  g_free (m->boot_loader);
   g_free (m);
 }
 
@@ -952,6 +954,55 @@ parse_config (Ctx *ctx, JsonObject *root, GenManifest *m)
   return parse_vars (ctx, config, m) && parse_files (ctx, config, m);
 }
 
+static gboolean
+parse_boot (Ctx *ctx, JsonObject *root, GenManifest *m)
+{
+  m->boot_loader = g_strdup (gen_boot_loader_names[0]);
+  if (!json_object_has_member (root, "boot"))
+    return TRUE;
+  JsonObject *boot = get_object (ctx, root, "boot", "boot", FALSE);
+  if (!boot)
+    return FALSE;
+  static const char *const keys[] = { "loader", "limit", NULL };
+  if (!check_keys (ctx, boot, "boot", keys))
+    return FALSE;
+
+  gboolean ok;
+  const char *loader = get_string (ctx, boot, "loader", "boot.loader", &ok);
+  if (!ok)
+    return FALSE;
+  if (loader)
+    {
+      if (!g_strv_contains (gen_boot_loader_names, loader))
+        {
+          g_autofree char *list = g_strjoinv ("', '", (char **) gen_boot_loader_names);
+          return fail (ctx, "boot.loader", "'%s' is not a boot loader gen writes (expected '%s')",
+                       loader, list);
+        }
+      g_free (m->boot_loader);
+      m->boot_loader = g_strdup (loader);
+    }
+
+  JsonNode *limit = json_object_get_member (boot, "limit");
+  if (limit)
+    {
+      if (JSON_NODE_HOLDS_VALUE (limit) && json_node_get_value_type (limit) == G_TYPE_DOUBLE)
+        {
+          char buf[G_ASCII_DTOSTR_BUF_SIZE];
+          return fail (ctx, "boot.limit", "%s is not an integer of at least 1",
+                       g_ascii_dtostr (buf, sizeof buf, json_node_get_double (limit)));
+        }
+      if (!JSON_NODE_HOLDS_VALUE (limit) || json_node_get_value_type (limit) != G_TYPE_INT64)
+        return fail (ctx, "boot.limit", "expected an integer of at least 1, got %s",
+                     node_type_name (limit));
+      gint64 n = json_node_get_int (limit);
+      if (n < 1 || n > G_MAXINT)
+        return fail (ctx, "boot.limit", "%" G_GINT64_FORMAT " is not an integer of at least 1", n);
+      m->boot_limit = n;
+    }
+  return TRUE;
+}
+
 GenManifest *
 gen_manifest_parse (const char *data, gsize len, const char *path, const char *dir, GError **error)
 {
@@ -980,7 +1031,7 @@ gen_manifest_parse (const char *data, gsize len, const char *path, const char *d
       return NULL;
     }
   JsonObject *root = json_node_get_object (root_node);
-  static const char *const keys[] = { "os", "release", "kernel", "config", "data", NULL };
+  static const char *const keys[] = { "os", "release", "kernel", "config", "data", "boot", NULL };
   if (!check_keys (&ctx, root, NULL, keys))
     return NULL;
 
@@ -1008,7 +1059,8 @@ gen_manifest_parse (const char *data, gsize len, const char *path, const char *d
   m->os = g_strdup (os);
 
   if (!parse_release (&ctx, root, m) || !parse_kernel (&ctx, root, m)
-      || !parse_config (&ctx, root, m) || !parse_data (&ctx, root, m))
+      || !parse_config (&ctx, root, m) || !parse_data (&ctx, root, m)
+      || !parse_boot (&ctx, root, m))
     return NULL;
   return g_steal_pointer (&m);
 }

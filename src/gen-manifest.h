@@ -64,6 +64,8 @@ typedef struct {
   GPtrArray *files;       /* GenConfigFileSpec, sorted by path */
   GenDataDecl *release_data; /* release.data, or NULL */
   GStrv data_paths;       /* data.paths, sorted; never NULL */
+  char *boot_loader;      /* boot.loader: "systemd-boot" (the default), "grub" or "extlinux" */
+  guint boot_limit;       /* boot.limit: newest generations in the menu; 0 for all */
 } GenManifest;
 
 void gen_manifest_free (GenManifest *manifest);

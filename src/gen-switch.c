@@ -36,7 +36,8 @@ generation_matches (GenGeneration *old, GenGeneration *g)
          && old->config_digest && g_str_equal (old->config_digest, g->config_digest)
          && gen_data_decl_equal (old->data, g->data)
          && g_strv_equal ((const char *const *) old->data_paths,
-                          (const char *const *) g->data_paths);
+                          (const char *const *) g->data_paths)
+         && gen_generation_boot_equal (old, g);
 }
 
 /* Before anything is written: may @target run on the data, after which
@@ -184,6 +185,8 @@ gen_switch (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags, GenProgre
   g_autoptr (GPtrArray) steps = NULL;
   if (!gen_data_release_fill (gen_store_get_repo (store), m, g, &steps, cancellable, error))
     return NULL;
+  g->boot_loader = g_strdup (m->boot_loader);
+  g->boot_limit = m->boot_limit;
 
   GenGeneration *prev = result->previous;
   g_autoptr (GPtrArray) prev_files = prev ? gen_render_read_generation (sysroot->dfd, prev->number, error)
@@ -201,8 +204,10 @@ gen_switch (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags, GenProgre
                                    && g_strv_equal ((const char *const *) prev->data_paths,
                                                     (const char *const *) g->data_paths));
 
+  result->boot_changed = prev && !gen_generation_boot_equal (prev, g);
   if (prev && !result->new_release && !result->args_changed && result->config_changes->len == 0
-      && g_strcmp0 (prev->config_digest, g->config_digest) == 0 && !result->data_changed)
+      && g_strcmp0 (prev->config_digest, g->config_digest) == 0 && !result->data_changed
+      && !result->boot_changed)
     {
       /* Unchanged: no new generation.  It may still need to become default/current. */
       if (!check_data (sysroot, store, m, release, result, prev, steps, flags, cancellable, error)
@@ -265,7 +270,8 @@ gen_switch (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags, GenProgre
     progress ("writing generation", 0, 0, user_data);
   if (!write_generation (sysroot, g, m, files, error)
       || !gen_store_set_generation_ref (store, g->number, g->release_checksum, cancellable, error)
-      || !gen_boot_write_entry (sysroot->dfd, g, error))
+      || !gen_boot_write_pending_entry (sysroot, g, boot_only ? sysroot->current : g->number,
+                                        error))
     {
       g_prefix_error (error, "writing generation %u: ", g->number);
       return NULL;
