@@ -366,6 +366,10 @@ parse_mode (Ctx *ctx, const char *key, JsonNode *node, guint *out)
   if (strlen (s) < 3 || strlen (s) > 4
       || !g_ascii_string_to_unsigned (s, 8, 0, 07777, &mode, NULL))
     return fail (ctx, key, "'%s' is not an octal mode like \"0640\"", s);
+  /* A config file runs nothing: a setuid or setgid bit in /etc can only be a
+   * mistake or an attack. */
+  if (mode & (S_ISUID | S_ISGID))
+    return fail (ctx, key, "'%s': setuid and setgid bits are not allowed in config files", s);
   *out = mode;
   return TRUE;
 }
@@ -488,6 +492,97 @@ parse_config (Ctx *ctx, JsonObject *root, GenManifest *m)
   return parse_vars (ctx, config, m) && parse_files (ctx, config, m);
 }
 
+/* The deepest nesting of arrays and objects in @data (valid UTF-8), counting
+ * brackets outside strings.  JSON-GLib parses recursively: a few hundred
+ * thousand '[' overflow the stack, so this runs before it. */
+static guint
+json_depth (const char *data, gsize len)
+{
+  guint depth = 0, max = 0;
+  gboolean in_string = FALSE;
+  for (gsize i = 0; i < len; i++)
+    {
+      char c = data[i];
+      if (in_string)
+        {
+          if (c == '\\')
+            i++;
+          else if (c == '"')
+            in_string = FALSE;
+        }
+      else if (c == '"')
+        in_string = TRUE;
+      else if (c == '[' || c == '{')
+        {
+          depth++;
+          max = MAX (max, depth);
+        }
+      else if ((c == ']' || c == '}') && depth > 0)
+        depth--;
+    }
+  return max;
+}
+
+/* Duplicate keys: JSON-GLib keeps the last value silently, so a manifest
+ * could say one thing to a reader and another to gen.  Each "object-member"
+ * signal is one member parsed; an object holding fewer members than were
+ * parsed into it had a key twice. */
+typedef struct {
+  GHashTable *counts; /* JsonObject * -> members parsed */
+  JsonObject *dup_object;
+  char *dup_name;
+} DupCheck;
+
+static void
+on_object_member (JsonParser *parser, JsonObject *object, const char *name, gpointer user_data)
+{
+  DupCheck *dc = user_data;
+  guint n = GPOINTER_TO_UINT (g_hash_table_lookup (dc->counts, object)) + 1;
+  g_hash_table_insert (dc->counts, object, GUINT_TO_POINTER (n));
+  if (!dc->dup_name && json_object_get_size (object) < n)
+    {
+      dc->dup_object = object;
+      dc->dup_name = g_strdup (name);
+    }
+}
+
+/* The key of @target below @node, written as errors write keys
+ * ("config.files[\"/etc/a\"].mode"), or NULL when it is not there. */
+static char *
+find_object_key (JsonNode *node, const char *key, JsonObject *target)
+{
+  if (JSON_NODE_HOLDS_ARRAY (node))
+    {
+      JsonArray *arr = json_node_get_array (node);
+      for (guint i = 0; i < json_array_get_length (arr); i++)
+        {
+          g_autofree char *sub = g_strdup_printf ("%s[%u]", key ? key : "", i);
+          char *found = find_object_key (json_array_get_element (arr, i), sub, target);
+          if (found)
+            return found;
+        }
+      return NULL;
+    }
+  if (!JSON_NODE_HOLDS_OBJECT (node))
+    return NULL;
+  JsonObject *obj = json_node_get_object (node);
+  if (obj == target)
+    return g_strdup (key ? key : "");
+  g_autoptr (GList) members = json_object_get_members (obj);
+  for (GList *l = members; l; l = l->next)
+    {
+      g_autofree char *sub = NULL;
+      if (g_strcmp0 (key, "config.files") == 0)
+        sub = g_strdup_printf ("%s[\"%s\"]", key, (char *) l->data);
+      else
+        sub = key ? g_strdup_printf ("%s.%s", key, (char *) l->data) : g_strdup (l->data);
+      char *found = find_object_key (json_object_get_member (obj, l->data), sub, target);
+      if (found)
+        return found;
+    }
+  return NULL;
+}
+
 GenManifest *
 gen_manifest_parse (const char *data, gsize len, const char *path, const char *dir, GError **error)
 {
@@ -502,14 +597,37 @@ gen_manifest_parse (const char *data, gsize len, const char *path, const char *d
       fail (&ctx, NULL, "not valid UTF-8");
       return NULL;
     }
+  if (json_depth (data, len) > GEN_MANIFEST_MAX_DEPTH)
+    {
+      fail (&ctx, NULL, "arrays and objects nested deeper than %d levels", GEN_MANIFEST_MAX_DEPTH);
+      return NULL;
+    }
   g_autoptr (JsonParser) parser = json_parser_new_immutable ();
+  g_autoptr (GHashTable) counts = g_hash_table_new (NULL, NULL);
+  DupCheck dc = { counts, NULL, NULL };
+  g_signal_connect (parser, "object-member", G_CALLBACK (on_object_member), &dc);
   g_autoptr (GError) local_error = NULL;
-  if (!json_parser_load_from_data (parser, data, len, &local_error))
+  gboolean parsed = json_parser_load_from_data (parser, data, len, &local_error);
+  g_autofree char *dup_name = g_steal_pointer (&dc.dup_name);
+  if (!parsed)
     {
       fail (&ctx, NULL, "not valid JSON: %s", local_error->message);
       return NULL;
     }
   JsonNode *root_node = json_parser_get_root (parser);
+  if (dup_name)
+    {
+      g_autofree char *parent = root_node ? find_object_key (root_node, NULL, dc.dup_object) : NULL;
+      g_autofree char *key = NULL;
+      if (parent && g_str_equal (parent, "config.files"))
+        key = g_strdup_printf ("config.files[\"%s\"]", dup_name);
+      else if (parent && *parent)
+        key = g_strdup_printf ("%s.%s", parent, dup_name);
+      else
+        key = g_strdup (dup_name);
+      fail (&ctx, key, "the key appears more than once");
+      return NULL;
+    }
   if (!root_node || !JSON_NODE_HOLDS_OBJECT (root_node))
     {
       fail (&ctx, NULL, "expected a JSON object at the top");

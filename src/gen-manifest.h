@@ -44,6 +44,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (GenManifest, gen_manifest_free)
 /* Largest manifest accepted, in bytes. */
 #define GEN_MANIFEST_MAX_SIZE (1024 * 1024)
 
+/* Deepest nesting of arrays and objects accepted (a manifest needs 4). */
+#define GEN_MANIFEST_MAX_DEPTH 32
+
 /* Loads and validates the manifest at @path. Errors are GEN_ERROR_INVALID_MANIFEST
  * (or an I/O error) naming the offending key or path. Nothing is written. */
 GenManifest *gen_manifest_load (const char *path, GError **error);

@@ -53,6 +53,36 @@ gen_render_substitute (const char *text, GHashTable *vars, const char *what, GEr
   return g_string_free (g_steal_pointer (&out), FALSE);
 }
 
+/* A template or source, refused when larger than GEN_CONFIG_FILE_MAX_SIZE:
+ * the whole overlay is held in memory. */
+static char *
+read_config_file (const char *path, gsize *len, GError **error)
+{
+  gen_autofd fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  struct stat st;
+  if (fd < 0 || fstat (fd, &st) < 0)
+    {
+      gen_throw_errno (error, "opening '%s'", path);
+      return NULL;
+    }
+  if (S_ISREG (st.st_mode) && st.st_size > GEN_CONFIG_FILE_MAX_SIZE)
+    {
+      g_set_error (error, GEN_ERROR, GEN_ERROR_INVALID_MANIFEST,
+                   "'%s' is larger than %d bytes, the most a config file may hold", path,
+                   GEN_CONFIG_FILE_MAX_SIZE);
+      return NULL;
+    }
+  g_autofree char *data = gen_read_fd (fd, path, len, error);
+  if (data && *len > GEN_CONFIG_FILE_MAX_SIZE)
+    {
+      g_set_error (error, GEN_ERROR, GEN_ERROR_INVALID_MANIFEST,
+                   "'%s' is larger than %d bytes, the most a config file may hold", path,
+                   GEN_CONFIG_FILE_MAX_SIZE);
+      return NULL;
+    }
+  return g_steal_pointer (&data);
+}
+
 GPtrArray *
 gen_render_config (GenManifest *m, GError **error)
 {
@@ -83,7 +113,7 @@ gen_render_config (GenManifest *m, GError **error)
         case GEN_CONFIG_SOURCE:
           {
             gsize len;
-            g_autofree char *data = gen_read_file_at (AT_FDCWD, spec->value, &len, error);
+            g_autofree char *data = read_config_file (spec->value, &len, error);
             if (!data)
               {
                 g_prefix_error (error, "%s: ", what);
