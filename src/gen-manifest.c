@@ -50,6 +50,15 @@ gen_os_name_is_valid (const char *name)
   return TRUE;
 }
 
+static gboolean
+has_control (const char *s)
+{
+  for (; *s; s++)
+    if ((guchar) *s < 0x20 || *s == 0x7f)
+      return TRUE;
+  return FALSE;
+}
+
 /* Parsing context: the manifest's display name prefixes every error. */
 typedef struct {
   const char *name;
@@ -62,8 +71,15 @@ fail (Ctx *ctx, const char *key, const char *fmt, ...)
 {
   va_list args;
   va_start (args, fmt);
-  g_autofree char *msg = g_strdup_vprintf (fmt, args);
+  g_autofree char *raw = g_strdup_vprintf (fmt, args);
   va_end (args);
+  /* Keys and values quoted from the manifest (JSON-GLib's messages quote
+   * them too) may hold newlines or bytes that are not UTF-8. */
+  g_autofree char *valid = g_utf8_make_valid (raw, -1);
+  g_autofree char *msg = gen_escape_controls (valid);
+  g_autofree char *valid_key = key ? g_utf8_make_valid (key, -1) : NULL;
+  g_autofree char *key_text = key ? gen_escape_controls (valid_key) : NULL;
+  key = key_text;
   if (key)
     g_set_error (ctx->error, GEN_ERROR, GEN_ERROR_INVALID_MANIFEST, "%s: %s: %s", ctx->name, key,
                  msg);
@@ -245,8 +261,9 @@ parse_release (Ctx *ctx, JsonObject *root, GenManifest *m)
   const char *version = get_string (ctx, rel, "version", "release.version", &ok);
   if (!ok)
     return FALSE;
-  if (version && (strchr (version, '\n') || strlen (version) > 128))
-    return fail (ctx, "release.version", "must be one line of at most 128 characters");
+  if (version && (has_control (version) || strlen (version) > 128))
+    return fail (ctx, "release.version",
+                 "must be one line of at most 128 characters, without control characters");
   m->release_version = g_strdup (version);
   return TRUE;
 }
@@ -279,7 +296,7 @@ parse_kernel (Ctx *ctx, JsonObject *root, GenManifest *m)
           if (!JSON_NODE_HOLDS_VALUE (el) || json_node_get_value_type (el) != G_TYPE_STRING)
             return fail (ctx, key, "expected a string, got %s", node_type_name (el));
           const char *arg = json_node_get_string (el);
-          if (*arg == '\0' || strpbrk (arg, " \t\n\r"))
+          if (*arg == '\0' || strchr (arg, ' ') || has_control (arg))
             return fail (ctx, key, "'%s' must be one non-empty word", arg);
           if (g_str_has_prefix (arg, "gen."))
             return fail (ctx, key, "'%s': gen.* arguments are written by gen itself", arg);
@@ -349,6 +366,9 @@ target_path_is_valid (const char *path)
   /* g_strsplit ("") gives no parts at all: "/etc/" itself needs its own check. */
   if (!g_str_has_prefix (path, "/etc/") || path[strlen ("/etc/")] == '\0' || strlen (path) > 4096)
     return FALSE;
+  for (const char *p = path; *p; p++)
+    if ((guchar) *p < 0x20 || *p == 0x7f)
+      return FALSE;
   g_auto (GStrv) parts = g_strsplit (path + strlen ("/etc/"), "/", -1);
   for (char **p = parts; *p; p++)
     if (**p == '\0' || g_str_equal (*p, ".") || g_str_equal (*p, ".."))
@@ -396,7 +416,7 @@ parse_files (Ctx *ctx, JsonObject *config, GenManifest *m)
       const char *path = l->data;
       g_autofree char *key = g_strdup_printf ("config.files[\"%s\"]", path);
       if (!target_path_is_valid (path))
-        return fail (ctx, key, "target must be a path below /etc/ without '.', '..' or empty parts");
+        return fail (ctx, key, "target must be a path below /etc/ without '.', '..', empty parts or control characters");
       JsonObject *entry = get_object (ctx, files, path, key, FALSE);
       if (!entry)
         return FALSE;
@@ -441,8 +461,8 @@ parse_files (Ctx *ctx, JsonObject *config, GenManifest *m)
                 return FALSE;
               break;
             case GEN_CONFIG_SYMLINK:
-              if (*value == '\0' || strlen (value) > 4095 || strchr (value, '\n'))
-                return fail (ctx, subkey, "must be a non-empty one-line link target");
+              if (*value == '\0' || strlen (value) > 4095 || has_control (value))
+                return fail (ctx, subkey, "must be a non-empty one-line link target without control characters");
               spec->value = g_strdup (value);
               spec->mode = 0;
               break;
@@ -494,19 +514,26 @@ parse_config (Ctx *ctx, JsonObject *root, GenManifest *m)
 
 /* The deepest nesting of arrays and objects in @data (valid UTF-8), counting
  * brackets outside strings.  JSON-GLib parses recursively: a few hundred
- * thousand '[' overflow the stack, so this runs before it. */
+ * thousand '[' overflow the stack, so this runs before it.  @out_nul tells
+ * whether a string holds the escape \u0000. */
 static guint
-json_depth (const char *data, gsize len)
+json_depth (const char *data, gsize len, gboolean *out_nul)
 {
   guint depth = 0, max = 0;
   gboolean in_string = FALSE;
+  *out_nul = FALSE;
   for (gsize i = 0; i < len; i++)
     {
       char c = data[i];
       if (in_string)
         {
           if (c == '\\')
-            i++;
+            {
+              /* "\u0000" would end the C string JSON-GLib hands back. */
+              if (i + 5 < len && data[i + 1] == 'u' && strncmp (data + i + 2, "0000", 4) == 0)
+                *out_nul = TRUE;
+              i++;
+            }
           else if (c == '"')
             in_string = FALSE;
         }
@@ -583,6 +610,51 @@ find_object_key (JsonNode *node, const char *key, JsonObject *target)
   return NULL;
 }
 
+/* The key of the first member name or string that is not UTF-8 (a "\ud800"
+ * escape decodes to half a surrogate pair), or NULL. */
+static char *
+find_invalid_string (JsonNode *node, const char *key)
+{
+  if (JSON_NODE_HOLDS_VALUE (node))
+    {
+      if (json_node_get_value_type (node) == G_TYPE_STRING
+          && !g_utf8_validate (json_node_get_string (node), -1, NULL))
+        return g_strdup (key ? key : "");
+      return NULL;
+    }
+  if (JSON_NODE_HOLDS_ARRAY (node))
+    {
+      JsonArray *arr = json_node_get_array (node);
+      for (guint i = 0; i < json_array_get_length (arr); i++)
+        {
+          g_autofree char *sub = g_strdup_printf ("%s[%u]", key ? key : "", i);
+          char *found = find_invalid_string (json_array_get_element (arr, i), sub);
+          if (found)
+            return found;
+        }
+      return NULL;
+    }
+  if (!JSON_NODE_HOLDS_OBJECT (node))
+    return NULL;
+  JsonObject *obj = json_node_get_object (node);
+  g_autoptr (GList) members = json_object_get_members (obj);
+  for (GList *l = members; l; l = l->next)
+    {
+      const char *name = l->data;
+      if (!g_utf8_validate (name, -1, NULL))
+        return g_strdup (key ? key : "");
+      g_autofree char *sub = NULL;
+      if (g_strcmp0 (key, "config.files") == 0)
+        sub = g_strdup_printf ("%s[\"%s\"]", key, name);
+      else
+        sub = key ? g_strdup_printf ("%s.%s", key, name) : g_strdup (name);
+      char *found = find_invalid_string (json_object_get_member (obj, name), sub);
+      if (found)
+        return found;
+    }
+  return NULL;
+}
+
 GenManifest *
 gen_manifest_parse (const char *data, gsize len, const char *path, const char *dir, GError **error)
 {
@@ -597,9 +669,15 @@ gen_manifest_parse (const char *data, gsize len, const char *path, const char *d
       fail (&ctx, NULL, "not valid UTF-8");
       return NULL;
     }
-  if (json_depth (data, len) > GEN_MANIFEST_MAX_DEPTH)
+  gboolean has_nul;
+  if (json_depth (data, len, &has_nul) > GEN_MANIFEST_MAX_DEPTH)
     {
       fail (&ctx, NULL, "arrays and objects nested deeper than %d levels", GEN_MANIFEST_MAX_DEPTH);
+      return NULL;
+    }
+  if (has_nul)
+    {
+      fail (&ctx, NULL, "a string holds \\u0000 (NUL), which no key or value may hold");
       return NULL;
     }
   g_autoptr (JsonParser) parser = json_parser_new_immutable ();
@@ -631,6 +709,13 @@ gen_manifest_parse (const char *data, gsize len, const char *path, const char *d
   if (!root_node || !JSON_NODE_HOLDS_OBJECT (root_node))
     {
       fail (&ctx, NULL, "expected a JSON object at the top");
+      return NULL;
+    }
+  g_autofree char *invalid = find_invalid_string (root_node, NULL);
+  if (invalid)
+    {
+      fail (&ctx, *invalid ? invalid : NULL,
+            "a key or string is not valid UTF-8 (a \\u escape names half of a surrogate pair)");
       return NULL;
     }
   JsonObject *root = json_node_get_object (root_node);

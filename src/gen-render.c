@@ -42,8 +42,9 @@ gen_render_substitute (const char *text, GHashTable *vars, const char *what, GEr
       const char *value = g_hash_table_lookup (vars, name);
       if (!value)
         {
+          g_autofree char *shown = gen_escape_controls (name);
           g_set_error (error, GEN_ERROR, GEN_ERROR_INVALID_MANIFEST,
-                       "%s: undefined variable '%s' (define it in config.vars)", what, name);
+                       "%s: undefined variable '%s' (define it in config.vars)", what, shown);
           return NULL;
         }
       g_string_append (out, value);

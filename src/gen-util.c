@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -294,6 +295,25 @@ gen_exists_at (int dfd, const char *path)
 {
   struct stat st;
   return fstatat (dfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+char *
+gen_escape_controls (const char *text)
+{
+  GString *out = g_string_sized_new (strlen (text));
+  for (const char *p = text; *p; p++)
+    {
+      guchar c = *p;
+      if (c == '\n')
+        g_string_append (out, "\\n");
+      else if (c == '\t')
+        g_string_append (out, "\\t");
+      else if (c < 0x20 || c == 0x7f)
+        g_string_append_printf (out, "\\x%02x", c);
+      else
+        g_string_append_c (out, c);
+    }
+  return g_string_free (out, FALSE);
 }
 
 char *

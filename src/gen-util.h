@@ -49,6 +49,10 @@ gboolean gen_rename_at (int dfd, const char *old_path, const char *new_path, GEr
 
 gboolean gen_exists_at (int dfd, const char *path);
 
+/* @text with control characters written as \n, \t or \xHH, so that a
+ * message quoting input stays one line. */
+char *gen_escape_controls (const char *text);
+
 /* "2026-11-28T01:20:11Z" for now, or for @unix_time. */
 char *gen_iso8601_now (void);
 

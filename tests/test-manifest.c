@@ -154,6 +154,12 @@ static const struct {
   /* Setuid and setgid bits; the sticky bit is harmless and allowed. */
   { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"config\":{\"files\":{\"/etc/x\":{\"content\":\"a\",\"mode\":\"4755\"}}}}", "config.files[\"/etc/x\"].mode: '4755': setuid and setgid bits are not allowed" },
   { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"config\":{\"files\":{\"/etc/x\":{\"content\":\"a\",\"mode\":\"2644\"}}}}", "config.files[\"/etc/x\"].mode: '2644': setuid and setgid bits are not allowed" },
+  /* Escapes JSON allows but C strings and UTF-8 do not. */
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"config\":{\"files\":{\"/etc/x\":{\"content\":\"a\\u0000b\"}}}}", "m.json: a string holds \\u0000 (NUL)" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"config\":{\"vars\":{\"a\":\"x\\ud800y\"}}}", "m.json: config.vars.a: a key or string is not valid UTF-8" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"config\":{\"files\":{\"/etc/x\\ud800y\":{\"content\":\"a\"}}}}", "m.json: config.files: a key or string is not valid UTF-8" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"config\":{\"files\":{\"/etc/x\\ny\":{\"content\":\"a\"}}}}", "m.json: config.files[\"/etc/x\\ny\"]: target must be a path below /etc/ without '.', '..', empty parts or control characters" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"config\":{\"files\":{\"/etc/x\\ud800:{}}}}", "m.json: not valid JSON" },
   /* Duplicate keys, at every level: JSON-GLib would keep the last silently. */
   { "{\"os\":\"d\",\"os\":\"e\",\"release\":{\"ref\":\"r\"}}", "m.json: os: the key appears more than once" },
   { "{\"os\":\"d\",\"release\":{\"ref\":\"r\",\"ref\":\"s\"}}", "m.json: release.ref: the key appears more than once" },
@@ -176,6 +182,7 @@ test_invalid (Fixture *f, gconstpointer data)
       if (!strstr (error->message, bad[i].message))
         g_error ("manifest %u: error '%s' lacks '%s'", i, error->message, bad[i].message);
       g_assert_null (strchr (error->message, '\n'));
+      g_assert_true (g_utf8_validate (error->message, -1, NULL));
     }
 }
 
