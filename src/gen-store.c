@@ -240,6 +240,17 @@ is_regular (GFile *f, GCancellable *cancellable)
          == G_FILE_TYPE_REGULAR;
 }
 
+static gboolean
+kernel_version_is_valid (const char *name)
+{
+  if (!*name || strlen (name) > 128 || name[0] == '.')
+    return FALSE;
+  for (const char *p = name; *p; p++)
+    if (!g_ascii_isalnum (*p) && !strchr ("._-+~", *p))
+      return FALSE;
+  return TRUE;
+}
+
 /* Finds usr/lib/modules/<kver>/vmlinuz (the highest <kver> if several). */
 static gboolean
 find_kernel (GFile *root, GenRelease *r, GCancellable *cancellable, GError **error)
@@ -259,6 +270,17 @@ find_kernel (GFile *root, GenRelease *r, GCancellable *cancellable, GError **err
         break;
       g_autoptr (GFile) vmlinuz = g_file_get_child (child, "vmlinuz");
       const char *name = g_file_info_get_name (info);
+      if (is_regular (vmlinuz, cancellable) && !kernel_version_is_valid (name))
+        {
+          /* It names a folder in boot/ and goes into the entry's "linux"
+           * line: a newline in it would add lines to the boot entry. */
+          g_autofree char *shown = gen_escape_controls (name);
+          g_set_error (error, GEN_ERROR, GEN_ERROR_INVALID_RELEASE,
+                       "the release's kernel folder 'usr/lib/modules/%s' is not a kernel version "
+                       "(letters, digits, '.', '_', '-', '+', '~')",
+                       shown);
+          return FALSE;
+        }
       if (is_regular (vmlinuz, cancellable) && (!best || strverscmp (name, best) > 0))
         {
           g_free (best);
@@ -296,6 +318,15 @@ find_kernel (GFile *root, GenRelease *r, GCancellable *cancellable, GError **err
   return TRUE;
 }
 
+static gboolean
+has_control (const char *s)
+{
+  for (; *s; s++)
+    if ((guchar) *s < 0x20 || *s == 0x7f)
+      return TRUE;
+  return FALSE;
+}
+
 /* VERSION_ID from usr/lib/os-release or etc/os-release, or NULL. */
 static char *
 read_os_release_version (GFile *root, GCancellable *cancellable)
@@ -313,7 +344,9 @@ read_os_release_version (GFile *root, GCancellable *cancellable)
         if (g_str_has_prefix (*l, "VERSION_ID="))
           {
             char *value = g_shell_unquote (*l + strlen ("VERSION_ID="), NULL);
-            if (value && *value)
+            /* It goes into the boot entry's title: one printable line. */
+            if (value && *value && strlen (value) <= 128 && g_utf8_validate (value, -1, NULL)
+                && !has_control (value))
               return value;
             g_free (value);
           }
