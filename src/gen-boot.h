@@ -22,4 +22,9 @@ gboolean gen_boot_write_loader_conf (int sysroot_dfd, const char *os, guint numb
 /* The entry name loader.conf names as default, or NULL. */
 char *gen_boot_read_default (int sysroot_dfd);
 
+/* The generation number an entry file of @os is for: "<os>-<N>.conf", or
+ * with boot counting "<os>-<N>+<LEFT>[-<DONE>].conf".  FALSE for any other
+ * name (entries gen did not write). */
+gboolean gen_boot_entry_number (const char *os, const char *name, guint *out);
+
 G_END_DECLS

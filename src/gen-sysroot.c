@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "gen-activate.h"
 #include "gen-boot.h"
 #include "gen-error.h"
 #include "gen-util.h"
@@ -305,6 +306,35 @@ gen_sysroot_commit_state (GenSysroot *s, const char *os, guint current, guint de
   return TRUE;
 }
 
+/* The names in boot/loader/entries (none when it does not exist). */
+static GPtrArray *
+entry_names (GenSysroot *s, GError **error)
+{
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  int fd = openat (s->dfd, GEN_ENTRIES_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    {
+      if (errno != ENOENT)
+        {
+          gen_throw_errno (error, "opening '%s'", GEN_ENTRIES_DIR);
+          return NULL;
+        }
+      return g_steal_pointer (&names);
+    }
+  DIR *d = fdopendir (fd);
+  if (!d)
+    {
+      close (fd);
+      gen_throw_errno (error, "reading '%s'", GEN_ENTRIES_DIR);
+      return NULL;
+    }
+  struct dirent *de;
+  while ((de = readdir (d)) != NULL)
+    g_ptr_array_add (names, g_strdup (de->d_name));
+  closedir (d);
+  return g_steal_pointer (&names);
+}
+
 /* Removes temporary files (".NAME.tmp-XXXXXXXX") gen_write_file_at may have left in @dir. */
 static gboolean
 remove_tmp_files (GenSysroot *s, const char *dir, GPtrArray *removed, GError **error)
@@ -378,10 +408,27 @@ gen_sysroot_cleanup (GenSysroot *s, GPtrArray *removed, GError **error)
         return FALSE;
     }
 
-  /* Generations a killed run wrote but never committed, and their entries. */
+  /* Generations a killed run wrote but never committed, and their entries:
+   * every folder and every entry numbered above `last`.  The entry goes
+   * first, so that a cleanup killed half way never leaves an entry whose
+   * folder is gone. */
   g_autoptr (GArray) numbers = generation_numbers (s, error);
   if (!numbers)
     return FALSE;
+  g_autoptr (GPtrArray) entries = s->os ? entry_names (s, error) : NULL;
+  if (s->os && !entries)
+    return FALSE;
+  for (guint i = 0; entries && i < entries->len; i++)
+    {
+      guint n;
+      if (!gen_boot_entry_number (s->os, entries->pdata[i], &n) || n <= s->last)
+        continue;
+      g_autofree char *entry = g_build_filename (GEN_ENTRIES_DIR, entries->pdata[i], NULL);
+      if (unlinkat (s->dfd, entry, 0) < 0 && errno != ENOENT)
+        return gen_throw_errno (error, "removing '%s'", entry);
+      if (removed)
+        g_ptr_array_add (removed, g_steal_pointer (&entry));
+    }
   for (guint i = 0; i < numbers->len; i++)
     {
       guint n = g_array_index (numbers, guint, i);
@@ -392,19 +439,17 @@ gen_sysroot_cleanup (GenSysroot *s, GPtrArray *removed, GError **error)
         return FALSE;
       if (removed)
         g_ptr_array_add (removed, g_steal_pointer (&path));
-      if (s->os)
-        {
-          g_autofree char *name = gen_boot_entry_name (s->os, n);
-          g_autofree char *entry = g_build_filename (GEN_ENTRIES_DIR, name, NULL);
-          if (unlinkat (s->dfd, entry, 0) == 0 && removed)
-            g_ptr_array_add (removed, g_steal_pointer (&entry));
-        }
     }
 
-  /* A run killed between the state and loader.conf left the boot default behind. */
-  if (s->os && s->default_gen > 0
-      && !gen_boot_write_loader_conf (s->dfd, s->os, s->default_gen, error))
-    return FALSE;
+  /* A run killed between the state and loader.conf left the boot default
+   * behind.  Only a complete generation becomes the boot default. */
+  if (s->os && s->default_gen > 0)
+    {
+      g_autoptr (GenGeneration) def = gen_sysroot_load_generation (s, s->default_gen, NULL);
+      if (def && gen_generation_check_complete (s, def, NULL)
+          && !gen_boot_write_loader_conf (s->dfd, s->os, s->default_gen, error))
+        return FALSE;
+    }
   return TRUE;
 }
 
