@@ -19,7 +19,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (GenArchive, archive_read_free)
 #define META_KERNEL_VERSION "gen.kernel.version"
 #define META_KERNEL_ID "gen.kernel.id"
 #define META_KERNEL_INITRD "gen.kernel.initrd"
-#define GENERATION_REF_PREFIX "gen/generation"
+#define GENERATION_REF_PREFIX GEN_GENERATION_REF_PREFIX
 
 struct _GenStore {
   OstreeRepo *repo;
@@ -665,8 +665,78 @@ gen_store_set_generation_ref (GenStore *store, guint number, const char *checksu
   return ostree_repo_set_ref_immediate (store->repo, NULL, ref, checksum, cancellable, error);
 }
 
+/* A commit gen_store_import() wrote: subject "gen release …", time 0, no parent. */
+static gboolean
+is_gen_release (OstreeRepo *repo, const char *checksum)
+{
+  g_autoptr (GVariant) commit = NULL;
+  if (!ostree_repo_load_variant (repo, OSTREE_OBJECT_TYPE_COMMIT, checksum, &commit, NULL))
+    return FALSE;
+  const char *subject = NULL;
+  g_variant_get_child (commit, 3, "&s", &subject);
+  g_autofree char *parent = ostree_commit_get_parent (commit);
+  return g_str_has_prefix (subject, "gen release") && ostree_commit_get_timestamp (commit) == 0
+         && parent == NULL;
+}
+
+/* Removes the releases no ref names any more: a switch that failed after its
+ * import (a full disk while copying the kernel, a kill) left the release
+ * under <os>/release, and the next import moved that ref on.  Only gen's own
+ * release commits are removed; anything else in the store is kept. */
+static gboolean
+prune_orphan_releases (GenStore *store, GPtrArray *removed, GCancellable *cancellable,
+                       GError **error)
+{
+  g_autoptr (GHashTable) commits = NULL;
+  g_autoptr (GHashTable) refs = NULL;
+  if (!ostree_repo_list_commit_objects_starting_with (store->repo, "", &commits, cancellable,
+                                                      error)
+      || !ostree_repo_list_refs (store->repo, NULL, &refs, cancellable, error))
+    return FALSE;
+  g_autoptr (GHashTable) named = g_hash_table_new (g_str_hash, g_str_equal);
+  GHashTableIter it;
+  gpointer key, value;
+  g_hash_table_iter_init (&it, refs);
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    g_hash_table_add (named, value);
+
+  g_autoptr (GPtrArray) orphans = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) kept = g_ptr_array_new_with_free_func (g_free);
+  g_hash_table_iter_init (&it, commits);
+  while (g_hash_table_iter_next (&it, &key, NULL))
+    {
+      const char *checksum;
+      OstreeObjectType type;
+      ostree_object_name_deserialize (key, &checksum, &type);
+      if (!g_hash_table_contains (named, checksum) && is_gen_release (store->repo, checksum))
+        g_ptr_array_add (orphans, g_strdup (checksum));
+      else
+        g_ptr_array_add (kept, g_strdup (checksum));
+    }
+  if (orphans->len == 0)
+    return TRUE;
+
+  g_autoptr (GHashTable) reachable = ostree_repo_traverse_new_reachable ();
+  for (guint i = 0; i < kept->len; i++)
+    if (!ostree_repo_traverse_commit_union (store->repo, kept->pdata[i], 0, reachable,
+                                            cancellable, error))
+      return FALSE;
+  OstreeRepoPruneOptions opts = { OSTREE_REPO_PRUNE_FLAGS_NONE, reachable };
+  gint total, pruned;
+  guint64 size;
+  if (!ostree_repo_prune_from_reachable (store->repo, &opts, &total, &pruned, &size, cancellable,
+                                         error))
+    return FALSE;
+  for (guint i = 0; removed && i < orphans->len; i++)
+    g_ptr_array_add (removed, g_strdup_printf ("release %s (no ref names it)",
+                                               (char *) orphans->pdata[i]));
+  g_debug ("pruned %d of %d objects (%" G_GUINT64_FORMAT " bytes)", pruned, total, size);
+  return TRUE;
+}
+
 gboolean
-gen_store_cleanup (GenStore *store, guint last, GCancellable *cancellable, GError **error)
+gen_store_cleanup (GenStore *store, guint last, GPtrArray *removed, GCancellable *cancellable,
+                   GError **error)
 {
   g_autoptr (GHashTable) refs = NULL;
   if (!ostree_repo_list_refs_ext (store->repo, GENERATION_REF_PREFIX, &refs,
@@ -679,9 +749,25 @@ gen_store_cleanup (GenStore *store, guint last, GCancellable *cancellable, GErro
     {
       const char *name = strrchr (key, '/');
       guint64 n;
-      if (name && g_ascii_string_to_unsigned (name + 1, 10, 1, G_MAXINT, &n, NULL) && n > last
-          && !ostree_repo_set_ref_immediate (store->repo, NULL, key, NULL, cancellable, error))
+      if (!name || !g_ascii_string_to_unsigned (name + 1, 10, 1, G_MAXINT, &n, NULL) || n <= last)
+        continue;
+      if (!ostree_repo_set_ref_immediate (store->repo, NULL, key, NULL, cancellable, error))
         return FALSE;
+      if (removed)
+        g_ptr_array_add (removed, g_strdup_printf ("ref %s", (char *) key));
     }
-  return TRUE;
+
+  /* The staging folders of an import that was killed: ostree would resume
+   * from them, but they hold a partial release for as long as they stay.
+   * No transaction is open: the sysroot lock keeps other gen runs out. */
+  g_autoptr (GPtrArray) staging = staging_entries (store);
+  for (guint i = 0; i < staging->len; i++)
+    {
+      g_autofree char *path = g_build_filename ("tmp", staging->pdata[i], NULL);
+      if (!gen_rm_rf_at (ostree_repo_get_dfd (store->repo), path, error))
+        return FALSE;
+      if (removed)
+        g_ptr_array_add (removed, g_build_filename (GEN_REPO_DIR, path, NULL));
+    }
+  return prune_orphan_releases (store, removed, cancellable, error);
 }

@@ -33,6 +33,18 @@ generation_matches (GenGeneration *old, GenGeneration *g)
          && old->config_digest && g_str_equal (old->config_digest, g->config_digest);
 }
 
+/* After a switch: the release an earlier failed run imported is no longer
+ * named by <os>/release once this run moved the ref; remove it now rather
+ * than keep it for ever.  The switch has committed: a failure here only
+ * leaves the release for the next run's cleanup. */
+static void
+prune_after_commit (GenStore *store, GenSysroot *sysroot)
+{
+  g_autoptr (GError) local_error = NULL;
+  if (!gen_store_cleanup (store, sysroot->last, NULL, NULL, &local_error))
+    g_debug ("cleaning up the store after the switch: %s", local_error->message);
+}
+
 /* The manifest already made generation @same: no new generation; make it
  * the boot default, and current too unless @boot_only. */
 static gboolean
@@ -118,7 +130,7 @@ gen_switch (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags, GenProgre
   if (!dry_run)
     {
       if (!gen_sysroot_cleanup (sysroot, NULL, error)
-          || !gen_store_cleanup (store, sysroot->last, cancellable, error))
+          || !gen_store_cleanup (store, sysroot->last, NULL, cancellable, error))
         {
           g_prefix_error (error, "cleaning up after an earlier run: ");
           return NULL;
@@ -162,6 +174,8 @@ gen_switch (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags, GenProgre
       if (!reuse_generation (sysroot, result, g_steal_pointer (&result->previous), boot_only,
                              dry_run, error))
         return NULL;
+      if (!dry_run)
+        prune_after_commit (store, sysroot);
       return g_steal_pointer (&result);
     }
   /* The other of current and default may match: a `switch --boot` followed by
@@ -177,6 +191,8 @@ gen_switch (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags, GenProgre
           if (!reuse_generation (sysroot, result, g_steal_pointer (&same), boot_only, dry_run,
                                  error))
             return NULL;
+          if (!dry_run)
+            prune_after_commit (store, sysroot);
           return g_steal_pointer (&result);
         }
     }
@@ -219,6 +235,7 @@ gen_switch (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags, GenProgre
   guint current = boot_only ? sysroot->current : g->number;
   if (!gen_sysroot_commit_state (sysroot, m->os, current, g->number, g->number, error))
     return NULL;
+  prune_after_commit (store, sysroot);
   result->generation = g_steal_pointer (&g);
   return g_steal_pointer (&result);
 }
