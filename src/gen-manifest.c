@@ -64,6 +64,7 @@ typedef struct {
   const char *name;
   const char *dir;
   GError **error;
+  gboolean stored; /* a generation's copy: the files it names may be gone */
 } Ctx;
 
 static gboolean G_GNUC_PRINTF (3, 4)
@@ -248,6 +249,8 @@ parse_release (Ctx *ctx, JsonObject *root, GenManifest *m)
         {
           m->release_source = resolve_path (ctx, value);
           gboolean want_dir = sources[i].kind == GEN_RELEASE_DIR;
+          if (ctx->stored)
+            continue;
           if (!g_file_test (m->release_source, G_FILE_TEST_EXISTS))
             return fail (ctx, key, "'%s' does not exist", value);
           if (want_dir != g_file_test (m->release_source, G_FILE_TEST_IS_DIR))
@@ -456,7 +459,10 @@ parse_files (Ctx *ctx, JsonObject *config, GenManifest *m)
               break;
             case GEN_CONFIG_TEMPLATE:
             case GEN_CONFIG_SOURCE:
-              spec->value = resolve_inside (ctx, subkey, value);
+              if (ctx->stored && !g_path_is_absolute (value))
+                spec->value = g_canonicalize_filename (value, ctx->dir);
+              else
+                spec->value = resolve_inside (ctx, subkey, value);
               if (!spec->value)
                 return FALSE;
               break;
@@ -655,10 +661,11 @@ find_invalid_string (JsonNode *node, const char *key)
   return NULL;
 }
 
-GenManifest *
-gen_manifest_parse (const char *data, gsize len, const char *path, const char *dir, GError **error)
+static GenManifest *
+parse (const char *data, gsize len, const char *path, const char *dir, gboolean stored,
+       GError **error)
 {
-  Ctx ctx = { path, dir, error };
+  Ctx ctx = { path, dir, error, stored };
   if (len > GEN_MANIFEST_MAX_SIZE)
     {
       fail (&ctx, NULL, "larger than %d bytes", GEN_MANIFEST_MAX_SIZE);
@@ -750,6 +757,19 @@ gen_manifest_parse (const char *data, gsize len, const char *path, const char *d
       || !parse_config (&ctx, root, m))
     return NULL;
   return g_steal_pointer (&m);
+}
+
+GenManifest *
+gen_manifest_parse (const char *data, gsize len, const char *path, const char *dir, GError **error)
+{
+  return parse (data, len, path, dir, FALSE, error);
+}
+
+GenManifest *
+gen_manifest_parse_stored (const char *data, gsize len, const char *path, const char *dir,
+                           GError **error)
+{
+  return parse (data, len, path, dir, TRUE, error);
 }
 
 GenManifest *

@@ -55,6 +55,13 @@ GenManifest *gen_manifest_load (const char *path, GError **error);
 GenManifest *gen_manifest_parse (const char *data, gsize len, const char *path, const char *dir,
                                  GError **error);
 
+/* Parses a manifest kept in a generation (gen/generations/N/manifest.json),
+ * whose release and template files may have moved since: the same checks,
+ * but release.dir, release.archive, templates and sources are only resolved
+ * against @dir, not opened. */
+GenManifest *gen_manifest_parse_stored (const char *data, gsize len, const char *path,
+                                        const char *dir, GError **error);
+
 /* Checks an OS name: it names files and refs, so [a-z0-9][a-z0-9._-]*, at most 64. */
 gboolean gen_os_name_is_valid (const char *name);
 
