@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "gen-error.h"
+#include "gen-crash.h"
 #include "gen-sysroot.h"
 #include "gen-textdiff.h"
 #include "gen-util.h"
@@ -173,6 +174,7 @@ gen_render_digest (GPtrArray *files)
 gboolean
 gen_render_write (GPtrArray *files, int dfd, const char *dir, GError **error)
 {
+  GEN_CRASH_POINT ("before mkdir", dir);
   if (mkdirat (dfd, dir, 0755) < 0)
     return gen_throw_errno (error, "creating '%s'", dir);
   for (guint i = 0; i < files->len; i++)
@@ -184,6 +186,7 @@ gen_render_write (GPtrArray *files, int dfd, const char *dir, GError **error)
         return FALSE;
       if (f->is_symlink)
         {
+          GEN_CRASH_POINT ("before creating symlink", rel);
           if (symlinkat (f->target, dfd, rel) < 0)
             return gen_throw_errno (error, "creating symlink '%s'", rel);
           continue;

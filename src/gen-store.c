@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "gen-error.h"
+#include "gen-crash.h"
 #include "gen-util.h"
 
 typedef struct archive GenArchive;
@@ -534,6 +535,8 @@ gen_store_import (GenStore *store, GenManifest *m, gboolean keep, GenProgressFun
   if (progress)
     progress ("importing release", 0, 0, user_data);
   store->staging_before = staging_entries (store);
+  if (keep)
+    GEN_CRASH_POINT ("before the store transaction for", m->release_source);
   if (!ostree_repo_prepare_transaction (store->repo, NULL, cancellable, error))
     return NULL;
   ImportProgress p = { progress, user_data, 0 };
@@ -565,8 +568,10 @@ gen_store_import (GenStore *store, GenManifest *m, gboolean keep, GenProgressFun
     return g_steal_pointer (&r); /* gen_store_discard() ends the transaction */
   g_autofree char *ref = g_strdup_printf ("%s/release", m->os);
   ostree_repo_transaction_set_ref (store->repo, NULL, ref, r->checksum);
+  GEN_CRASH_POINT ("objects written, before committing the store transaction", r->checksum);
   if (!ostree_repo_commit_transaction (store->repo, NULL, cancellable, error))
     return NULL;
+  GEN_CRASH_POINT ("after committing the store transaction", r->checksum);
   g_clear_pointer (&store->staging_before, g_ptr_array_unref);
   if (progress)
     progress ("importing release", p.files, p.files, user_data);
@@ -604,6 +609,7 @@ gen_store_deploy (GenStore *store, GenRelease *r, gboolean *out_new, GCancellabl
       opts.mode = OSTREE_REPO_CHECKOUT_MODE_USER;
       opts.bareuseronly_dirs = TRUE;
     }
+  GEN_CRASH_POINT ("before checking out", tmp);
   if (!ostree_repo_checkout_at (store->repo, &opts, store->sysroot_dfd, tmp, r->checksum,
                                 cancellable, error))
     {
@@ -611,6 +617,7 @@ gen_store_deploy (GenStore *store, GenRelease *r, gboolean *out_new, GCancellabl
       return FALSE;
     }
   /* The checkout is hardlinks to synced objects, but its folders are new. */
+  GEN_CRASH_POINT ("checked out, before syncfs", tmp);
   if (syncfs (store->sysroot_dfd) < 0)
     return gen_throw_errno (error, "syncing the checkout");
   if (!gen_rename_at (store->sysroot_dfd, tmp, target, error))
@@ -637,6 +644,7 @@ gen_store_install_kernel (GenStore *store, GenRelease *r, const char *os, char *
    * one rename: an entry never points at half a kernel. */
   g_autofree char *tmp = g_strdup_printf ("%s/.%s-%s.tmp-%08x", os_dir, r->kernel_version,
                                           r->kernel_id, g_random_int ());
+  GEN_CRASH_POINT ("before mkdir", tmp);
   if (mkdirat (store->sysroot_dfd, tmp, 0755) < 0)
     return gen_throw_errno (error, "creating '%s'", tmp);
   g_autofree char *modules = g_strdup_printf (GEN_DEPLOY_DIR "/%s/usr/lib/modules/%s",
@@ -662,7 +670,11 @@ gen_store_set_generation_ref (GenStore *store, guint number, const char *checksu
                               GCancellable *cancellable, GError **error)
 {
   g_autofree char *ref = g_strdup_printf (GENERATION_REF_PREFIX "/%u", number);
-  return ostree_repo_set_ref_immediate (store->repo, NULL, ref, checksum, cancellable, error);
+  GEN_CRASH_POINT ("before setting ref", ref);
+  if (!ostree_repo_set_ref_immediate (store->repo, NULL, ref, checksum, cancellable, error))
+    return FALSE;
+  GEN_CRASH_POINT ("after setting ref", ref);
+  return TRUE;
 }
 
 /* A commit gen_store_import() wrote: subject "gen release …", time 0, no parent. */
@@ -724,9 +736,11 @@ prune_orphan_releases (GenStore *store, GPtrArray *removed, GCancellable *cancel
   OstreeRepoPruneOptions opts = { OSTREE_REPO_PRUNE_FLAGS_NONE, reachable };
   gint total, pruned;
   guint64 size;
+  GEN_CRASH_POINT ("before pruning releases", NULL);
   if (!ostree_repo_prune_from_reachable (store->repo, &opts, &total, &pruned, &size, cancellable,
                                          error))
     return FALSE;
+  GEN_CRASH_POINT ("after pruning releases", NULL);
   for (guint i = 0; removed && i < orphans->len; i++)
     g_ptr_array_add (removed, g_strdup_printf ("release %s (no ref names it)",
                                                (char *) orphans->pdata[i]));
@@ -751,6 +765,7 @@ gen_store_cleanup (GenStore *store, guint last, GPtrArray *removed, GCancellable
       guint64 n;
       if (!name || !g_ascii_string_to_unsigned (name + 1, 10, 1, G_MAXINT, &n, NULL) || n <= last)
         continue;
+      GEN_CRASH_POINT ("before deleting ref", key);
       if (!ostree_repo_set_ref_immediate (store->repo, NULL, key, NULL, cancellable, error))
         return FALSE;
       if (removed)

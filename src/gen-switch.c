@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "gen-boot.h"
+#include "gen-crash.h"
 #include "gen-error.h"
 #include "gen-git.h"
 #include "gen-render.h"
@@ -76,6 +77,7 @@ write_generation (GenSysroot *sysroot, GenGeneration *g, GenManifest *m, GPtrArr
   g_autofree char *final = generation_dir (g->number);
   if (!gen_rm_rf_at (sysroot->dfd, tmp, error))
     return FALSE;
+  GEN_CRASH_POINT ("before mkdir", tmp);
   if (mkdirat (sysroot->dfd, tmp, 0755) < 0)
     return gen_throw_errno (error, "creating '%s'", tmp);
 
@@ -92,6 +94,7 @@ write_generation (GenSysroot *sysroot, GenGeneration *g, GenManifest *m, GPtrArr
       || !gen_write_new_file_at (sysroot->dfd, record_path, record, strlen (record), 0644, error))
     return FALSE;
   /* One syncfs covers every file and folder just written. */
+  GEN_CRASH_POINT ("before syncfs for", tmp);
   if (syncfs (sysroot->dfd) < 0)
     return gen_throw_errno (error, "syncing generation %u", g->number);
   return gen_rename_at (sysroot->dfd, tmp, final, error);

@@ -10,6 +10,7 @@
 
 #include "gen-activate.h"
 #include "gen-boot.h"
+#include "gen-crash.h"
 #include "gen-error.h"
 #include "gen-util.h"
 
@@ -424,6 +425,7 @@ gen_sysroot_cleanup (GenSysroot *s, GPtrArray *removed, GError **error)
       if (!gen_boot_entry_number (s->os, entries->pdata[i], &n) || n <= s->last)
         continue;
       g_autofree char *entry = g_build_filename (GEN_ENTRIES_DIR, entries->pdata[i], NULL);
+      GEN_CRASH_POINT ("before removing", entry);
       if (unlinkat (s->dfd, entry, 0) < 0 && errno != ENOENT)
         return gen_throw_errno (error, "removing '%s'", entry);
       if (removed)
