@@ -638,7 +638,12 @@ gen_store_install_kernel (GenStore *store, GenRelease *r, const char *os, char *
       return TRUE;
     }
   g_autofree char *os_dir = g_build_filename (GEN_BOOT_DIR, os, NULL);
+  gboolean new_os_dir = !gen_exists_at (store->sysroot_dfd, os_dir);
   if (!gen_mkdir_p_at (store->sysroot_dfd, os_dir, 0755, error))
+    return FALSE;
+  /* The first kernel of an OS creates boot/<os>: without a sync of boot/ a
+   * power cut could lose the folder, and every entry pointing into it. */
+  if (new_os_dir && !gen_fsync_dir_at (store->sysroot_dfd, GEN_BOOT_DIR, error))
     return FALSE;
   /* Build the folder under a temporary name beside it, then publish it with
    * one rename: an entry never points at half a kernel. */
@@ -670,10 +675,20 @@ gen_store_set_generation_ref (GenStore *store, guint number, const char *checksu
                               GCancellable *cancellable, GError **error)
 {
   g_autofree char *ref = g_strdup_printf (GENERATION_REF_PREFIX "/%u", number);
+  /* ostree syncs the ref file, not the folders holding it (made with the
+   * first generation): without them a power cut after the commit could lose
+   * the ref that keeps the generation's release in the store. */
+  int repo_dfd = ostree_repo_get_dfd (store->repo);
+  const char *ref_dir = "refs/heads/" GENERATION_REF_PREFIX;
+  gboolean new_dirs = !gen_exists_at (repo_dfd, ref_dir);
   GEN_CRASH_POINT ("before setting ref", ref);
   if (!ostree_repo_set_ref_immediate (store->repo, NULL, ref, checksum, cancellable, error))
     return FALSE;
   GEN_CRASH_POINT ("after setting ref", ref);
+  if (!gen_fsync_dir_at (repo_dfd, ref_dir, error)
+      || (new_dirs && (!gen_fsync_dir_at (repo_dfd, "refs/heads/gen", error)
+                       || !gen_fsync_dir_at (repo_dfd, "refs/heads", error))))
+    return FALSE;
   return TRUE;
 }
 
