@@ -68,10 +68,15 @@ gen_rollback (GenSysroot *sysroot, guint to, GError **error)
     }
   if (!gen_generation_check_complete (sysroot, target, error))
     return 0;
-  if (!gen_sysroot_cleanup (sysroot, NULL, error))
-    return 0;
-  if (!gen_sysroot_commit_state (sysroot, target->os, target->number, target->number,
-                                 sysroot->last, error))
-    return 0;
+  g_autoptr (GError) local_error = NULL;
+  if (!gen_sysroot_cleanup (sysroot, NULL, &local_error)
+      || !gen_sysroot_commit_state (sysroot, target->os, target->number, target->number,
+                                    sysroot->last, &local_error))
+    {
+      if (gen_error_is_no_space (local_error))
+        g_prefix_error (&local_error, "no space left in '%s': ", sysroot->path);
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return 0;
+    }
   return target->number;
 }

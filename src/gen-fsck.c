@@ -596,6 +596,43 @@ check_leftovers (Fsck *f, GCancellable *cancellable, GError **error)
   return TRUE;
 }
 
+/* Checkouts and kernel folders no committed generation uses: a failed or
+ * interrupted switch made them; the next cleanup removes them (when every
+ * record could be read, as here: @loaded of @total). */
+static gboolean
+check_unused (Fsck *f, GHashTable *committed, guint total, GError **error)
+{
+  if (g_hash_table_size (committed) != total)
+    return TRUE;
+  g_autoptr (GHashTable) used = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  GHashTableIter it;
+  gpointer value;
+  g_hash_table_iter_init (&it, committed);
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    {
+      GenGeneration *g = value;
+      g_hash_table_add (used, gen_sysroot_deploy_path (g->release_checksum));
+      if (g->kernel_dir)
+        g_hash_table_add (used, g_build_filename (GEN_BOOT_DIR, g->kernel_dir, NULL));
+    }
+  g_autofree char *kernels = f->s->os ? g_build_filename (GEN_BOOT_DIR, f->s->os, NULL) : NULL;
+  const char *const dirs[] = { GEN_DEPLOY_DIR, kernels };
+  for (guint d = 0; d < G_N_ELEMENTS (dirs) && dirs[d]; d++)
+    {
+      g_autoptr (GPtrArray) names = list_dir (f, dirs[d], error);
+      if (!names && error && *error)
+        return FALSE;
+      for (guint i = 0; names && i < names->len; i++)
+        {
+          const char *name = names->pdata[i];
+          g_autofree char *path = g_build_filename (dirs[d], name, NULL);
+          if (name[0] != '.' && !g_hash_table_contains (used, path))
+            problem (f, TRUE, path, "no generation uses it (left by a failed or interrupted switch)");
+        }
+    }
+  return TRUE;
+}
+
 /* Every entry of gen's OS names a committed generation. */
 static gboolean
 check_entries (Fsck *f, GHashTable *committed, GError **error)
@@ -811,7 +848,7 @@ gen_fsck (GenSysroot *sysroot, GenFsckFlags flags, GCancellable *cancellable, GE
       check_generation (&f, g, cancellable);
       r->generations++;
     }
-  if (!check_entries (&f, committed, error))
+  if (!check_unused (&f, committed, sorted->len, error) || !check_entries (&f, committed, error))
     return NULL;
   check_pointers (&f, committed);
   return g_steal_pointer (&r);

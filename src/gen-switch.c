@@ -100,9 +100,32 @@ write_generation (GenSysroot *sysroot, GenGeneration *g, GenManifest *m, GPtrArr
   return gen_rename_at (sysroot->dfd, tmp, final, error);
 }
 
+static GenSwitchResult *
+switch_generation (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags,
+                   GenProgressFunc progress, gpointer user_data, GCancellable *cancellable,
+                   GError **error);
+
 GenSwitchResult *
 gen_switch (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags, GenProgressFunc progress,
             gpointer user_data, GCancellable *cancellable, GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+  GenSwitchResult *r = switch_generation (sysroot, m, flags, progress, user_data, cancellable,
+                                          &local_error);
+  if (r)
+    return r;
+  /* A full disk shows up deep in a step ("…: Writing content object:
+   * min-free-space-percent '3%' would be exceeded"): say it first. */
+  if (gen_error_is_no_space (local_error))
+    g_prefix_error (&local_error, "no space left in '%s': ", sysroot->path);
+  g_propagate_error (error, g_steal_pointer (&local_error));
+  return NULL;
+}
+
+static GenSwitchResult *
+switch_generation (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags,
+                   GenProgressFunc progress, gpointer user_data, GCancellable *cancellable,
+                   GError **error)
 {
   gboolean dry_run = (flags & GEN_SWITCH_DRY_RUN) != 0;
   gboolean boot_only = (flags & GEN_SWITCH_BOOT_ONLY) != 0;

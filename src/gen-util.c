@@ -324,6 +324,14 @@ gen_exists_at (int dfd, const char *path)
   return fstatat (dfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
+gboolean
+gen_error_is_no_space (const GError *error)
+{
+  return error
+         && (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE)
+             || (error->domain == G_IO_ERROR && strstr (error->message, "min-free-space-") != NULL));
+}
+
 char *
 gen_escape_controls (const char *text)
 {

@@ -4,7 +4,7 @@
 # --repair fixes exactly the safe kind and says what it did.
 . "$TESTS_DIR/e2e/lib.sh"
 
-plan 86
+plan 90
 
 make_release rel/1.0 1.0
 GEN_TEST_KVER=6.2.0-gen-demo make_release rel/2.0 2.0
@@ -60,20 +60,24 @@ cp "$S/boot/loader/entries/demo-3.conf" "$S/boot/loader/entries/demo-5.conf"
 must ostree --repo="$repo" refs --create=gen/generation/4 "$c3"
 mkdir -p "$repo/tmp/staging-00000000-0000-0000-0000-000000000000-XyZ123/objects"
 echo 'default demo-2.conf' > "$S/boot/loader/loader.conf"
+unused=$(printf 'f%.0s' $(seq 64))
+cp -a "$S/gen/deploy/$c1" "$S/gen/deploy/$unused"     # a checkout no generation uses
+mkdir -p "$S/boot/demo/6.9.0-unused-0123456789abcdef" # a kernel no generation boots
 check
 expect_eq "$RC" 1 "leftovers: exit 1"
-expect_eq "$(cat "$T/fsck.err")" "error: 10 problems found" "one error line with the count"
+expect_eq "$(cat "$T/fsck.err")" "error: 12 problems found" "one error line with the count"
 for p in gen/tmp/generation-4 gen/.state.json.tmp-abcdef01 boot/loader/.loader.conf.tmp-abcdef02 \
   boot/demo/.6.2.0-x.tmp-12345678 gen/generations/4 boot/loader/entries/demo-4.conf \
   boot/loader/entries/demo-5.conf gen/repo boot/loader/loader.conf \
-  gen/repo/tmp/staging-00000000-0000-0000-0000-000000000000-XyZ123; do
+  gen/repo/tmp/staging-00000000-0000-0000-0000-000000000000-XyZ123 "gen/deploy/$unused" \
+  boot/demo/6.9.0-unused-0123456789abcdef; do
   expect_problem "R $p" "reported as repairable: $p"
 done
 expect_exit 1 gen fsck
 expect_stdout_contains "problem: boot/loader/loader.conf: names demo-2.conf, but the default generation is 3 (a run was interrupted before it rewrote loader.conf) [repairable]"
 expect_stdout_contains "problem: gen/repo: ref gen/generation/4 names a generation that was never committed [repairable]"
-expect_stdout_contains "10 problems, 10 repairable with 'gen fsck --repair'"
-expect_error "10 problems found"
+expect_stdout_contains "12 problems, 12 repairable with 'gen fsck --repair'"
+expect_error "12 problems found"
 
 expect_exit 0 gen fsck --repair
 for r in "removed gen/tmp/generation-4 (left by an interrupted run)" \
@@ -81,7 +85,8 @@ for r in "removed gen/tmp/generation-4 (left by an interrupted run)" \
   "removed boot/demo/.6.2.0-x.tmp-12345678" "removed gen/generations/4" \
   "removed boot/loader/entries/demo-4.conf" "removed boot/loader/entries/demo-5.conf" \
   "removed ref gen/generation/4" "removed gen/repo/tmp/staging-00000000-0000-0000-0000-000000000000-XyZ123" \
-  "rewrote boot/loader/loader.conf: default demo-3.conf"; do
+  "rewrote boot/loader/loader.conf: default demo-3.conf" "removed gen/deploy/$unused" \
+  "removed boot/demo/6.9.0-unused-0123456789abcdef"; do
   expect_stdout_contains "repaired: $r"
 done
 expect_stdout_contains ": no problems"
