@@ -594,7 +594,8 @@ parse_packages (Ctx *ctx, JsonObject *rel, GenManifest *m)
     return fail (ctx, "release.packages.version", "give the version once, here or in release.version");
   if (version && (strchr (version, '\n') || strlen (version) > 128))
     return fail (ctx, "release.packages.version", "must be one line of at most 128 characters");
-  m->release_version = g_strdup (version);
+  if (version)
+    m->release_version = g_strdup (version);
   m->packages = g_steal_pointer (&spec);
   return TRUE;
 }
@@ -677,7 +678,8 @@ parse_release (Ctx *ctx, JsonObject *root, GenManifest *m)
   if (version && (has_control (version) || strlen (version) > 128))
     return fail (ctx, "release.version",
                  "must be one line of at most 128 characters, without control characters");
-  m->release_version = g_strdup (version);
+  if (version)
+    m->release_version = g_strdup (version);
   return TRUE;
 }
 

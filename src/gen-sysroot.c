@@ -579,7 +579,14 @@ gen_sysroot_cleanup (GenSysroot *s, GPtrArray *removed, GError **error)
   if (!remove_unused (s, removed, error))
     return FALSE;
 
-  /* A run killed between the state and the boot menus left them behind. */
+  /* A run killed between the state and the boot menus left them behind:
+   * rewrite them, but only towards a complete default generation. */
+  if (s->os && s->default_gen > 0)
+    {
+      g_autoptr (GenGeneration) def = gen_sysroot_load_generation (s, s->default_gen, NULL);
+      if (!def || !gen_generation_check_complete (s, def, NULL))
+        return TRUE;
+    }
   return gen_boot_sync (s, error);
 }
 
