@@ -107,6 +107,13 @@ print_summary (GenSwitchResult *r, gboolean dry_run, gboolean boot_only)
     printf ("  kernel args: %s%s\n", r->args_changed ? "changed: " : "unchanged",
             r->args_changed ? (*args ? args : "(none)") : "");
   print_data (r, dry_run);
+  if (r->boot_changed)
+    {
+      g_autofree char *limit
+          = g->boot_limit ? g_strdup_printf ("%u", g->boot_limit) : g_strdup ("none");
+      printf ("  boot:        changed: loader %s, limit %s\n",
+              g->boot_loader ? g->boot_loader : "systemd-boot", limit);
+    }
   if (r->config_changes->len == 0)
     printf ("  config:      unchanged\n");
   for (guint i = 0; i < r->config_changes->len; i++)

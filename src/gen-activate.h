@@ -16,7 +16,8 @@ guint gen_rollback_full (GenSysroot *sysroot, guint to, gboolean force, char **o
                          GError **error);
 
 /* Checks that generation @g still has what booting it needs: its release
- * checkout, its overlay, its kernel and its boot entry. */
+ * checkout, its overlay and its kernel.  (Its boot entry is not needed: the
+ * boot menus are rewritten from the generation records.) */
 gboolean gen_generation_check_complete (GenSysroot *sysroot, GenGeneration *g, GError **error);
 
 G_END_DECLS

@@ -29,6 +29,7 @@ gen_generation_free (GenGeneration *g)
   g_free (g->config_digest);
   gen_data_decl_free (g->data);
   g_strfreev (g->data_paths);
+  g_free (g->boot_loader);
   g_free (g);
 }
 
@@ -87,6 +88,16 @@ gen_generation_to_json (GenGeneration *g)
   add_string_or_null (b, "config_digest", g->config_digest);
   json_builder_set_member_name (b, "data");
   gen_data_add_json (b, g->data, g->data_paths);
+
+  json_builder_set_member_name (b, "boot");
+  json_builder_begin_object (b);
+  add_string_or_null (b, "loader", g->boot_loader);
+  json_builder_set_member_name (b, "limit");
+  if (g->boot_limit)
+    json_builder_add_int_value (b, g->boot_limit);
+  else
+    json_builder_add_null_value (b);
+  json_builder_end_object (b);
   json_builder_end_object (b);
   return json_builder_get_root (b);
 }
@@ -156,6 +167,11 @@ gen_generation_from_json (JsonNode *node, GError **error)
   gen_data_decl_free (g->data);
   g_strfreev (g->data_paths);
   gen_data_from_json (o, &g->data, &g->data_paths);
+  /* Records written before boot settings existed have none: the defaults. */
+  JsonObject *boot = object_member (o, "boot");
+  g->boot_loader = dup_member (boot, "loader");
+  gint64 limit = boot ? json_object_get_int_member_with_default (boot, "limit", 0) : 0;
+  g->boot_limit = limit > 0 && limit <= G_MAXINT ? limit : 0;
   if (!g->release_checksum || !g->os)
     {
       g_set_error (error, GEN_ERROR, GEN_ERROR_FAILED,
@@ -174,6 +190,15 @@ gen_generation_kernel_cmdline (GenGeneration *g)
   g_string_append_printf (s, "gen.os=%s gen.generation=%u gen.release=%s", g->os, g->number,
                           g->release_checksum);
   return g_string_free (g_steal_pointer (&s), FALSE);
+}
+
+gboolean
+gen_generation_boot_equal (GenGeneration *a, GenGeneration *b)
+{
+  /* A record without boot settings has the defaults. */
+  const char *la = a->boot_loader ? a->boot_loader : "systemd-boot";
+  const char *lb = b->boot_loader ? b->boot_loader : "systemd-boot";
+  return g_str_equal (la, lb) && a->boot_limit == b->boot_limit;
 }
 
 const char *
@@ -207,5 +232,7 @@ gen_generation_copy (GenGeneration *g)
   c->data = gen_data_decl_copy (g->data);
   g_strfreev (c->data_paths);
   c->data_paths = g_strdupv (g->data_paths);
+  c->boot_loader = g_strdup (g->boot_loader);
+  c->boot_limit = g->boot_limit;
   return c;
 }

@@ -25,6 +25,8 @@ typedef struct {
   char *config_digest;      /* gen_render_digest() of the overlay */
   GenDataDecl *data;        /* the release's data schema; never NULL */
   GStrv data_paths;         /* the manifest's data.paths; never NULL */
+  char *boot_loader;        /* the manifest's boot.loader ("systemd-boot" when it names none) */
+  guint boot_limit;         /* the manifest's boot.limit, 0 for no limit */
 } GenGeneration;
 
 GenGeneration *gen_generation_new (void);
@@ -40,6 +42,9 @@ GenGeneration *gen_generation_from_json (JsonNode *node, GError **error);
 /* The full kernel command line gen writes for this generation: the manifest's
  * arguments, then what the boot hook needs to find the generation. */
 char *gen_generation_kernel_cmdline (GenGeneration *gen);
+
+/* TRUE when both name the same boot loader and menu limit. */
+gboolean gen_generation_boot_equal (GenGeneration *a, GenGeneration *b);
 
 /* "2.0" or, without a version, the first 10 characters of the checksum. */
 const char *gen_generation_release_label (GenGeneration *gen, char buf[static 11]);

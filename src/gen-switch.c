@@ -7,6 +7,7 @@
 
 #include "gen-boot.h"
 #include "gen-data-release.h"
+#include "gen-crash.h"
 #include "gen-error.h"
 #include "gen-git.h"
 #include "gen-render.h"
@@ -36,7 +37,8 @@ generation_matches (GenGeneration *old, GenGeneration *g)
          && old->config_digest && g_str_equal (old->config_digest, g->config_digest)
          && gen_data_decl_equal (old->data, g->data)
          && g_strv_equal ((const char *const *) old->data_paths,
-                          (const char *const *) g->data_paths);
+                          (const char *const *) g->data_paths)
+         && gen_generation_boot_equal (old, g);
 }
 
 /* Before anything is written: may @target run on the data, after which
@@ -64,6 +66,18 @@ move_data (GenSysroot *sysroot, GenSwitchResult *result, GenGeneration *g, GErro
   return !result->data
          || (gen_data_prepare_paths (sysroot, g->data_paths, error)
              && gen_data_migrate (sysroot, result->data, g->data_paths, g->number, error));
+}
+
+/* After a switch: the release an earlier failed run imported is no longer
+ * named by <os>/release once this run moved the ref; remove it now rather
+ * than keep it for ever.  The switch has committed: a failure here only
+ * leaves the release for the next run's cleanup. */
+static void
+prune_after_commit (GenStore *store, GenSysroot *sysroot)
+{
+  g_autoptr (GError) local_error = NULL;
+  if (!gen_store_cleanup (store, sysroot->last, NULL, NULL, &local_error))
+    g_debug ("cleaning up the store after the switch: %s", local_error->message);
 }
 
 /* The manifest already made generation @same: no new generation; make it
@@ -99,6 +113,7 @@ write_generation (GenSysroot *sysroot, GenGeneration *g, GenManifest *m, GPtrArr
   g_autofree char *final = generation_dir (g->number);
   if (!gen_rm_rf_at (sysroot->dfd, tmp, error))
     return FALSE;
+  GEN_CRASH_POINT ("before mkdir", tmp);
   if (mkdirat (sysroot->dfd, tmp, 0755) < 0)
     return gen_throw_errno (error, "creating '%s'", tmp);
 
@@ -115,6 +130,7 @@ write_generation (GenSysroot *sysroot, GenGeneration *g, GenManifest *m, GPtrArr
       || !gen_data_write_paths_file (sysroot, tmp, g->data_paths, error)
       || !gen_write_new_file_at (sysroot->dfd, record_path, record, strlen (record), 0644, error))
     return FALSE;
+  GEN_CRASH_POINT ("before syncing the generation folder", tmp);
   /* Each file was fsync'd as written, and gen_render_write synced the
    * overlay's folders; the generation's own folder remains. */
   if (!gen_fsync_dir_at (sysroot->dfd, tmp, error))
@@ -122,9 +138,32 @@ write_generation (GenSysroot *sysroot, GenGeneration *g, GenManifest *m, GPtrArr
   return gen_rename_at (sysroot->dfd, tmp, final, error);
 }
 
+static GenSwitchResult *
+switch_generation (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags,
+                   GenProgressFunc progress, gpointer user_data, GCancellable *cancellable,
+                   GError **error);
+
 GenSwitchResult *
 gen_switch (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags, GenProgressFunc progress,
             gpointer user_data, GCancellable *cancellable, GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+  GenSwitchResult *r = switch_generation (sysroot, m, flags, progress, user_data, cancellable,
+                                          &local_error);
+  if (r)
+    return r;
+  /* A full disk shows up deep in a step ("…: Writing content object:
+   * min-free-space-percent '3%' would be exceeded"): say it first. */
+  if (gen_error_is_no_space (local_error))
+    g_prefix_error (&local_error, "no space left in '%s': ", sysroot->path);
+  g_propagate_error (error, g_steal_pointer (&local_error));
+  return NULL;
+}
+
+static GenSwitchResult *
+switch_generation (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags,
+                   GenProgressFunc progress, gpointer user_data, GCancellable *cancellable,
+                   GError **error)
 {
   gboolean dry_run = (flags & GEN_SWITCH_DRY_RUN) != 0;
   gboolean boot_only = (flags & GEN_SWITCH_BOOT_ONLY) != 0;
@@ -155,7 +194,7 @@ gen_switch (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags, GenProgre
   if (!dry_run)
     {
       if (!gen_sysroot_cleanup (sysroot, NULL, error)
-          || !gen_store_cleanup (store, sysroot->last, cancellable, error))
+          || !gen_store_cleanup (store, sysroot->last, NULL, cancellable, error))
         {
           g_prefix_error (error, "cleaning up after an earlier run: ");
           return NULL;
@@ -184,6 +223,8 @@ gen_switch (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags, GenProgre
   g_autoptr (GPtrArray) steps = NULL;
   if (!gen_data_release_fill (gen_store_get_repo (store), m, g, &steps, cancellable, error))
     return NULL;
+  g->boot_loader = g_strdup (m->boot_loader);
+  g->boot_limit = m->boot_limit;
 
   GenGeneration *prev = result->previous;
   g_autoptr (GPtrArray) prev_files = prev ? gen_render_read_generation (sysroot->dfd, prev->number, error)
@@ -201,14 +242,18 @@ gen_switch (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags, GenProgre
                                    && g_strv_equal ((const char *const *) prev->data_paths,
                                                     (const char *const *) g->data_paths));
 
+  result->boot_changed = prev && !gen_generation_boot_equal (prev, g);
   if (prev && !result->new_release && !result->args_changed && result->config_changes->len == 0
-      && g_strcmp0 (prev->config_digest, g->config_digest) == 0 && !result->data_changed)
+      && g_strcmp0 (prev->config_digest, g->config_digest) == 0 && !result->data_changed
+      && !result->boot_changed)
     {
       /* Unchanged: no new generation.  It may still need to become default/current. */
       if (!check_data (sysroot, store, m, release, result, prev, steps, flags, cancellable, error)
           || !reuse_generation (sysroot, result, g_steal_pointer (&result->previous), boot_only,
                              dry_run, error))
         return NULL;
+      if (!dry_run)
+        prune_after_commit (store, sysroot);
       return g_steal_pointer (&result);
     }
   /* The other of current and default may match: a `switch --boot` followed by
@@ -226,6 +271,8 @@ gen_switch (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags, GenProgre
               || !reuse_generation (sysroot, result, g_steal_pointer (&same), boot_only, dry_run,
                                  error))
             return NULL;
+          if (!dry_run)
+            prune_after_commit (store, sysroot);
           return g_steal_pointer (&result);
         }
     }
@@ -265,7 +312,8 @@ gen_switch (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags, GenProgre
     progress ("writing generation", 0, 0, user_data);
   if (!write_generation (sysroot, g, m, files, error)
       || !gen_store_set_generation_ref (store, g->number, g->release_checksum, cancellable, error)
-      || !gen_boot_write_entry (sysroot->dfd, g, error))
+      || !gen_boot_write_pending_entry (sysroot, g, boot_only ? sysroot->current : g->number,
+                                        error))
     {
       g_prefix_error (error, "writing generation %u: ", g->number);
       return NULL;
@@ -276,6 +324,7 @@ gen_switch (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags, GenProgre
     return NULL;
   if (!gen_sysroot_commit_state (sysroot, m->os, current, g->number, g->number, error))
     return NULL;
+  prune_after_commit (store, sysroot);
   result->generation = g_steal_pointer (&g);
   return g_steal_pointer (&result);
 }

@@ -22,6 +22,7 @@ typedef struct {
   gboolean new_release;       /* its release differs from the previous one's */
   gboolean new_checkout;      /* its release was (or would be) checked out by this run */
   gboolean args_changed;
+  gboolean boot_changed;      /* its boot.loader or boot.limit differ from the previous one's */
   GPtrArray *config_changes;  /* GenOverlayChange, sorted by path */
   GenDiff *diff;              /* dry run only: the full comparison with previous */
   gboolean data_changed;      /* its data schema, reads or paths differ from previous's */

@@ -64,7 +64,8 @@ test_valid (Fixture *f, gconstpointer data)
                      "      \"/etc/z\": { \"content\": \"{{host}}\" },"
                      "      \"/etc/app/app.conf\": { \"template\": \"templates/app.conf.in\", \"mode\": \"0640\" },"
                      "      \"/etc/blob\": { \"source\": \"files/blob\" },"
-                     "      \"/etc/localtime\": { \"symlink\": \"/usr/share/zoneinfo/UTC\" } } } }";
+                     "      \"/etc/localtime\": { \"symlink\": \"/usr/share/zoneinfo/UTC\" } } },"
+                     "  \"boot\": { \"loader\": \"grub\", \"limit\": 5 } }";
   g_autoptr (GError) error = NULL;
   g_autoptr (GenManifest) m = parse (f, json, &error);
   g_assert_no_error (error);
@@ -93,6 +94,8 @@ test_valid (Fixture *f, gconstpointer data)
   g_assert_cmpstr (lt->value, ==, "/usr/share/zoneinfo/UTC");
   g_assert_cmpuint (lt->mode, ==, 0);
   g_assert_cmpstr (((GenConfigFileSpec *) m->files->pdata[3])->path, ==, "/etc/z");
+  g_assert_cmpstr (m->boot_loader, ==, "grub");
+  g_assert_cmpuint (m->boot_limit, ==, 5);
   g_assert_cmpmem (g_bytes_get_data (m->bytes, NULL), g_bytes_get_size (m->bytes), json,
                    strlen (json));
 }
@@ -109,6 +112,8 @@ test_minimal (Fixture *f, gconstpointer data)
   g_assert_nonnull (m->kernel_args);
   g_assert_cmpuint (g_strv_length (m->kernel_args), ==, 0);
   g_assert_cmpuint (m->files->len, ==, 0);
+  g_assert_cmpstr (m->boot_loader, ==, "systemd-boot");
+  g_assert_cmpuint (m->boot_limit, ==, 0);
 }
 
 /* Each bad manifest and a piece of the one error it must give. */
@@ -133,6 +138,15 @@ static const struct {
   { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"kernel\":{\"args\":[\"a b\"]}}", "kernel.args[0]: 'a b' must be one non-empty word" },
   { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"kernel\":{\"args\":[\"gen.generation=3\"]}}", "gen.* arguments are written by gen itself" },
   { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"kernel\":{\"cmdline\":\"x\"}}", "kernel.cmdline: unknown key" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"boot\":[]}", "m.json: boot: expected an object, got an array" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"boot\":{\"pin\":1}}", "m.json: boot.pin: unknown key (expected 'loader', 'limit')" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"boot\":{\"loader\":\"lilo\"}}", "m.json: boot.loader: 'lilo' is not a boot loader gen writes (expected 'systemd-boot', 'grub', 'extlinux')" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"boot\":{\"loader\":1}}", "m.json: boot.loader: expected a string, got a number" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"boot\":{\"limit\":0}}", "m.json: boot.limit: 0 is not an integer of at least 1" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"boot\":{\"limit\":-2}}", "m.json: boot.limit: -2 is not an integer of at least 1" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"boot\":{\"limit\":2.5}}", "m.json: boot.limit: 2.5 is not an integer of at least 1" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"boot\":{\"limit\":\"3\"}}", "m.json: boot.limit: expected an integer of at least 1, got a string" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"boot\":{\"limit\":99999999999}}", "m.json: boot.limit: 99999999999 is not an integer of at least 1" },
   { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"config\":{\"vars\":{\"a\":{}}}}", "config.vars.a: expected a string, number or boolean, got an object" },
   { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"config\":{\"vars\":{\"a b\":1}}}", "config.vars.a b: variable names use" },
   { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"config\":{\"files\":{\"/usr/x\":{\"content\":\"\"}}}}", "config.files[\"/usr/x\"]: target must be a path below /etc/" },
@@ -151,6 +165,22 @@ static const struct {
   { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"config\":{\"files\":{\"/etc/x\":{\"source\":\"/etc/passwd\"}}}}", "'/etc/passwd' must be relative to the manifest's folder" },
   { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"config\":{\"files\":{\"/etc/x\":{\"source\":\"files/none\"}}}}", "config.files[\"/etc/x\"].source: 'files/none': No such file" },
   { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"config\":{\"files\":{\"/etc/x\":{\"content\":\"a\"},\"/etc/x/y\":{\"content\":\"b\"}}}}", "config.files[\"/etc/x/y\"]: '/etc/x' is a file, so it cannot be a folder" },
+  /* Setuid and setgid bits; the sticky bit is harmless and allowed. */
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"config\":{\"files\":{\"/etc/x\":{\"content\":\"a\",\"mode\":\"4755\"}}}}", "config.files[\"/etc/x\"].mode: '4755': setuid and setgid bits are not allowed" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"config\":{\"files\":{\"/etc/x\":{\"content\":\"a\",\"mode\":\"2644\"}}}}", "config.files[\"/etc/x\"].mode: '2644': setuid and setgid bits are not allowed" },
+  /* Escapes JSON allows but C strings and UTF-8 do not. */
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"config\":{\"files\":{\"/etc/x\":{\"content\":\"a\\u0000b\"}}}}", "m.json: a string holds \\u0000 (NUL)" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"config\":{\"vars\":{\"a\":\"x\\ud800y\"}}}", "m.json: config.vars.a: a key or string is not valid UTF-8" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"config\":{\"files\":{\"/etc/x\\ud800y\":{\"content\":\"a\"}}}}", "m.json: config.files: a key or string is not valid UTF-8" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"config\":{\"files\":{\"/etc/x\\ny\":{\"content\":\"a\"}}}}", "m.json: config.files[\"/etc/x\\ny\"]: target must be a path below /etc/ without '.', '..', empty parts or control characters" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"config\":{\"files\":{\"/etc/x\\ud800:{}}}}", "m.json: not valid JSON" },
+  /* Duplicate keys, at every level: JSON-GLib would keep the last silently. */
+  { "{\"os\":\"d\",\"os\":\"e\",\"release\":{\"ref\":\"r\"}}", "m.json: os: the key appears more than once" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\",\"ref\":\"s\"}}", "m.json: release.ref: the key appears more than once" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"config\":{\"vars\":{\"a\":1,\"b\":2,\"a\":3}}}", "m.json: config.vars.a: the key appears more than once" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"config\":{\"files\":{\"/etc/x\":{\"content\":\"a\"},\"/etc/x\":{\"content\":\"b\"}}}}", "m.json: config.files[\"/etc/x\"]: the key appears more than once" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"config\":{\"files\":{\"/etc/x\":{\"content\":\"a\",\"content\":\"b\"}}}}", "m.json: config.files[\"/etc/x\"].content: the key appears more than once" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"kernel\":{\"args\":[{\"a\":1,\"a\":2}]}}", "m.json: kernel.args[0].a: the key appears more than once" },
 };
 
 static void
@@ -166,6 +196,7 @@ test_invalid (Fixture *f, gconstpointer data)
       if (!strstr (error->message, bad[i].message))
         g_error ("manifest %u: error '%s' lacks '%s'", i, error->message, bad[i].message);
       g_assert_null (strchr (error->message, '\n'));
+      g_assert_true (g_utf8_validate (error->message, -1, NULL));
     }
 }
 
@@ -178,6 +209,47 @@ test_invalid_utf8 (Fixture *f, gconstpointer data)
   g_assert_null (m);
   g_assert_error (error, GEN_ERROR, GEN_ERROR_INVALID_MANIFEST);
   g_assert_true (strstr (error->message, "not valid UTF-8") != NULL);
+}
+
+/* JSON-GLib parses recursively: deep nesting is refused before it runs, so
+ * a 400 kB manifest of '[' cannot overflow the stack. */
+static void
+test_deep_nesting (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GString) deep = g_string_new (NULL);
+  for (guint i = 0; i < 200000; i++)
+    g_string_append_c (deep, '[');
+  for (guint i = 0; i < 200000; i++)
+    g_string_append_c (deep, ']');
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GenManifest) m = gen_manifest_parse (deep->str, deep->len, "m.json", f->dir, &error);
+  g_assert_null (m);
+  g_assert_error (error, GEN_ERROR, GEN_ERROR_INVALID_MANIFEST);
+  g_assert_cmpstr (error->message, ==, "m.json: arrays and objects nested deeper than 32 levels");
+
+  /* Brackets inside strings do not count; 32 levels are accepted. */
+  g_autoptr (GString) ok = g_string_new ("{\"os\":\"d\",\"release\":{\"ref\":\"r\"},"
+                                         "\"config\":{\"vars\":{\"a\":\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\\\"[[[[\"}}}");
+  g_clear_error (&error);
+  g_autoptr (GenManifest) m2 = gen_manifest_parse (ok->str, ok->len, "m.json", f->dir, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (g_hash_table_lookup (m2->vars, "a"), ==, "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\"[[[[");
+  g_autoptr (GString) d32 = g_string_new ("{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"kernel\":{\"x\":");
+  for (guint i = 0; i < 30; i++)
+    g_string_append_c (d32, '[');
+  for (guint i = 0; i < 30; i++)
+    g_string_append_c (d32, ']');
+  g_string_append (d32, "}}");
+  g_clear_error (&error);
+  g_autoptr (GenManifest) m3 = gen_manifest_parse (d32->str, d32->len, "m.json", f->dir, &error);
+  g_assert_null (m3);
+  g_assert_nonnull (strstr (error->message, "kernel.x: unknown key")); /* parsed, not refused for depth */
+  g_string_insert_c (d32, d32->len - 2 - 30, '[');
+  g_string_insert_c (d32, d32->len - 2, ']');
+  g_clear_error (&error);
+  g_autoptr (GenManifest) m4 = gen_manifest_parse (d32->str, d32->len, "m.json", f->dir, &error);
+  g_assert_null (m4);
+  g_assert_nonnull (strstr (error->message, "nested deeper than 32 levels"));
 }
 
 static void
@@ -238,6 +310,7 @@ main (int argc, char **argv)
   g_test_add ("/manifest/minimal", Fixture, NULL, setup, test_minimal, teardown);
   g_test_add ("/manifest/invalid", Fixture, NULL, setup, test_invalid, teardown);
   g_test_add ("/manifest/invalid-utf8", Fixture, NULL, setup, test_invalid_utf8, teardown);
+  g_test_add ("/manifest/deep-nesting", Fixture, NULL, setup, test_deep_nesting, teardown);
   g_test_add ("/manifest/fifo-and-size", Fixture, NULL, setup, test_load_fifo_and_size, teardown);
   g_test_add ("/manifest/relative-paths", Fixture, NULL, setup,
               test_load_resolves_against_manifest_folder, teardown);
