@@ -733,17 +733,80 @@ check_pointers (Fsck *f, GHashTable *committed)
 
 /* --- repairs --------------------------------------------------------------- */
 
+/* The entries under boot/loader/entries: name -> content. */
+static GHashTable *
+snapshot_entries (GenSysroot *s)
+{
+  GHashTable *t = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  int fd = openat (s->dfd, GEN_ENTRIES_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR *d = fd >= 0 ? fdopendir (fd) : NULL;
+  if (!d)
+    {
+      if (fd >= 0)
+        close (fd);
+      return t;
+    }
+  struct dirent *de;
+  while ((de = readdir (d)) != NULL)
+    {
+      if (de->d_name[0] == '.')
+        continue;
+      g_autofree char *path = g_build_filename (GEN_ENTRIES_DIR, de->d_name, NULL);
+      char *text = gen_read_file_at (s->dfd, path, NULL, NULL);
+      g_hash_table_insert (t, g_strdup (de->d_name), text ? text : g_strdup (""));
+    }
+  closedir (d);
+  return t;
+}
+
+/* Says which entries the repairs wrote, rewrote or removed. */
+static void
+report_entries (Fsck *f, GHashTable *before, GHashTable *after)
+{
+  GHashTableIter it;
+  gpointer key, value;
+  g_hash_table_iter_init (&it, after);
+  while (g_hash_table_iter_next (&it, &key, &value))
+    {
+      const char *old = g_hash_table_lookup (before, key);
+      if (!old)
+        repaired (f, "wrote %s/%s", GEN_ENTRIES_DIR, (char *) key);
+      else if (!g_str_equal (old, value))
+        repaired (f, "rewrote %s/%s", GEN_ENTRIES_DIR, (char *) key);
+    }
+  g_hash_table_iter_init (&it, before);
+  while (g_hash_table_iter_next (&it, &key, NULL))
+    {
+      guint n;
+      if (g_hash_table_contains (after, key))
+        continue;
+      if (f->s->os && gen_boot_entry_number (f->s->os, key, &n))
+        {
+          g_autofree char *dir = g_strdup_printf (GEN_GENERATIONS_DIR "/%u", n);
+          if (!gen_exists_at (f->s->dfd, dir) || n > f->s->last)
+            {
+              repaired (f, "removed %s/%s (generation %u does not exist)", GEN_ENTRIES_DIR,
+                        (char *) key, n);
+              continue;
+            }
+        }
+      repaired (f, "removed %s/%s (not in the boot menu)", GEN_ENTRIES_DIR, (char *) key);
+    }
+}
+
 static gboolean
 repair (Fsck *f, GCancellable *cancellable, GError **error)
 {
   GenSysroot *s = f->s;
   g_autoptr (GPtrArray) removed = g_ptr_array_new_with_free_func (g_free);
   g_autofree char *loader_before = gen_boot_read_default (s->dfd);
+  g_autoptr (GHashTable) entries_before = snapshot_entries (s);
   if (!gen_sysroot_cleanup (s, removed, error)
       || !gen_store_cleanup (f->store, s->last, removed, cancellable, error))
     return FALSE;
   for (guint i = 0; i < removed->len; i++)
-    repaired (f, "removed %s (left by an interrupted run)", (char *) removed->pdata[i]);
+    if (!g_str_has_prefix (removed->pdata[i], GEN_ENTRIES_DIR "/"))
+      repaired (f, "removed %s (left by an interrupted run)", (char *) removed->pdata[i]);
 
   g_autoptr (GPtrArray) numbers = list_dir (f, GEN_GENERATIONS_DIR, error);
   if (!numbers && error && *error)
@@ -792,6 +855,8 @@ repair (Fsck *f, GCancellable *cancellable, GError **error)
 
   /* loader.conf: gen_sysroot_cleanup() rewrote it if the default generation
    * is complete; say so. */
+  g_autoptr (GHashTable) entries_after = snapshot_entries (s);
+  report_entries (f, entries_before, entries_after);
   g_autofree char *loader_after = gen_boot_read_default (s->dfd);
   if (g_strcmp0 (loader_before, loader_after) != 0)
     repaired (f, "rewrote %s: default %s", GEN_LOADER_CONF, loader_after ? loader_after : "none");
