@@ -683,20 +683,27 @@ parse_release (Ctx *ctx, JsonObject *root, GenManifest *m)
   return TRUE;
 }
 
+/* An optional top-level section: absent is fine (*@out NULL); present, it
+ * must be an object holding only @keys. */
+static gboolean
+get_section (Ctx *ctx, JsonObject *root, const char *name, const char *const *keys,
+             JsonObject **out)
+{
+  *out = NULL;
+  if (!json_object_has_member (root, name))
+    return TRUE;
+  *out = get_object (ctx, root, name, name, FALSE);
+  return *out && check_keys (ctx, *out, name, keys);
+}
+
 static gboolean
 parse_kernel (Ctx *ctx, JsonObject *root, GenManifest *m)
 {
   g_autoptr (GPtrArray) args = g_ptr_array_new_with_free_func (g_free);
-  JsonObject *kernel = NULL;
-  if (json_object_has_member (root, "kernel"))
-    {
-      kernel = get_object (ctx, root, "kernel", "kernel", FALSE);
-      if (!kernel)
-        return FALSE;
-      static const char *const keys[] = { "args", NULL };
-      if (!check_keys (ctx, kernel, "kernel", keys))
-        return FALSE;
-    }
+  static const char *const keys[] = { "args", NULL };
+  JsonObject *kernel;
+  if (!get_section (ctx, root, "kernel", keys, &kernel))
+    return FALSE;
   JsonNode *node = kernel ? json_object_get_member (kernel, "args") : NULL;
   if (node)
     {
@@ -928,16 +935,10 @@ static gboolean
 parse_data (Ctx *ctx, JsonObject *root, GenManifest *m)
 {
   g_autoptr (GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
-  JsonObject *data = NULL;
-  if (json_object_has_member (root, "data"))
-    {
-      data = get_object (ctx, root, "data", "data", FALSE);
-      if (!data)
-        return FALSE;
-      static const char *const keys[] = { "paths", NULL };
-      if (!check_keys (ctx, data, "data", keys))
-        return FALSE;
-    }
+  static const char *const keys[] = { "paths", NULL };
+  JsonObject *data;
+  if (!get_section (ctx, root, "data", keys, &data))
+    return FALSE;
   JsonNode *node = data ? json_object_get_member (data, "paths") : NULL;
   if (node && !JSON_NODE_HOLDS_ARRAY (node))
     return fail (ctx, "data.paths", "expected an array of strings, got %s", node_type_name (node));
