@@ -106,6 +106,7 @@ print_summary (GenSwitchResult *r, gboolean dry_run, gboolean boot_only)
   else
     printf ("  kernel args: %s%s\n", r->args_changed ? "changed: " : "unchanged",
             r->args_changed ? (*args ? args : "(none)") : "");
+  print_data (r, dry_run);
   if (r->boot_changed)
     {
       g_autofree char *limit
@@ -113,7 +114,6 @@ print_summary (GenSwitchResult *r, gboolean dry_run, gboolean boot_only)
       printf ("  boot:        changed: loader %s, limit %s\n",
               g->boot_loader ? g->boot_loader : "systemd-boot", limit);
     }
-  print_data (r, dry_run);
   if (r->config_changes->len == 0)
     printf ("  config:      unchanged\n");
   for (guint i = 0; i < r->config_changes->len; i++)

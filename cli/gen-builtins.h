@@ -10,3 +10,4 @@ int gen_builtin_rollback (GenCli *cli, int argc, char **argv);
 int gen_builtin_list (GenCli *cli, int argc, char **argv);
 int gen_builtin_status (GenCli *cli, int argc, char **argv);
 int gen_builtin_diff (GenCli *cli, int argc, char **argv);
+int gen_builtin_fsck (GenCli *cli, int argc, char **argv);

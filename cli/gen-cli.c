@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "gen-error.h"
+#include "gen-util.h"
 
 gboolean
 gen_cli_color (int fd)
@@ -18,8 +19,11 @@ gen_cli_error (GError *error)
 {
   gen_cli_progress_done ();
   gboolean color = gen_cli_color (STDERR_FILENO);
+  /* One line, whatever text the message quotes. */
+  g_autofree char *valid = g_utf8_make_valid (error->message, -1);
+  g_autofree char *message = gen_escape_controls (valid);
   fprintf (stderr, "%serror:%s %s\n", color ? "\033[1;31m" : "", color ? "\033[0m" : "",
-           error->message);
+           message);
   return GEN_EXIT_FAILED;
 }
 

@@ -45,6 +45,10 @@ static const Command commands[] = {
   { "list", gen_builtin_list, "List the generations", CMD_OPEN },
   { "status", gen_builtin_status, "Show the current, default and booted generation", CMD_OPEN },
   { "diff", STORE (gen_builtin_diff), "Show what changed between two generations", CMD_OPEN },
+  /* Locks even without --repair: a switch running meanwhile would show its
+   * work in progress as problems. */
+  { "fsck", STORE (gen_builtin_fsck), "Check the store, the generations and the boot menu",
+    CMD_OPEN | CMD_LOCK },
 };
 
 static void

@@ -76,14 +76,18 @@ gen_rollback_full (GenSysroot *sysroot, guint to, gboolean force, char **out_for
   if (target->number != sysroot->current
       && !(data = gen_data_plan (sysroot, target, NULL, "rollback", force, error)))
     return 0;
-  if (!gen_sysroot_cleanup (sysroot, NULL, error))
-    return 0;
-  if (!gen_data_commit (sysroot, data, error))
-    return 0;
+  g_autoptr (GError) local_error = NULL;
+  if (!gen_sysroot_cleanup (sysroot, NULL, &local_error)
+      || !gen_data_commit (sysroot, data, &local_error)
+      || !gen_sysroot_commit_state (sysroot, target->os, target->number, target->number,
+                                    sysroot->last, &local_error))
+    {
+      if (gen_error_is_no_space (local_error))
+        g_prefix_error (&local_error, "no space left in '%s': ", sysroot->path);
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return 0;
+    }
   if (out_forced)
     *out_forced = data ? g_strdup (data->forced) : NULL;
-  if (!gen_sysroot_commit_state (sysroot, target->os, target->number, target->number,
-                                 sysroot->last, error))
-    return 0;
   return target->number;
 }

@@ -201,3 +201,21 @@ gen_boot_write_pending_entry (GenSysroot *sysroot, GenGeneration *g, guint curre
   g_autofree char *text = gen_boot_entry_text (e);
   return gen_boot_write_file (sysroot->dfd, path, text, error);
 }
+
+gboolean
+gen_boot_entry_number (const char *os, const char *name, guint *out)
+{
+  gsize os_len = strlen (os);
+  if (strncmp (name, os, os_len) != 0 || name[os_len] != '-' || !g_str_has_suffix (name, ".conf"))
+    return FALSE;
+  const char *start = name + os_len + 1;
+  g_autofree char *number = g_strndup (start, strlen (start) - strlen (".conf"));
+  char *plus = strchr (number, '+');
+  if (plus)
+    *plus = '\0';
+  guint64 n;
+  if (!g_ascii_string_to_unsigned (number, 10, 1, G_MAXINT, &n, NULL))
+    return FALSE;
+  *out = n;
+  return TRUE;
+}

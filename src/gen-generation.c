@@ -27,9 +27,9 @@ gen_generation_free (GenGeneration *g)
   g_free (g->manifest_path);
   g_free (g->manifest_revision);
   g_free (g->config_digest);
-  g_free (g->boot_loader);
   gen_data_decl_free (g->data);
   g_strfreev (g->data_paths);
+  g_free (g->boot_loader);
   g_free (g);
 }
 
@@ -86,6 +86,8 @@ gen_generation_to_json (GenGeneration *g)
   json_builder_end_object (b);
 
   add_string_or_null (b, "config_digest", g->config_digest);
+  json_builder_set_member_name (b, "data");
+  gen_data_add_json (b, g->data, g->data_paths);
 
   json_builder_set_member_name (b, "boot");
   json_builder_begin_object (b);
@@ -96,8 +98,6 @@ gen_generation_to_json (GenGeneration *g)
   else
     json_builder_add_null_value (b);
   json_builder_end_object (b);
-  json_builder_set_member_name (b, "data");
-  gen_data_add_json (b, g->data, g->data_paths);
   json_builder_end_object (b);
   return json_builder_get_root (b);
 }
@@ -164,14 +164,14 @@ gen_generation_from_json (JsonNode *node, GError **error)
   g->manifest_revision = dup_member (man, "revision");
   g->manifest_dirty = man && json_object_get_boolean_member_with_default (man, "dirty", FALSE);
   g->config_digest = dup_member (o, "config_digest");
+  gen_data_decl_free (g->data);
+  g_strfreev (g->data_paths);
+  gen_data_from_json (o, &g->data, &g->data_paths);
   /* Records written before boot settings existed have none: the defaults. */
   JsonObject *boot = object_member (o, "boot");
   g->boot_loader = dup_member (boot, "loader");
   gint64 limit = boot ? json_object_get_int_member_with_default (boot, "limit", 0) : 0;
   g->boot_limit = limit > 0 && limit <= G_MAXINT ? limit : 0;
-  gen_data_decl_free (g->data);
-  g_strfreev (g->data_paths);
-  gen_data_from_json (o, &g->data, &g->data_paths);
   if (!g->release_checksum || !g->os)
     {
       g_set_error (error, GEN_ERROR, GEN_ERROR_FAILED,
@@ -228,11 +228,11 @@ gen_generation_copy (GenGeneration *g)
   c->manifest_revision = g_strdup (g->manifest_revision);
   c->manifest_dirty = g->manifest_dirty;
   c->config_digest = g_strdup (g->config_digest);
-  c->boot_loader = g_strdup (g->boot_loader);
-  c->boot_limit = g->boot_limit;
   gen_data_decl_free (c->data);
   c->data = gen_data_decl_copy (g->data);
   g_strfreev (c->data_paths);
   c->data_paths = g_strdupv (g->data_paths);
+  c->boot_loader = g_strdup (g->boot_loader);
+  c->boot_limit = g->boot_limit;
   return c;
 }

@@ -23,10 +23,10 @@ typedef struct {
   char *manifest_revision;  /* git commit of the manifest's repository, or NULL */
   gboolean manifest_dirty;
   char *config_digest;      /* gen_render_digest() of the overlay */
-  char *boot_loader;        /* the manifest's boot.loader ("systemd-boot" when it names none) */
-  guint boot_limit;         /* the manifest's boot.limit, 0 for no limit */
   GenDataDecl *data;        /* the release's data schema; never NULL */
   GStrv data_paths;         /* the manifest's data.paths; never NULL */
+  char *boot_loader;        /* the manifest's boot.loader ("systemd-boot" when it names none) */
+  guint boot_limit;         /* the manifest's boot.limit, 0 for no limit */
 } GenGeneration;
 
 GenGeneration *gen_generation_new (void);

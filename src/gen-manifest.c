@@ -72,9 +72,9 @@ gen_manifest_free (GenManifest *m)
   g_strfreev (m->kernel_args);
   g_clear_pointer (&m->vars, g_hash_table_unref);
   g_clear_pointer (&m->files, g_ptr_array_unref);
-  g_free (m->boot_loader);
   gen_data_decl_free (m->release_data);
   g_strfreev (m->data_paths);
+  g_free (m->boot_loader);
   g_free (m);
 }
 
@@ -90,11 +90,21 @@ gen_os_name_is_valid (const char *name)
   return TRUE;
 }
 
+static gboolean
+has_control (const char *s)
+{
+  for (; *s; s++)
+    if ((guchar) *s < 0x20 || *s == 0x7f)
+      return TRUE;
+  return FALSE;
+}
+
 /* Parsing context: the manifest's display name prefixes every error. */
 typedef struct {
   const char *name;
   const char *dir;
   GError **error;
+  gboolean stored; /* a generation's copy: the files it names may be gone */
 } Ctx;
 
 static gboolean G_GNUC_PRINTF (3, 4)
@@ -102,8 +112,15 @@ fail (Ctx *ctx, const char *key, const char *fmt, ...)
 {
   va_list args;
   va_start (args, fmt);
-  g_autofree char *msg = g_strdup_vprintf (fmt, args);
+  g_autofree char *raw = g_strdup_vprintf (fmt, args);
   va_end (args);
+  /* Keys and values quoted from the manifest (JSON-GLib's messages quote
+   * them too) may hold newlines or bytes that are not UTF-8. */
+  g_autofree char *valid = g_utf8_make_valid (raw, -1);
+  g_autofree char *msg = gen_escape_controls (valid);
+  g_autofree char *valid_key = key ? g_utf8_make_valid (key, -1) : NULL;
+  g_autofree char *key_text = key ? gen_escape_controls (valid_key) : NULL;
+  key = key_text;
   if (key)
     g_set_error (ctx->error, GEN_ERROR, GEN_ERROR_INVALID_MANIFEST, "%s: %s: %s", ctx->name, key,
                  msg);
@@ -577,7 +594,8 @@ parse_packages (Ctx *ctx, JsonObject *rel, GenManifest *m)
     return fail (ctx, "release.packages.version", "give the version once, here or in release.version");
   if (version && (strchr (version, '\n') || strlen (version) > 128))
     return fail (ctx, "release.packages.version", "must be one line of at most 128 characters");
-  m->release_version = g_strdup (version);
+  if (version)
+    m->release_version = g_strdup (version);
   m->packages = g_steal_pointer (&spec);
   return TRUE;
 }
@@ -642,6 +660,8 @@ parse_release (Ctx *ctx, JsonObject *root, GenManifest *m)
         {
           m->release_source = resolve_path (ctx, value);
           gboolean want_dir = sources[i].kind == GEN_RELEASE_DIR;
+          if (ctx->stored)
+            continue;
           if (!g_file_test (m->release_source, G_FILE_TEST_EXISTS))
             return fail (ctx, key, "'%s' does not exist", value);
           if (want_dir != g_file_test (m->release_source, G_FILE_TEST_IS_DIR))
@@ -655,27 +675,35 @@ parse_release (Ctx *ctx, JsonObject *root, GenManifest *m)
   const char *version = get_string (ctx, rel, "version", "release.version", &ok);
   if (!ok)
     return FALSE;
-  if (version && (strchr (version, '\n') || strlen (version) > 128))
-    return fail (ctx, "release.version", "must be one line of at most 128 characters");
+  if (version && (has_control (version) || strlen (version) > 128))
+    return fail (ctx, "release.version",
+                 "must be one line of at most 128 characters, without control characters");
   if (version)
     m->release_version = g_strdup (version);
   return TRUE;
+}
+
+/* An optional top-level section: absent is fine (*@out NULL); present, it
+ * must be an object holding only @keys. */
+static gboolean
+get_section (Ctx *ctx, JsonObject *root, const char *name, const char *const *keys,
+             JsonObject **out)
+{
+  *out = NULL;
+  if (!json_object_has_member (root, name))
+    return TRUE;
+  *out = get_object (ctx, root, name, name, FALSE);
+  return *out && check_keys (ctx, *out, name, keys);
 }
 
 static gboolean
 parse_kernel (Ctx *ctx, JsonObject *root, GenManifest *m)
 {
   g_autoptr (GPtrArray) args = g_ptr_array_new_with_free_func (g_free);
-  JsonObject *kernel = NULL;
-  if (json_object_has_member (root, "kernel"))
-    {
-      kernel = get_object (ctx, root, "kernel", "kernel", FALSE);
-      if (!kernel)
-        return FALSE;
-      static const char *const keys[] = { "args", NULL };
-      if (!check_keys (ctx, kernel, "kernel", keys))
-        return FALSE;
-    }
+  static const char *const keys[] = { "args", NULL };
+  JsonObject *kernel;
+  if (!get_section (ctx, root, "kernel", keys, &kernel))
+    return FALSE;
   JsonNode *node = kernel ? json_object_get_member (kernel, "args") : NULL;
   if (node)
     {
@@ -690,7 +718,7 @@ parse_kernel (Ctx *ctx, JsonObject *root, GenManifest *m)
           if (!JSON_NODE_HOLDS_VALUE (el) || json_node_get_value_type (el) != G_TYPE_STRING)
             return fail (ctx, key, "expected a string, got %s", node_type_name (el));
           const char *arg = json_node_get_string (el);
-          if (*arg == '\0' || strpbrk (arg, " \t\n\r"))
+          if (*arg == '\0' || strchr (arg, ' ') || has_control (arg))
             return fail (ctx, key, "'%s' must be one non-empty word", arg);
           if (g_str_has_prefix (arg, "gen."))
             return fail (ctx, key, "'%s': gen.* arguments are written by gen itself", arg);
@@ -760,6 +788,9 @@ target_path_is_valid (const char *path)
   /* g_strsplit ("") gives no parts at all: "/etc/" itself needs its own check. */
   if (!g_str_has_prefix (path, "/etc/") || path[strlen ("/etc/")] == '\0' || strlen (path) > 4096)
     return FALSE;
+  for (const char *p = path; *p; p++)
+    if ((guchar) *p < 0x20 || *p == 0x7f)
+      return FALSE;
   g_auto (GStrv) parts = g_strsplit (path + strlen ("/etc/"), "/", -1);
   for (char **p = parts; *p; p++)
     if (**p == '\0' || g_str_equal (*p, ".") || g_str_equal (*p, ".."))
@@ -777,6 +808,10 @@ parse_mode (Ctx *ctx, const char *key, JsonNode *node, guint *out)
   if (strlen (s) < 3 || strlen (s) > 4
       || !g_ascii_string_to_unsigned (s, 8, 0, 07777, &mode, NULL))
     return fail (ctx, key, "'%s' is not an octal mode like \"0640\"", s);
+  /* A config file runs nothing: a setuid or setgid bit in /etc can only be a
+   * mistake or an attack. */
+  if (mode & (S_ISUID | S_ISGID))
+    return fail (ctx, key, "'%s': setuid and setgid bits are not allowed in config files", s);
   *out = mode;
   return TRUE;
 }
@@ -803,7 +838,7 @@ parse_files (Ctx *ctx, JsonObject *config, GenManifest *m)
       const char *path = l->data;
       g_autofree char *key = g_strdup_printf ("config.files[\"%s\"]", path);
       if (!target_path_is_valid (path))
-        return fail (ctx, key, "target must be a path below /etc/ without '.', '..' or empty parts");
+        return fail (ctx, key, "target must be a path below /etc/ without '.', '..', empty parts or control characters");
       JsonObject *entry = get_object (ctx, files, path, key, FALSE);
       if (!entry)
         return FALSE;
@@ -843,13 +878,16 @@ parse_files (Ctx *ctx, JsonObject *config, GenManifest *m)
               break;
             case GEN_CONFIG_TEMPLATE:
             case GEN_CONFIG_SOURCE:
-              spec->value = resolve_inside (ctx, subkey, value);
+              if (ctx->stored && !g_path_is_absolute (value))
+                spec->value = g_canonicalize_filename (value, ctx->dir);
+              else
+                spec->value = resolve_inside (ctx, subkey, value);
               if (!spec->value)
                 return FALSE;
               break;
             case GEN_CONFIG_SYMLINK:
-              if (*value == '\0' || strlen (value) > 4095 || strchr (value, '\n'))
-                return fail (ctx, subkey, "must be a non-empty one-line link target");
+              if (*value == '\0' || strlen (value) > 4095 || has_control (value))
+                return fail (ctx, subkey, "must be a non-empty one-line link target without control characters");
               spec->value = g_strdup (value);
               spec->mode = 0;
               break;
@@ -897,16 +935,10 @@ static gboolean
 parse_data (Ctx *ctx, JsonObject *root, GenManifest *m)
 {
   g_autoptr (GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
-  JsonObject *data = NULL;
-  if (json_object_has_member (root, "data"))
-    {
-      data = get_object (ctx, root, "data", "data", FALSE);
-      if (!data)
-        return FALSE;
-      static const char *const keys[] = { "paths", NULL };
-      if (!check_keys (ctx, data, "data", keys))
-        return FALSE;
-    }
+  static const char *const keys[] = { "paths", NULL };
+  JsonObject *data;
+  if (!get_section (ctx, root, "data", keys, &data))
+    return FALSE;
   JsonNode *node = data ? json_object_get_member (data, "paths") : NULL;
   if (node && !JSON_NODE_HOLDS_ARRAY (node))
     return fail (ctx, "data.paths", "expected an array of strings, got %s", node_type_name (node));
@@ -1003,10 +1035,154 @@ parse_boot (Ctx *ctx, JsonObject *root, GenManifest *m)
   return TRUE;
 }
 
-GenManifest *
-gen_manifest_parse (const char *data, gsize len, const char *path, const char *dir, GError **error)
+/* The deepest nesting of arrays and objects in @data (valid UTF-8), counting
+ * brackets outside strings.  JSON-GLib parses recursively: a few hundred
+ * thousand '[' overflow the stack, so this runs before it.  @out_nul tells
+ * whether a string holds the escape \u0000. */
+static guint
+json_depth (const char *data, gsize len, gboolean *out_nul)
 {
-  Ctx ctx = { path, dir, error };
+  guint depth = 0, max = 0;
+  gboolean in_string = FALSE;
+  *out_nul = FALSE;
+  for (gsize i = 0; i < len; i++)
+    {
+      char c = data[i];
+      if (in_string)
+        {
+          if (c == '\\')
+            {
+              /* "\u0000" would end the C string JSON-GLib hands back. */
+              if (i + 5 < len && data[i + 1] == 'u' && strncmp (data + i + 2, "0000", 4) == 0)
+                *out_nul = TRUE;
+              i++;
+            }
+          else if (c == '"')
+            in_string = FALSE;
+        }
+      else if (c == '"')
+        in_string = TRUE;
+      else if (c == '[' || c == '{')
+        {
+          depth++;
+          max = MAX (max, depth);
+        }
+      else if ((c == ']' || c == '}') && depth > 0)
+        depth--;
+    }
+  return max;
+}
+
+/* Duplicate keys: JSON-GLib keeps the last value silently, so a manifest
+ * could say one thing to a reader and another to gen.  Each "object-member"
+ * signal is one member parsed; an object holding fewer members than were
+ * parsed into it had a key twice. */
+typedef struct {
+  GHashTable *counts; /* JsonObject * -> members parsed */
+  JsonObject *dup_object;
+  char *dup_name;
+} DupCheck;
+
+static void
+on_object_member (JsonParser *parser, JsonObject *object, const char *name, gpointer user_data)
+{
+  DupCheck *dc = user_data;
+  guint n = GPOINTER_TO_UINT (g_hash_table_lookup (dc->counts, object)) + 1;
+  g_hash_table_insert (dc->counts, object, GUINT_TO_POINTER (n));
+  if (!dc->dup_name && json_object_get_size (object) < n)
+    {
+      dc->dup_object = object;
+      dc->dup_name = g_strdup (name);
+    }
+}
+
+/* The key of @target below @node, written as errors write keys
+ * ("config.files[\"/etc/a\"].mode"), or NULL when it is not there. */
+static char *
+find_object_key (JsonNode *node, const char *key, JsonObject *target)
+{
+  if (JSON_NODE_HOLDS_ARRAY (node))
+    {
+      JsonArray *arr = json_node_get_array (node);
+      for (guint i = 0; i < json_array_get_length (arr); i++)
+        {
+          g_autofree char *sub = g_strdup_printf ("%s[%u]", key ? key : "", i);
+          char *found = find_object_key (json_array_get_element (arr, i), sub, target);
+          if (found)
+            return found;
+        }
+      return NULL;
+    }
+  if (!JSON_NODE_HOLDS_OBJECT (node))
+    return NULL;
+  JsonObject *obj = json_node_get_object (node);
+  if (obj == target)
+    return g_strdup (key ? key : "");
+  g_autoptr (GList) members = json_object_get_members (obj);
+  for (GList *l = members; l; l = l->next)
+    {
+      g_autofree char *sub = NULL;
+      if (g_strcmp0 (key, "config.files") == 0)
+        sub = g_strdup_printf ("%s[\"%s\"]", key, (char *) l->data);
+      else
+        sub = key ? g_strdup_printf ("%s.%s", key, (char *) l->data) : g_strdup (l->data);
+      char *found = find_object_key (json_object_get_member (obj, l->data), sub, target);
+      if (found)
+        return found;
+    }
+  return NULL;
+}
+
+/* The key of the first member name or string that is not UTF-8 (a "\ud800"
+ * escape decodes to half a surrogate pair), or NULL. */
+static char *
+find_invalid_string (JsonNode *node, const char *key)
+{
+  if (JSON_NODE_HOLDS_VALUE (node))
+    {
+      if (json_node_get_value_type (node) == G_TYPE_STRING
+          && !g_utf8_validate (json_node_get_string (node), -1, NULL))
+        return g_strdup (key ? key : "");
+      return NULL;
+    }
+  if (JSON_NODE_HOLDS_ARRAY (node))
+    {
+      JsonArray *arr = json_node_get_array (node);
+      for (guint i = 0; i < json_array_get_length (arr); i++)
+        {
+          g_autofree char *sub = g_strdup_printf ("%s[%u]", key ? key : "", i);
+          char *found = find_invalid_string (json_array_get_element (arr, i), sub);
+          if (found)
+            return found;
+        }
+      return NULL;
+    }
+  if (!JSON_NODE_HOLDS_OBJECT (node))
+    return NULL;
+  JsonObject *obj = json_node_get_object (node);
+  g_autoptr (GList) members = json_object_get_members (obj);
+  for (GList *l = members; l; l = l->next)
+    {
+      const char *name = l->data;
+      if (!g_utf8_validate (name, -1, NULL))
+        return g_strdup (key ? key : "");
+      g_autofree char *sub = NULL;
+      if (g_strcmp0 (key, "config.files") == 0)
+        sub = g_strdup_printf ("%s[\"%s\"]", key, name);
+      else
+        sub = key ? g_strdup_printf ("%s.%s", key, name) : g_strdup (name);
+      char *found = find_invalid_string (json_object_get_member (obj, name), sub);
+      if (found)
+        return found;
+    }
+  return NULL;
+}
+
+static GenManifest *
+parse (const char *data, gsize len, const char *path, const char *dir, gboolean stored,
+       GError **error)
+{
+  Ctx ctx = { path, dir, error, stored };
   if (len > GEN_MANIFEST_MAX_SIZE)
     {
       fail (&ctx, NULL, "larger than %d bytes", GEN_MANIFEST_MAX_SIZE);
@@ -1017,17 +1193,53 @@ gen_manifest_parse (const char *data, gsize len, const char *path, const char *d
       fail (&ctx, NULL, "not valid UTF-8");
       return NULL;
     }
+  gboolean has_nul;
+  if (json_depth (data, len, &has_nul) > GEN_MANIFEST_MAX_DEPTH)
+    {
+      fail (&ctx, NULL, "arrays and objects nested deeper than %d levels", GEN_MANIFEST_MAX_DEPTH);
+      return NULL;
+    }
+  if (has_nul)
+    {
+      fail (&ctx, NULL, "a string holds \\u0000 (NUL), which no key or value may hold");
+      return NULL;
+    }
   g_autoptr (JsonParser) parser = json_parser_new_immutable ();
+  g_autoptr (GHashTable) counts = g_hash_table_new (NULL, NULL);
+  DupCheck dc = { counts, NULL, NULL };
+  g_signal_connect (parser, "object-member", G_CALLBACK (on_object_member), &dc);
   g_autoptr (GError) local_error = NULL;
-  if (!json_parser_load_from_data (parser, data, len, &local_error))
+  gboolean parsed = json_parser_load_from_data (parser, data, len, &local_error);
+  g_autofree char *dup_name = g_steal_pointer (&dc.dup_name);
+  if (!parsed)
     {
       fail (&ctx, NULL, "not valid JSON: %s", local_error->message);
       return NULL;
     }
   JsonNode *root_node = json_parser_get_root (parser);
+  if (dup_name)
+    {
+      g_autofree char *parent = root_node ? find_object_key (root_node, NULL, dc.dup_object) : NULL;
+      g_autofree char *key = NULL;
+      if (parent && g_str_equal (parent, "config.files"))
+        key = g_strdup_printf ("config.files[\"%s\"]", dup_name);
+      else if (parent && *parent)
+        key = g_strdup_printf ("%s.%s", parent, dup_name);
+      else
+        key = g_strdup (dup_name);
+      fail (&ctx, key, "the key appears more than once");
+      return NULL;
+    }
   if (!root_node || !JSON_NODE_HOLDS_OBJECT (root_node))
     {
       fail (&ctx, NULL, "expected a JSON object at the top");
+      return NULL;
+    }
+  g_autofree char *invalid = find_invalid_string (root_node, NULL);
+  if (invalid)
+    {
+      fail (&ctx, *invalid ? invalid : NULL,
+            "a key or string is not valid UTF-8 (a \\u escape names half of a surrogate pair)");
       return NULL;
     }
   JsonObject *root = json_node_get_object (root_node);
@@ -1063,6 +1275,19 @@ gen_manifest_parse (const char *data, gsize len, const char *path, const char *d
       || !parse_boot (&ctx, root, m))
     return NULL;
   return g_steal_pointer (&m);
+}
+
+GenManifest *
+gen_manifest_parse (const char *data, gsize len, const char *path, const char *dir, GError **error)
+{
+  return parse (data, len, path, dir, FALSE, error);
+}
+
+GenManifest *
+gen_manifest_parse_stored (const char *data, gsize len, const char *path, const char *dir,
+                           GError **error)
+{
+  return parse (data, len, path, dir, TRUE, error);
 }
 
 GenManifest *

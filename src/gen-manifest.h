@@ -62,10 +62,10 @@ typedef struct {
   GStrv kernel_args;      /* never NULL */
   GHashTable *vars;       /* name -> string */
   GPtrArray *files;       /* GenConfigFileSpec, sorted by path */
-  char *boot_loader;      /* boot.loader: "systemd-boot" (the default), "grub" or "extlinux" */
-  guint boot_limit;       /* boot.limit: newest generations in the menu; 0 for all */
   GenDataDecl *release_data; /* release.data, or NULL */
   GStrv data_paths;       /* data.paths, sorted; never NULL */
+  char *boot_loader;      /* boot.loader: "systemd-boot" (the default), "grub" or "extlinux" */
+  guint boot_limit;       /* boot.limit: newest generations in the menu; 0 for all */
 } GenManifest;
 
 void gen_manifest_free (GenManifest *manifest);
@@ -74,6 +74,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (GenManifest, gen_manifest_free)
 /* Largest manifest accepted, in bytes. */
 #define GEN_MANIFEST_MAX_SIZE (1024 * 1024)
 
+/* Deepest nesting of arrays and objects accepted (a manifest needs 4). */
+#define GEN_MANIFEST_MAX_DEPTH 32
+
 /* Loads and validates the manifest at @path. Errors are GEN_ERROR_INVALID_MANIFEST
  * (or an I/O error) naming the offending key or path. Nothing is written. */
 GenManifest *gen_manifest_load (const char *path, GError **error);
@@ -81,6 +84,13 @@ GenManifest *gen_manifest_load (const char *path, GError **error);
 /* Same, for text already in memory; @dir is where relative paths resolve. */
 GenManifest *gen_manifest_parse (const char *data, gsize len, const char *path, const char *dir,
                                  GError **error);
+
+/* Parses a manifest kept in a generation (gen/generations/N/manifest.json),
+ * whose release and template files may have moved since: the same checks,
+ * but release.dir, release.archive, templates and sources are only resolved
+ * against @dir, not opened. */
+GenManifest *gen_manifest_parse_stored (const char *data, gsize len, const char *path,
+                                        const char *dir, GError **error);
 
 /* Checks an OS name: it names files and refs, so [a-z0-9][a-z0-9._-]*, at most 64. */
 gboolean gen_os_name_is_valid (const char *name);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "gen-error.h"
+#include "gen-crash.h"
 #include "gen-sysroot.h"
 #include "gen-textdiff.h"
 #include "gen-util.h"
@@ -42,8 +43,9 @@ gen_render_substitute (const char *text, GHashTable *vars, const char *what, GEr
       const char *value = g_hash_table_lookup (vars, name);
       if (!value)
         {
+          g_autofree char *shown = gen_escape_controls (name);
           g_set_error (error, GEN_ERROR, GEN_ERROR_INVALID_MANIFEST,
-                       "%s: undefined variable '%s' (define it in config.vars)", what, name);
+                       "%s: undefined variable '%s' (define it in config.vars)", what, shown);
           return NULL;
         }
       g_string_append (out, value);
@@ -51,6 +53,36 @@ gen_render_substitute (const char *text, GHashTable *vars, const char *what, GEr
     }
   g_string_append (out, p);
   return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
+/* A template or source, refused when larger than GEN_CONFIG_FILE_MAX_SIZE:
+ * the whole overlay is held in memory. */
+static char *
+read_config_file (const char *path, gsize *len, GError **error)
+{
+  gen_autofd fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  struct stat st;
+  if (fd < 0 || fstat (fd, &st) < 0)
+    {
+      gen_throw_errno (error, "opening '%s'", path);
+      return NULL;
+    }
+  if (S_ISREG (st.st_mode) && st.st_size > GEN_CONFIG_FILE_MAX_SIZE)
+    {
+      g_set_error (error, GEN_ERROR, GEN_ERROR_INVALID_MANIFEST,
+                   "'%s' is larger than %d bytes, the most a config file may hold", path,
+                   GEN_CONFIG_FILE_MAX_SIZE);
+      return NULL;
+    }
+  g_autofree char *data = gen_read_fd (fd, path, len, error);
+  if (data && *len > GEN_CONFIG_FILE_MAX_SIZE)
+    {
+      g_set_error (error, GEN_ERROR, GEN_ERROR_INVALID_MANIFEST,
+                   "'%s' is larger than %d bytes, the most a config file may hold", path,
+                   GEN_CONFIG_FILE_MAX_SIZE);
+      return NULL;
+    }
+  return g_steal_pointer (&data);
 }
 
 GPtrArray *
@@ -83,7 +115,7 @@ gen_render_config (GenManifest *m, GError **error)
         case GEN_CONFIG_SOURCE:
           {
             gsize len;
-            g_autofree char *data = gen_read_file_at (AT_FDCWD, spec->value, &len, error);
+            g_autofree char *data = read_config_file (spec->value, &len, error);
             if (!data)
               {
                 g_prefix_error (error, "%s: ", what);
@@ -142,6 +174,7 @@ gen_render_digest (GPtrArray *files)
 gboolean
 gen_render_write (GPtrArray *files, int dfd, const char *dir, GError **error)
 {
+  GEN_CRASH_POINT ("before mkdir", dir);
   if (mkdirat (dfd, dir, 0755) < 0)
     return gen_throw_errno (error, "creating '%s'", dir);
   /* Every folder that gains an entry is fsync'd once at the end: with the
@@ -168,6 +201,7 @@ gen_render_write (GPtrArray *files, int dfd, const char *dir, GError **error)
         }
       if (f->is_symlink)
         {
+          GEN_CRASH_POINT ("before creating symlink", rel);
           if (symlinkat (f->target, dfd, rel) < 0)
             return gen_throw_errno (error, "creating symlink '%s'", rel);
           continue;

@@ -13,6 +13,9 @@ typedef struct {
   guint mode;
 } GenRenderedFile;
 
+/* Largest template or source file accepted, in bytes. */
+#define GEN_CONFIG_FILE_MAX_SIZE (16 * 1024 * 1024)
+
 /* Replaces every {{name}} (spaces inside the braces allowed) with its
  * variable.  An undefined variable or an unclosed "{{" is an error naming
  * @what. */

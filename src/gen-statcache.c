@@ -136,7 +136,10 @@ gboolean
 gen_statcache_store (int sysroot_dfd, const char *key, const char *digest, const char *checksum,
                      GError **error)
 {
-  if (!gen_mkdir_p_at (sysroot_dfd, CACHE_DIR, 0755, error))
+  if (!gen_exists_at (sysroot_dfd, CACHE_DIR)
+      && (!gen_mkdir_p_at (sysroot_dfd, CACHE_DIR, 0755, error)
+          || !gen_fsync_dir_at (sysroot_dfd, GEN_STATE_DIR, error)
+          || !gen_fsync_dir_at (sysroot_dfd, GEN_STATE_DIR "/cache", error)))
     return FALSE;
   g_autofree char *path = g_build_filename (CACHE_DIR, key, NULL);
   g_autofree char *text = g_strdup_printf ("%s %s\n", digest, checksum);

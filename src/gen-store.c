@@ -13,6 +13,7 @@
 #include "gen-compose.h"
 #include "gen-error.h"
 #include "gen-statcache.h"
+#include "gen-crash.h"
 #include "gen-util.h"
 
 typedef struct archive GenArchive;
@@ -21,7 +22,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (GenArchive, archive_read_free)
 #define META_KERNEL_VERSION "gen.kernel.version"
 #define META_KERNEL_ID "gen.kernel.id"
 #define META_KERNEL_INITRD "gen.kernel.initrd"
-#define GENERATION_REF_PREFIX "gen/generation"
+#define GENERATION_REF_PREFIX GEN_GENERATION_REF_PREFIX
 
 struct _GenStore {
   OstreeRepo *repo;
@@ -251,6 +252,17 @@ is_regular (GFile *f, GCancellable *cancellable)
          == G_FILE_TYPE_REGULAR;
 }
 
+static gboolean
+kernel_version_is_valid (const char *name)
+{
+  if (!*name || strlen (name) > 128 || name[0] == '.')
+    return FALSE;
+  for (const char *p = name; *p; p++)
+    if (!g_ascii_isalnum (*p) && !strchr ("._-+~", *p))
+      return FALSE;
+  return TRUE;
+}
+
 /* Finds usr/lib/modules/<kver>/vmlinuz (the highest <kver> if several). */
 static gboolean
 find_kernel (GFile *root, GenRelease *r, GCancellable *cancellable, GError **error)
@@ -270,6 +282,17 @@ find_kernel (GFile *root, GenRelease *r, GCancellable *cancellable, GError **err
         break;
       g_autoptr (GFile) vmlinuz = g_file_get_child (child, "vmlinuz");
       const char *name = g_file_info_get_name (info);
+      if (is_regular (vmlinuz, cancellable) && !kernel_version_is_valid (name))
+        {
+          /* It names a folder in boot/ and goes into the entry's "linux"
+           * line: a newline in it would add lines to the boot entry. */
+          g_autofree char *shown = gen_escape_controls (name);
+          g_set_error (error, GEN_ERROR, GEN_ERROR_INVALID_RELEASE,
+                       "the release's kernel folder 'usr/lib/modules/%s' is not a kernel version "
+                       "(letters, digits, '.', '_', '-', '+', '~')",
+                       shown);
+          return FALSE;
+        }
       if (is_regular (vmlinuz, cancellable) && (!best || strverscmp (name, best) > 0))
         {
           g_free (best);
@@ -307,6 +330,15 @@ find_kernel (GFile *root, GenRelease *r, GCancellable *cancellable, GError **err
   return TRUE;
 }
 
+static gboolean
+has_control (const char *s)
+{
+  for (; *s; s++)
+    if ((guchar) *s < 0x20 || *s == 0x7f)
+      return TRUE;
+  return FALSE;
+}
+
 /* VERSION_ID from usr/lib/os-release or etc/os-release, or NULL. */
 static char *
 read_os_release_version (GFile *root, GCancellable *cancellable)
@@ -324,7 +356,9 @@ read_os_release_version (GFile *root, GCancellable *cancellable)
         if (g_str_has_prefix (*l, "VERSION_ID="))
           {
             char *value = g_shell_unquote (*l + strlen ("VERSION_ID="), NULL);
-            if (value && *value)
+            /* It goes into the boot entry's title: one printable line. */
+            if (value && *value && strlen (value) <= 128 && g_utf8_validate (value, -1, NULL)
+                && !has_control (value))
               return value;
             g_free (value);
           }
@@ -587,6 +621,8 @@ gen_store_import (GenStore *store, GenManifest *m, gboolean keep, GenProgressFun
   if (progress)
     progress ("importing release", 0, 0, user_data);
   store->staging_before = staging_entries (store);
+  if (keep)
+    GEN_CRASH_POINT ("before the store transaction for", m->release_source);
   if (!ostree_repo_prepare_transaction (store->repo, NULL, cancellable, error))
     return NULL;
   ImportProgress p = { progress, user_data, 0 };
@@ -697,6 +733,7 @@ gen_store_deploy (GenStore *store, GenRelease *r, gboolean *out_new, GCancellabl
       opts.mode = OSTREE_REPO_CHECKOUT_MODE_USER;
       opts.bareuseronly_dirs = TRUE;
     }
+  GEN_CRASH_POINT ("before checking out", tmp);
   if (!ostree_repo_checkout_at (store->repo, &opts, store->sysroot_dfd, tmp, r->checksum,
                                 cancellable, error))
     {
@@ -704,6 +741,7 @@ gen_store_deploy (GenStore *store, GenRelease *r, gboolean *out_new, GCancellabl
       return FALSE;
     }
   /* The checkout is hardlinks to synced objects, but its folders are new. */
+  GEN_CRASH_POINT ("checked out, before syncfs", tmp);
   if (syncfs (store->sysroot_dfd) < 0)
     return gen_throw_errno (error, "syncing the checkout");
   if (!gen_rename_at (store->sysroot_dfd, tmp, target, error))
@@ -724,12 +762,18 @@ gen_store_install_kernel (GenStore *store, GenRelease *r, const char *os, char *
       return TRUE;
     }
   g_autofree char *os_dir = g_build_filename (GEN_BOOT_DIR, os, NULL);
+  gboolean new_os_dir = !gen_exists_at (store->sysroot_dfd, os_dir);
   if (!gen_mkdir_p_at (store->sysroot_dfd, os_dir, 0755, error))
+    return FALSE;
+  /* The first kernel of an OS creates boot/<os>: without a sync of boot/ a
+   * power cut could lose the folder, and every entry pointing into it. */
+  if (new_os_dir && !gen_fsync_dir_at (store->sysroot_dfd, GEN_BOOT_DIR, error))
     return FALSE;
   /* Build the folder under a temporary name beside it, then publish it with
    * one rename: an entry never points at half a kernel. */
   g_autofree char *tmp = g_strdup_printf ("%s/.%s-%s.tmp-%08x", os_dir, r->kernel_version,
                                           r->kernel_id, g_random_int ());
+  GEN_CRASH_POINT ("before mkdir", tmp);
   if (mkdirat (store->sysroot_dfd, tmp, 0755) < 0)
     return gen_throw_errno (error, "creating '%s'", tmp);
   g_autofree char *modules = g_strdup_printf (GEN_DEPLOY_DIR "/%s/usr/lib/modules/%s",
@@ -755,11 +799,97 @@ gen_store_set_generation_ref (GenStore *store, guint number, const char *checksu
                               GCancellable *cancellable, GError **error)
 {
   g_autofree char *ref = g_strdup_printf (GENERATION_REF_PREFIX "/%u", number);
-  return ostree_repo_set_ref_immediate (store->repo, NULL, ref, checksum, cancellable, error);
+  /* ostree syncs the ref file, not the folders holding it (made with the
+   * first generation): without them a power cut after the commit could lose
+   * the ref that keeps the generation's release in the store. */
+  int repo_dfd = ostree_repo_get_dfd (store->repo);
+  const char *ref_dir = "refs/heads/" GENERATION_REF_PREFIX;
+  gboolean new_dirs = !gen_exists_at (repo_dfd, ref_dir);
+  GEN_CRASH_POINT ("before setting ref", ref);
+  if (!ostree_repo_set_ref_immediate (store->repo, NULL, ref, checksum, cancellable, error))
+    return FALSE;
+  GEN_CRASH_POINT ("after setting ref", ref);
+  if (!gen_fsync_dir_at (repo_dfd, ref_dir, error)
+      || (new_dirs && (!gen_fsync_dir_at (repo_dfd, "refs/heads/gen", error)
+                       || !gen_fsync_dir_at (repo_dfd, "refs/heads", error))))
+    return FALSE;
+  return TRUE;
+}
+
+/* A commit gen_store_import() wrote: subject "gen release …", time 0, no parent. */
+static gboolean
+is_gen_release (OstreeRepo *repo, const char *checksum)
+{
+  g_autoptr (GVariant) commit = NULL;
+  if (!ostree_repo_load_variant (repo, OSTREE_OBJECT_TYPE_COMMIT, checksum, &commit, NULL))
+    return FALSE;
+  const char *subject = NULL;
+  g_variant_get_child (commit, 3, "&s", &subject);
+  g_autofree char *parent = ostree_commit_get_parent (commit);
+  return g_str_has_prefix (subject, "gen release") && ostree_commit_get_timestamp (commit) == 0
+         && parent == NULL;
+}
+
+/* Removes the releases no ref names any more: a switch that failed after its
+ * import (a full disk while copying the kernel, a kill) left the release
+ * under <os>/release, and the next import moved that ref on.  Only gen's own
+ * release commits are removed; anything else in the store is kept. */
+static gboolean
+prune_orphan_releases (GenStore *store, GPtrArray *removed, GCancellable *cancellable,
+                       GError **error)
+{
+  g_autoptr (GHashTable) commits = NULL;
+  g_autoptr (GHashTable) refs = NULL;
+  if (!ostree_repo_list_commit_objects_starting_with (store->repo, "", &commits, cancellable,
+                                                      error)
+      || !ostree_repo_list_refs (store->repo, NULL, &refs, cancellable, error))
+    return FALSE;
+  g_autoptr (GHashTable) named = g_hash_table_new (g_str_hash, g_str_equal);
+  GHashTableIter it;
+  gpointer key, value;
+  g_hash_table_iter_init (&it, refs);
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    g_hash_table_add (named, value);
+
+  g_autoptr (GPtrArray) orphans = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) kept = g_ptr_array_new_with_free_func (g_free);
+  g_hash_table_iter_init (&it, commits);
+  while (g_hash_table_iter_next (&it, &key, NULL))
+    {
+      const char *checksum;
+      OstreeObjectType type;
+      ostree_object_name_deserialize (key, &checksum, &type);
+      if (!g_hash_table_contains (named, checksum) && is_gen_release (store->repo, checksum))
+        g_ptr_array_add (orphans, g_strdup (checksum));
+      else
+        g_ptr_array_add (kept, g_strdup (checksum));
+    }
+  if (orphans->len == 0)
+    return TRUE;
+
+  g_autoptr (GHashTable) reachable = ostree_repo_traverse_new_reachable ();
+  for (guint i = 0; i < kept->len; i++)
+    if (!ostree_repo_traverse_commit_union (store->repo, kept->pdata[i], 0, reachable,
+                                            cancellable, error))
+      return FALSE;
+  OstreeRepoPruneOptions opts = { OSTREE_REPO_PRUNE_FLAGS_NONE, reachable };
+  gint total, pruned;
+  guint64 size;
+  GEN_CRASH_POINT ("before pruning releases", NULL);
+  if (!ostree_repo_prune_from_reachable (store->repo, &opts, &total, &pruned, &size, cancellable,
+                                         error))
+    return FALSE;
+  GEN_CRASH_POINT ("after pruning releases", NULL);
+  for (guint i = 0; removed && i < orphans->len; i++)
+    g_ptr_array_add (removed, g_strdup_printf ("release %s (no ref names it)",
+                                               (char *) orphans->pdata[i]));
+  g_debug ("pruned %d of %d objects (%" G_GUINT64_FORMAT " bytes)", pruned, total, size);
+  return TRUE;
 }
 
 gboolean
-gen_store_cleanup (GenStore *store, guint last, GCancellable *cancellable, GError **error)
+gen_store_cleanup (GenStore *store, guint last, GPtrArray *removed, GCancellable *cancellable,
+                   GError **error)
 {
   g_autoptr (GHashTable) refs = NULL;
   if (!ostree_repo_list_refs_ext (store->repo, GENERATION_REF_PREFIX, &refs,
@@ -772,9 +902,26 @@ gen_store_cleanup (GenStore *store, guint last, GCancellable *cancellable, GErro
     {
       const char *name = strrchr (key, '/');
       guint64 n;
-      if (name && g_ascii_string_to_unsigned (name + 1, 10, 1, G_MAXINT, &n, NULL) && n > last
-          && !ostree_repo_set_ref_immediate (store->repo, NULL, key, NULL, cancellable, error))
+      if (!name || !g_ascii_string_to_unsigned (name + 1, 10, 1, G_MAXINT, &n, NULL) || n <= last)
+        continue;
+      GEN_CRASH_POINT ("before deleting ref", key);
+      if (!ostree_repo_set_ref_immediate (store->repo, NULL, key, NULL, cancellable, error))
         return FALSE;
+      if (removed)
+        g_ptr_array_add (removed, g_strdup_printf ("ref %s", (char *) key));
     }
-  return TRUE;
+
+  /* The staging folders of an import that was killed: ostree would resume
+   * from them, but they hold a partial release for as long as they stay.
+   * No transaction is open: the sysroot lock keeps other gen runs out. */
+  g_autoptr (GPtrArray) staging = staging_entries (store);
+  for (guint i = 0; i < staging->len; i++)
+    {
+      g_autofree char *path = g_build_filename ("tmp", staging->pdata[i], NULL);
+      if (!gen_rm_rf_at (ostree_repo_get_dfd (store->repo), path, error))
+        return FALSE;
+      if (removed)
+        g_ptr_array_add (removed, g_build_filename (GEN_REPO_DIR, path, NULL));
+    }
+  return prune_orphan_releases (store, removed, cancellable, error);
 }

@@ -84,8 +84,14 @@ gboolean gen_store_install_kernel (GenStore *store, GenRelease *release, const c
 gboolean gen_store_set_generation_ref (GenStore *store, guint number, const char *checksum,
                                        GCancellable *cancellable, GError **error);
 
-/* Drops refs of generations above @last (left by a killed run). */
-gboolean gen_store_cleanup (GenStore *store, guint last, GCancellable *cancellable,
-                            GError **error);
+/* The refs gen/generation/N that keep each generation's release. */
+#define GEN_GENERATION_REF_PREFIX "gen/generation"
+
+/* Removes what killed or failed runs left in the store: refs of generations
+ * above @last, ostree staging folders (gen/repo/tmp/staging-*), and release
+ * commits no ref names any more.  Needs the sysroot lock and no open
+ * transaction.  @removed (may be NULL) gets a line per thing removed. */
+gboolean gen_store_cleanup (GenStore *store, guint last, GPtrArray *removed,
+                            GCancellable *cancellable, GError **error);
 
 G_END_DECLS

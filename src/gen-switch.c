@@ -7,6 +7,7 @@
 
 #include "gen-boot.h"
 #include "gen-data-release.h"
+#include "gen-crash.h"
 #include "gen-error.h"
 #include "gen-git.h"
 #include "gen-render.h"
@@ -67,6 +68,18 @@ move_data (GenSysroot *sysroot, GenSwitchResult *result, GenGeneration *g, GErro
              && gen_data_migrate (sysroot, result->data, g->data_paths, g->number, error));
 }
 
+/* After a switch: the release an earlier failed run imported is no longer
+ * named by <os>/release once this run moved the ref; remove it now rather
+ * than keep it for ever.  The switch has committed: a failure here only
+ * leaves the release for the next run's cleanup. */
+static void
+prune_after_commit (GenStore *store, GenSysroot *sysroot)
+{
+  g_autoptr (GError) local_error = NULL;
+  if (!gen_store_cleanup (store, sysroot->last, NULL, NULL, &local_error))
+    g_debug ("cleaning up the store after the switch: %s", local_error->message);
+}
+
 /* The manifest already made generation @same: no new generation; make it
  * the boot default, and current too unless @boot_only. */
 static gboolean
@@ -100,6 +113,7 @@ write_generation (GenSysroot *sysroot, GenGeneration *g, GenManifest *m, GPtrArr
   g_autofree char *final = generation_dir (g->number);
   if (!gen_rm_rf_at (sysroot->dfd, tmp, error))
     return FALSE;
+  GEN_CRASH_POINT ("before mkdir", tmp);
   if (mkdirat (sysroot->dfd, tmp, 0755) < 0)
     return gen_throw_errno (error, "creating '%s'", tmp);
 
@@ -116,6 +130,7 @@ write_generation (GenSysroot *sysroot, GenGeneration *g, GenManifest *m, GPtrArr
       || !gen_data_write_paths_file (sysroot, tmp, g->data_paths, error)
       || !gen_write_new_file_at (sysroot->dfd, record_path, record, strlen (record), 0644, error))
     return FALSE;
+  GEN_CRASH_POINT ("before syncing the generation folder", tmp);
   /* Each file was fsync'd as written, and gen_render_write synced the
    * overlay's folders; the generation's own folder remains. */
   if (!gen_fsync_dir_at (sysroot->dfd, tmp, error))
@@ -123,9 +138,32 @@ write_generation (GenSysroot *sysroot, GenGeneration *g, GenManifest *m, GPtrArr
   return gen_rename_at (sysroot->dfd, tmp, final, error);
 }
 
+static GenSwitchResult *
+switch_generation (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags,
+                   GenProgressFunc progress, gpointer user_data, GCancellable *cancellable,
+                   GError **error);
+
 GenSwitchResult *
 gen_switch (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags, GenProgressFunc progress,
             gpointer user_data, GCancellable *cancellable, GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+  GenSwitchResult *r = switch_generation (sysroot, m, flags, progress, user_data, cancellable,
+                                          &local_error);
+  if (r)
+    return r;
+  /* A full disk shows up deep in a step ("…: Writing content object:
+   * min-free-space-percent '3%' would be exceeded"): say it first. */
+  if (gen_error_is_no_space (local_error))
+    g_prefix_error (&local_error, "no space left in '%s': ", sysroot->path);
+  g_propagate_error (error, g_steal_pointer (&local_error));
+  return NULL;
+}
+
+static GenSwitchResult *
+switch_generation (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags,
+                   GenProgressFunc progress, gpointer user_data, GCancellable *cancellable,
+                   GError **error)
 {
   gboolean dry_run = (flags & GEN_SWITCH_DRY_RUN) != 0;
   gboolean boot_only = (flags & GEN_SWITCH_BOOT_ONLY) != 0;
@@ -156,7 +194,7 @@ gen_switch (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags, GenProgre
   if (!dry_run)
     {
       if (!gen_sysroot_cleanup (sysroot, NULL, error)
-          || !gen_store_cleanup (store, sysroot->last, cancellable, error))
+          || !gen_store_cleanup (store, sysroot->last, NULL, cancellable, error))
         {
           g_prefix_error (error, "cleaning up after an earlier run: ");
           return NULL;
@@ -182,11 +220,11 @@ gen_switch (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags, GenProgre
   g->manifest_path = g_canonicalize_filename (m->path, NULL);
   gen_git_describe (m->dir, &g->manifest_revision, &g->manifest_dirty);
   g->config_digest = gen_render_digest (files);
-  g->boot_loader = g_strdup (m->boot_loader);
-  g->boot_limit = m->boot_limit;
   g_autoptr (GPtrArray) steps = NULL;
   if (!gen_data_release_fill (gen_store_get_repo (store), m, g, &steps, cancellable, error))
     return NULL;
+  g->boot_loader = g_strdup (m->boot_loader);
+  g->boot_limit = m->boot_limit;
 
   GenGeneration *prev = result->previous;
   g_autoptr (GPtrArray) prev_files = prev ? gen_render_read_generation (sysroot->dfd, prev->number, error)
@@ -214,6 +252,8 @@ gen_switch (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags, GenProgre
           || !reuse_generation (sysroot, result, g_steal_pointer (&result->previous), boot_only,
                              dry_run, error))
         return NULL;
+      if (!dry_run)
+        prune_after_commit (store, sysroot);
       return g_steal_pointer (&result);
     }
   /* The other of current and default may match: a `switch --boot` followed by
@@ -231,6 +271,8 @@ gen_switch (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags, GenProgre
               || !reuse_generation (sysroot, result, g_steal_pointer (&same), boot_only, dry_run,
                                  error))
             return NULL;
+          if (!dry_run)
+            prune_after_commit (store, sysroot);
           return g_steal_pointer (&result);
         }
     }
@@ -282,6 +324,7 @@ gen_switch (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags, GenProgre
     return NULL;
   if (!gen_sysroot_commit_state (sysroot, m->os, current, g->number, g->number, error))
     return NULL;
+  prune_after_commit (store, sysroot);
   result->generation = g_steal_pointer (&g);
   return g_steal_pointer (&result);
 }

@@ -8,7 +8,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "gen-activate.h"
 #include "gen-boot.h"
+#include "gen-crash.h"
 #include "gen-error.h"
 #include "gen-util.h"
 
@@ -341,6 +343,35 @@ gen_sysroot_commit_state (GenSysroot *s, const char *os, guint current, guint de
   return TRUE;
 }
 
+/* The names in boot/loader/entries (none when it does not exist). */
+static GPtrArray *
+entry_names (GenSysroot *s, GError **error)
+{
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  int fd = openat (s->dfd, GEN_ENTRIES_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    {
+      if (errno != ENOENT)
+        {
+          gen_throw_errno (error, "opening '%s'", GEN_ENTRIES_DIR);
+          return NULL;
+        }
+      return g_steal_pointer (&names);
+    }
+  DIR *d = fdopendir (fd);
+  if (!d)
+    {
+      close (fd);
+      gen_throw_errno (error, "reading '%s'", GEN_ENTRIES_DIR);
+      return NULL;
+    }
+  struct dirent *de;
+  while ((de = readdir (d)) != NULL)
+    g_ptr_array_add (names, g_strdup (de->d_name));
+  closedir (d);
+  return g_steal_pointer (&names);
+}
+
 /* Removes temporary files (".NAME.tmp-XXXXXXXX") gen_write_file_at may have left in @dir. */
 static gboolean
 remove_tmp_files (GenSysroot *s, const char *dir, GPtrArray *removed, GError **error)
@@ -367,6 +398,103 @@ remove_tmp_files (GenSysroot *s, const char *dir, GPtrArray *removed, GError **e
         return FALSE;
       if (removed)
         g_ptr_array_add (removed, g_steal_pointer (&path));
+    }
+  return TRUE;
+}
+
+/* The names in folder @dir of the sysroot but "." and "..", or none. */
+static GPtrArray *
+dir_names (GenSysroot *s, const char *dir, GError **error)
+{
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  int fd = openat (s->dfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    {
+      if (errno == ENOENT)
+        return g_steal_pointer (&names);
+      gen_throw_errno (error, "opening '%s'", dir);
+      return NULL;
+    }
+  DIR *d = fdopendir (fd);
+  if (!d)
+    {
+      close (fd);
+      gen_throw_errno (error, "reading '%s'", dir);
+      return NULL;
+    }
+  struct dirent *de;
+  while ((de = readdir (d)) != NULL)
+    if (!g_str_equal (de->d_name, ".") && !g_str_equal (de->d_name, ".."))
+      g_ptr_array_add (names, g_strdup (de->d_name));
+  closedir (d);
+  return g_steal_pointer (&names);
+}
+
+/* Removes @path by renaming it to @aside first: a removal killed half way
+ * leaves a leftover under a name cleanup removes, never half a tree under a
+ * name a switch would use as it is. */
+static gboolean
+remove_via (GenSysroot *s, const char *path, const char *aside, GPtrArray *removed,
+            GError **error)
+{
+  if (!gen_rename_at (s->dfd, path, aside, error) || !gen_rm_rf_at (s->dfd, aside, error))
+    return FALSE;
+  if (removed)
+    g_ptr_array_add (removed, g_strdup (path));
+  return TRUE;
+}
+
+/* Checkouts and kernel folders no committed generation uses: a switch that
+ * failed (a full disk) or was killed after making them, before its commit.
+ * They hold the release's files (the checkout's hard links keep the store's
+ * objects alive) and the kernel, so they go.  Nothing is removed when a
+ * generation's record cannot be read: it might use them. */
+static gboolean
+remove_unused (GenSysroot *s, GPtrArray *removed, GError **error)
+{
+  g_autoptr (GArray) numbers = generation_numbers (s, error);
+  if (!numbers)
+    return FALSE;
+  g_autoptr (GHashTable) used = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  for (guint i = 0; i < numbers->len; i++)
+    {
+      guint n = g_array_index (numbers, guint, i);
+      if (n > s->last)
+        continue;
+      g_autoptr (GenGeneration) g = gen_sysroot_load_generation (s, n, NULL);
+      if (!g || !g->kernel_dir)
+        return TRUE;
+      g_hash_table_add (used, gen_sysroot_deploy_path (g->release_checksum));
+      g_hash_table_add (used, g_build_filename (GEN_BOOT_DIR, g->kernel_dir, NULL));
+    }
+  g_autoptr (GPtrArray) deploys = dir_names (s, GEN_DEPLOY_DIR, error);
+  if (!deploys)
+    return FALSE;
+  for (guint i = 0; i < deploys->len; i++)
+    {
+      const char *name = deploys->pdata[i];
+      g_autofree char *path = g_build_filename (GEN_DEPLOY_DIR, name, NULL);
+      if (name[0] == '.' || g_hash_table_contains (used, path))
+        continue;
+      g_autofree char *aside = g_strdup_printf (GEN_TMP_DIR "/unused-deploy-%s", name);
+      if (!remove_via (s, path, aside, removed, error))
+        return FALSE;
+    }
+  if (!s->os)
+    return TRUE;
+  g_autofree char *kernels = g_build_filename (GEN_BOOT_DIR, s->os, NULL);
+  g_autoptr (GPtrArray) kdirs = dir_names (s, kernels, error);
+  if (!kdirs)
+    return FALSE;
+  for (guint i = 0; i < kdirs->len; i++)
+    {
+      const char *name = kdirs->pdata[i];
+      g_autofree char *path = g_build_filename (kernels, name, NULL);
+      if (name[0] == '.' || g_hash_table_contains (used, path))
+        continue;
+      g_autofree char *aside = g_strdup_printf ("%s/.%s.tmp-unused", kernels, name);
+      if (!remove_via (s, path, aside, removed, error))
+        return FALSE;
     }
   return TRUE;
 }
@@ -414,10 +542,28 @@ gen_sysroot_cleanup (GenSysroot *s, GPtrArray *removed, GError **error)
         return FALSE;
     }
 
-  /* Generations a killed run wrote but never committed, and their entries. */
+  /* Generations a killed run wrote but never committed, and their entries:
+   * every folder and every entry numbered above `last`.  The entry goes
+   * first, so that a cleanup killed half way never leaves an entry whose
+   * folder is gone. */
   g_autoptr (GArray) numbers = generation_numbers (s, error);
   if (!numbers)
     return FALSE;
+  g_autoptr (GPtrArray) entries = s->os ? entry_names (s, error) : NULL;
+  if (s->os && !entries)
+    return FALSE;
+  for (guint i = 0; entries && i < entries->len; i++)
+    {
+      guint n;
+      if (!gen_boot_entry_number (s->os, entries->pdata[i], &n) || n <= s->last)
+        continue;
+      g_autofree char *entry = g_build_filename (GEN_ENTRIES_DIR, entries->pdata[i], NULL);
+      GEN_CRASH_POINT ("before removing", entry);
+      if (unlinkat (s->dfd, entry, 0) < 0 && errno != ENOENT)
+        return gen_throw_errno (error, "removing '%s'", entry);
+      if (removed)
+        g_ptr_array_add (removed, g_steal_pointer (&entry));
+    }
   for (guint i = 0; i < numbers->len; i++)
     {
       guint n = g_array_index (numbers, guint, i);
@@ -428,16 +574,19 @@ gen_sysroot_cleanup (GenSysroot *s, GPtrArray *removed, GError **error)
         return FALSE;
       if (removed)
         g_ptr_array_add (removed, g_steal_pointer (&path));
-      if (s->os)
-        {
-          g_autofree char *name = gen_boot_entry_name (s->os, n);
-          g_autofree char *entry = g_build_filename (GEN_ENTRIES_DIR, name, NULL);
-          if (unlinkat (s->dfd, entry, 0) == 0 && removed)
-            g_ptr_array_add (removed, g_steal_pointer (&entry));
-        }
     }
 
-  /* A run killed between the state and the boot menus left them behind. */
+  if (!remove_unused (s, removed, error))
+    return FALSE;
+
+  /* A run killed between the state and the boot menus left them behind:
+   * rewrite them, but only towards a complete default generation. */
+  if (s->os && s->default_gen > 0)
+    {
+      g_autoptr (GenGeneration) def = gen_sysroot_load_generation (s, s->default_gen, NULL);
+      if (!def || !gen_generation_check_complete (s, def, NULL))
+        return TRUE;
+    }
   return gen_boot_sync (s, error);
 }
 

@@ -33,17 +33,31 @@ split_lines (const char *text)
   return lines;
 }
 
-/* Returns the edit script from a to b. */
-static GArray *
-myers (GPtrArray *a, GPtrArray *b)
+/* Myers' search stops after this many differing lines and the middle part
+ * becomes "all removed, all added": the saved frontiers take about
+ * MAX_D^2 integers (16 MB), however long the files are. */
+#define MAX_D 2000
+
+static void
+add_edit (GArray *edits, Op op, guint old_line, guint new_line)
 {
-  gint n = a->len, m = b->len, max = n + m, offset = max + 1;
+  Edit e = { op, old_line, new_line };
+  g_array_append_val (edits, e);
+}
+
+/* Appends the edit script from a[a0, a0+n) to b[b0, b0+m), which differ in
+ * their first and last lines (or are empty). */
+static void
+myers_middle (GPtrArray *a, GPtrArray *b, gint a0, gint n, gint b0, gint m, GArray *edits)
+{
+  gint max = n + m, dmax = MIN (max, MAX_D), offset = max + 1;
   g_autoptr (GPtrArray) trace = g_ptr_array_new_with_free_func (g_free);
-  gint *v = g_new0 (gint, 2 * max + 3);
-  gint d_end = 0;
-  for (gint d = 0; d <= max; d++)
+  g_autofree gint *v = g_new0 (gint, 2 * max + 3);
+  gint d_end = -1;
+  for (gint d = 0; d <= dmax; d++)
     {
-      g_ptr_array_add (trace, g_memdup2 (v, sizeof (gint) * (2 * max + 3)));
+      /* The frontier of round d - 1: diagonals -d..d suffice to walk back. */
+      g_ptr_array_add (trace, g_memdup2 (v + offset - d, sizeof (gint) * (2 * d + 1)));
       gboolean done = FALSE;
       for (gint k = -d; k <= d && !done; k += 2)
         {
@@ -53,7 +67,7 @@ myers (GPtrArray *a, GPtrArray *b)
           else
             x = v[offset + k - 1] + 1;
           gint y = x - k;
-          while (x < n && y < m && g_str_equal (a->pdata[x], b->pdata[y]))
+          while (x < n && y < m && g_str_equal (a->pdata[a0 + x], b->pdata[b0 + y]))
             x++, y++;
           v[offset + k] = x;
           if (x >= n && y >= m)
@@ -65,44 +79,74 @@ myers (GPtrArray *a, GPtrArray *b)
           break;
         }
     }
-  g_free (v);
+  if (d_end < 0)
+    {
+      /* Too different to be worth a minimal diff. */
+      for (gint i = 0; i < n; i++)
+        add_edit (edits, OP_DEL, a0 + i, b0);
+      for (gint j = 0; j < m; j++)
+        add_edit (edits, OP_ADD, a0 + n, b0 + j);
+      return;
+    }
 
-  /* Walk back from (n, m) through the saved frontiers. */
-  GArray *edits = g_array_new (FALSE, FALSE, sizeof (Edit));
+  /* Walk back from (n, m) through the saved frontiers, collecting the
+   * script backwards, then reverse it. */
+  guint first = edits->len;
   gint x = n, y = m;
   for (gint d = d_end; d >= 0; d--)
     {
-      gint *vd = trace->pdata[d];
+      gint *vd = (gint *) trace->pdata[d] + d; /* vd[k] for k in -d..d */
       gint k = x - y;
       gint prev_k;
       if (d == 0)
         prev_k = 0;
-      else if (k == -d || (k != d && vd[offset + k - 1] < vd[offset + k + 1]))
+      else if (k == -d || (k != d && vd[k - 1] < vd[k + 1]))
         prev_k = k + 1;
       else
         prev_k = k - 1;
-      gint prev_x = d == 0 ? 0 : vd[offset + prev_k];
+      gint prev_x = d == 0 ? 0 : vd[prev_k];
       gint prev_y = prev_x - prev_k;
       while (x > prev_x && y > prev_y)
         {
           x--, y--;
-          Edit e = { OP_KEEP, x, y };
-          g_array_prepend_val (edits, e);
+          add_edit (edits, OP_KEEP, a0 + x, b0 + y);
         }
       if (d == 0)
         break;
       if (x == prev_x)
-        {
-          Edit e = { OP_ADD, x, prev_y };
-          g_array_prepend_val (edits, e);
-        }
+        add_edit (edits, OP_ADD, a0 + x, b0 + prev_y);
       else
-        {
-          Edit e = { OP_DEL, prev_x, y };
-          g_array_prepend_val (edits, e);
-        }
+        add_edit (edits, OP_DEL, a0 + prev_x, b0 + y);
       x = prev_x, y = prev_y;
     }
+  Edit *e = (Edit *) edits->data;
+  for (guint i = first, j = edits->len; i + 1 < j; i++, j--)
+    {
+      /* e[j - 1] is the last edit not yet swapped. */
+      Edit t = e[i];
+      e[i] = e[j - 1];
+      e[j - 1] = t;
+    }
+}
+
+/* Returns the edit script from a to b: common first and last lines, and
+ * Myers between them. */
+static GArray *
+myers (GPtrArray *a, GPtrArray *b)
+{
+  gint n = a->len, m = b->len;
+  gint pre = 0, suf = 0;
+  while (pre < n && pre < m && g_str_equal (a->pdata[pre], b->pdata[pre]))
+    pre++;
+  while (suf < n - pre && suf < m - pre
+         && g_str_equal (a->pdata[n - 1 - suf], b->pdata[m - 1 - suf]))
+    suf++;
+  GArray *edits = g_array_new (FALSE, FALSE, sizeof (Edit));
+  for (gint i = 0; i < pre; i++)
+    add_edit (edits, OP_KEEP, i, i);
+  myers_middle (a, b, pre, n - pre - suf, pre, m - pre - suf, edits);
+  for (gint i = 0; i < suf; i++)
+    add_edit (edits, OP_KEEP, n - suf + i, m - suf + i);
   return edits;
 }
 

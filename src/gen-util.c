@@ -1,10 +1,13 @@
 #include "gen-util.h"
 
+#include "gen-crash.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -46,6 +49,7 @@ gen_open_dir_at (int dfd, const char *path, GError **error)
 gboolean
 gen_mkdir_p_at (int dfd, const char *path, mode_t mode, GError **error)
 {
+  GEN_CRASH_POINT ("before mkdir", path);
   if (mkdirat (dfd, path, mode) == 0 || errno == EEXIST)
     return TRUE;
   if (errno != ENOENT)
@@ -99,6 +103,7 @@ rm_rf_children (int dfd, GError **error)
 gboolean
 gen_rm_rf_at (int dfd, const char *path, GError **error)
 {
+  GEN_CRASH_POINT ("before removing", path);
   if (unlinkat (dfd, path, 0) == 0 || errno == ENOENT)
     return TRUE;
   if (errno != EISDIR && errno != EPERM)
@@ -111,19 +116,30 @@ gen_rm_rf_at (int dfd, const char *path, GError **error)
       g_prefix_error (error, "removing '%s': ", path);
       return FALSE;
     }
+  GEN_CRASH_POINT ("emptied, before removing", path);
   if (unlinkat (dfd, path, AT_REMOVEDIR) < 0 && errno != ENOENT)
     return gen_throw_errno (error, "removing '%s'", path);
   return TRUE;
 }
 
-gboolean
-gen_fsync_dir_at (int dfd, const char *path, GError **error)
+static gboolean
+fsync_dir (int dfd, const char *path, GError **error)
 {
   gen_autofd fd = openat (dfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0)
     return gen_throw_errno (error, "opening '%s'", path);
   if (fsync (fd) < 0)
     return gen_throw_errno (error, "syncing '%s'", path);
+  return TRUE;
+}
+
+gboolean
+gen_fsync_dir_at (int dfd, const char *path, GError **error)
+{
+  GEN_CRASH_POINT ("before syncing folder", path);
+  if (!fsync_dir (dfd, path, error))
+    return FALSE;
+  GEN_CRASH_POINT ("after syncing folder", path);
   return TRUE;
 }
 
@@ -198,6 +214,7 @@ gboolean
 gen_write_new_file_at (int dfd, const char *path, const void *data, gsize len, mode_t mode,
                        GError **error)
 {
+  GEN_CRASH_POINT ("before creating", path);
   gen_autofd fd = openat (dfd, path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
   if (fd < 0)
     return gen_throw_errno (error, "creating '%s'", path);
@@ -205,8 +222,10 @@ gen_write_new_file_at (int dfd, const char *path, const void *data, gsize len, m
     return gen_throw_errno (error, "setting the mode of '%s'", path);
   if (!write_all (fd, data, len))
     return gen_throw_errno (error, "writing '%s'", path);
+  GEN_CRASH_POINT ("written, before syncing", path);
   if (fsync (fd) < 0)
     return gen_throw_errno (error, "syncing '%s'", path);
+  GEN_CRASH_POINT ("after syncing", path);
   return TRUE;
 }
 
@@ -221,10 +240,15 @@ tmp_name_for (const char *path)
 gboolean
 gen_rename_at (int dfd, const char *old_path, const char *new_path, GError **error)
 {
+  GEN_CRASH_POINT ("before renaming to", new_path);
   if (renameat (dfd, old_path, dfd, new_path) < 0)
     return gen_throw_errno (error, "renaming '%s' to '%s'", old_path, new_path);
+  GEN_CRASH_POINT ("renamed, before syncing the folder of", new_path);
   g_autofree char *dir = g_path_get_dirname (new_path);
-  return gen_fsync_dir_at (dfd, dir, error);
+  if (!fsync_dir (dfd, dir, error))
+    return FALSE;
+  GEN_CRASH_POINT ("after syncing the folder of", new_path);
+  return TRUE;
 }
 
 gboolean
@@ -252,6 +276,7 @@ gen_copy_file_at (int src_dfd, const char *src, int dst_dfd, const char *dst, mo
   gen_autofd in = openat (src_dfd, src, O_RDONLY | O_CLOEXEC);
   if (in < 0)
     return gen_throw_errno (error, "opening '%s'", src);
+  GEN_CRASH_POINT ("before creating", dst);
   gen_autofd out = openat (dst_dfd, dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
   if (out < 0)
     return gen_throw_errno (error, "creating '%s'", dst);
@@ -270,8 +295,10 @@ gen_copy_file_at (int src_dfd, const char *src, int dst_dfd, const char *dst, mo
       if (!write_all (out, buf, n))
         return gen_throw_errno (error, "writing '%s'", dst);
     }
+  GEN_CRASH_POINT ("written, before syncing", dst);
   if (fsync (out) < 0)
     return gen_throw_errno (error, "syncing '%s'", dst);
+  GEN_CRASH_POINT ("after syncing", dst);
   return TRUE;
 }
 
@@ -279,6 +306,7 @@ gboolean
 gen_symlink_replace_at (int dfd, const char *target, const char *path, GError **error)
 {
   g_autofree char *tmp = tmp_name_for (path);
+  GEN_CRASH_POINT ("before creating symlink", tmp);
   if (symlinkat (target, dfd, tmp) < 0)
     return gen_throw_errno (error, "creating symlink '%s'", tmp);
   if (!gen_rename_at (dfd, tmp, path, error))
@@ -294,6 +322,33 @@ gen_exists_at (int dfd, const char *path)
 {
   struct stat st;
   return fstatat (dfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+gboolean
+gen_error_is_no_space (const GError *error)
+{
+  return error
+         && (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE)
+             || (error->domain == G_IO_ERROR && strstr (error->message, "min-free-space-") != NULL));
+}
+
+char *
+gen_escape_controls (const char *text)
+{
+  GString *out = g_string_sized_new (strlen (text));
+  for (const char *p = text; *p; p++)
+    {
+      guchar c = *p;
+      if (c == '\n')
+        g_string_append (out, "\\n");
+      else if (c == '\t')
+        g_string_append (out, "\\t");
+      else if (c < 0x20 || c == 0x7f)
+        g_string_append_printf (out, "\\x%02x", c);
+      else
+        g_string_append_c (out, c);
+    }
+  return g_string_free (out, FALSE);
 }
 
 char *

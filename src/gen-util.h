@@ -49,6 +49,14 @@ gboolean gen_rename_at (int dfd, const char *old_path, const char *new_path, GEr
 
 gboolean gen_exists_at (int dfd, const char *path);
 
+/* TRUE for ENOSPC, and for the store refusing to fill its file system
+ * (ostree's min-free-space-percent, reported as a plain failure). */
+gboolean gen_error_is_no_space (const GError *error);
+
+/* @text with control characters written as \n, \t or \xHH, so that a
+ * message quoting input stays one line. */
+char *gen_escape_controls (const char *text);
+
 /* "2026-11-28T01:20:11Z" for now, or for @unix_time. */
 char *gen_iso8601_now (void);
 

@@ -20,6 +20,11 @@ test_text_diff_exact (void)
   g_autofree char *removed = gen_text_diff ("old\nold2\n", NULL, "a/x", "b/x");
   g_assert_cmpstr (removed, ==, "--- a/x\n+++ /dev/null\n@@ -1,2 +0,0 @@\n-old\n-old2\n");
 
+  /* An empty file added or removed: no lines, still a header. */
+  g_autofree char *empty_added = gen_text_diff (NULL, "", "a/x", "b/x");
+  g_assert_cmpstr (empty_added, ==, "--- /dev/null\n+++ b/x\n");
+  g_autofree char *empty_removed = gen_text_diff ("", NULL, "a/x", "b/x");
+  g_assert_cmpstr (empty_removed, ==, "--- a/x\n+++ /dev/null\n");
   g_autofree char *no_eol = gen_text_diff ("a", "b", "a/x", "b/x");
   g_assert_cmpstr (no_eol, ==,
                    "--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a\n\\ No newline at end of file\n+b\n"
@@ -101,6 +106,31 @@ test_text_diff_random (void)
   g_rand_free (rand);
 }
 
+/* 20,000 lines, all different: the search is bounded (it once took 44 s and
+ * more than 4 GB), and the diff still turns one text into the other. */
+static void
+test_text_diff_large (void)
+{
+  g_autoptr (GString) a = g_string_new ("same start\n"), b = g_string_new ("same start\n");
+  for (int i = 0; i < 20000; i++)
+    {
+      g_string_append_printf (a, "a %d\n", i);
+      g_string_append_printf (b, "b %d\n", i);
+    }
+  g_string_append (a, "same end\n");
+  g_string_append (b, "same end\n");
+  g_autofree char *diff = gen_text_diff (a->str, b->str, "a/x", "b/x");
+  g_assert_true (g_str_has_prefix (diff, "--- a/x\n+++ b/x\n@@ -1,20002 +1,20002 @@\n same start\n-a 0\n"));
+  g_autofree char *result = apply (a->str, diff);
+  g_assert_cmpstr (result, ==, b->str);
+
+  /* A small change in a long file stays a small diff. */
+  g_autoptr (GString) c = g_string_new (a->str);
+  g_string_replace (c, "a 10000\n", "changed\n", 1);
+  g_autofree char *small = gen_text_diff (a->str, c->str, "a/x", "b/x");
+  g_assert_cmpstr (small, ==, "--- a/x\n+++ b/x\n@@ -9999,7 +9999,7 @@\n a 9997\n a 9998\n a 9999\n-a 10000\n+changed\n a 10001\n a 10002\n a 10003\n");
+}
+
 static void
 test_versions (void)
 {
@@ -152,6 +182,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/textdiff/exact", test_text_diff_exact);
   g_test_add_func ("/textdiff/random-roundtrip", test_text_diff_random);
+  g_test_add_func ("/textdiff/large", test_text_diff_large);
   g_test_add_func ("/packages/versions", test_versions);
   g_test_add_func ("/packages/dpkg-status", test_dpkg_status);
   g_test_add_func ("/packages/json", test_packages_json);

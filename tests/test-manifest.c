@@ -165,6 +165,22 @@ static const struct {
   { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"config\":{\"files\":{\"/etc/x\":{\"source\":\"/etc/passwd\"}}}}", "'/etc/passwd' must be relative to the manifest's folder" },
   { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"config\":{\"files\":{\"/etc/x\":{\"source\":\"files/none\"}}}}", "config.files[\"/etc/x\"].source: 'files/none': No such file" },
   { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"config\":{\"files\":{\"/etc/x\":{\"content\":\"a\"},\"/etc/x/y\":{\"content\":\"b\"}}}}", "config.files[\"/etc/x/y\"]: '/etc/x' is a file, so it cannot be a folder" },
+  /* Setuid and setgid bits; the sticky bit is harmless and allowed. */
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"config\":{\"files\":{\"/etc/x\":{\"content\":\"a\",\"mode\":\"4755\"}}}}", "config.files[\"/etc/x\"].mode: '4755': setuid and setgid bits are not allowed" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"config\":{\"files\":{\"/etc/x\":{\"content\":\"a\",\"mode\":\"2644\"}}}}", "config.files[\"/etc/x\"].mode: '2644': setuid and setgid bits are not allowed" },
+  /* Escapes JSON allows but C strings and UTF-8 do not. */
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"config\":{\"files\":{\"/etc/x\":{\"content\":\"a\\u0000b\"}}}}", "m.json: a string holds \\u0000 (NUL)" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"config\":{\"vars\":{\"a\":\"x\\ud800y\"}}}", "m.json: config.vars.a: a key or string is not valid UTF-8" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"config\":{\"files\":{\"/etc/x\\ud800y\":{\"content\":\"a\"}}}}", "m.json: config.files: a key or string is not valid UTF-8" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"config\":{\"files\":{\"/etc/x\\ny\":{\"content\":\"a\"}}}}", "m.json: config.files[\"/etc/x\\ny\"]: target must be a path below /etc/ without '.', '..', empty parts or control characters" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"config\":{\"files\":{\"/etc/x\\ud800:{}}}}", "m.json: not valid JSON" },
+  /* Duplicate keys, at every level: JSON-GLib would keep the last silently. */
+  { "{\"os\":\"d\",\"os\":\"e\",\"release\":{\"ref\":\"r\"}}", "m.json: os: the key appears more than once" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\",\"ref\":\"s\"}}", "m.json: release.ref: the key appears more than once" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"config\":{\"vars\":{\"a\":1,\"b\":2,\"a\":3}}}", "m.json: config.vars.a: the key appears more than once" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"config\":{\"files\":{\"/etc/x\":{\"content\":\"a\"},\"/etc/x\":{\"content\":\"b\"}}}}", "m.json: config.files[\"/etc/x\"]: the key appears more than once" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"config\":{\"files\":{\"/etc/x\":{\"content\":\"a\",\"content\":\"b\"}}}}", "m.json: config.files[\"/etc/x\"].content: the key appears more than once" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"kernel\":{\"args\":[{\"a\":1,\"a\":2}]}}", "m.json: kernel.args[0].a: the key appears more than once" },
 };
 
 static void
@@ -180,6 +196,7 @@ test_invalid (Fixture *f, gconstpointer data)
       if (!strstr (error->message, bad[i].message))
         g_error ("manifest %u: error '%s' lacks '%s'", i, error->message, bad[i].message);
       g_assert_null (strchr (error->message, '\n'));
+      g_assert_true (g_utf8_validate (error->message, -1, NULL));
     }
 }
 
@@ -192,6 +209,47 @@ test_invalid_utf8 (Fixture *f, gconstpointer data)
   g_assert_null (m);
   g_assert_error (error, GEN_ERROR, GEN_ERROR_INVALID_MANIFEST);
   g_assert_true (strstr (error->message, "not valid UTF-8") != NULL);
+}
+
+/* JSON-GLib parses recursively: deep nesting is refused before it runs, so
+ * a 400 kB manifest of '[' cannot overflow the stack. */
+static void
+test_deep_nesting (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GString) deep = g_string_new (NULL);
+  for (guint i = 0; i < 200000; i++)
+    g_string_append_c (deep, '[');
+  for (guint i = 0; i < 200000; i++)
+    g_string_append_c (deep, ']');
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GenManifest) m = gen_manifest_parse (deep->str, deep->len, "m.json", f->dir, &error);
+  g_assert_null (m);
+  g_assert_error (error, GEN_ERROR, GEN_ERROR_INVALID_MANIFEST);
+  g_assert_cmpstr (error->message, ==, "m.json: arrays and objects nested deeper than 32 levels");
+
+  /* Brackets inside strings do not count; 32 levels are accepted. */
+  g_autoptr (GString) ok = g_string_new ("{\"os\":\"d\",\"release\":{\"ref\":\"r\"},"
+                                         "\"config\":{\"vars\":{\"a\":\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\\\"[[[[\"}}}");
+  g_clear_error (&error);
+  g_autoptr (GenManifest) m2 = gen_manifest_parse (ok->str, ok->len, "m.json", f->dir, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (g_hash_table_lookup (m2->vars, "a"), ==, "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\"[[[[");
+  g_autoptr (GString) d32 = g_string_new ("{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"kernel\":{\"x\":");
+  for (guint i = 0; i < 30; i++)
+    g_string_append_c (d32, '[');
+  for (guint i = 0; i < 30; i++)
+    g_string_append_c (d32, ']');
+  g_string_append (d32, "}}");
+  g_clear_error (&error);
+  g_autoptr (GenManifest) m3 = gen_manifest_parse (d32->str, d32->len, "m.json", f->dir, &error);
+  g_assert_null (m3);
+  g_assert_nonnull (strstr (error->message, "kernel.x: unknown key")); /* parsed, not refused for depth */
+  g_string_insert_c (d32, d32->len - 2 - 30, '[');
+  g_string_insert_c (d32, d32->len - 2, ']');
+  g_clear_error (&error);
+  g_autoptr (GenManifest) m4 = gen_manifest_parse (d32->str, d32->len, "m.json", f->dir, &error);
+  g_assert_null (m4);
+  g_assert_nonnull (strstr (error->message, "nested deeper than 32 levels"));
 }
 
 static void
@@ -252,6 +310,7 @@ main (int argc, char **argv)
   g_test_add ("/manifest/minimal", Fixture, NULL, setup, test_minimal, teardown);
   g_test_add ("/manifest/invalid", Fixture, NULL, setup, test_invalid, teardown);
   g_test_add ("/manifest/invalid-utf8", Fixture, NULL, setup, test_invalid_utf8, teardown);
+  g_test_add ("/manifest/deep-nesting", Fixture, NULL, setup, test_deep_nesting, teardown);
   g_test_add ("/manifest/fifo-and-size", Fixture, NULL, setup, test_load_fifo_and_size, teardown);
   g_test_add ("/manifest/relative-paths", Fixture, NULL, setup,
               test_load_resolves_against_manifest_folder, teardown);

@@ -165,10 +165,30 @@ test_commit_state (Fixture *f, gconstpointer data)
   g_assert_cmpuint (((GenGeneration *) gens->pdata[1])->number, ==, 2);
 }
 
+/* Gives generation @n what booting it needs besides its record and entry:
+ * its checkout, overlay, kernel and initramfs. */
+static void
+make_complete (Fixture *f, guint n)
+{
+  int dfd = f->sysroot->dfd;
+  g_autofree char *deploy = g_strdup_printf ("gen/deploy/%064d", 0);
+  memset (deploy + strlen ("gen/deploy/"), 'a', 64);
+  g_autofree char *etc = g_strdup_printf ("gen/generations/%u/etc", n);
+  g_assert_true (gen_mkdir_p_at (dfd, deploy, 0755, NULL));
+  g_assert_true (gen_mkdir_p_at (dfd, etc, 0755, NULL));
+  g_assert_true (gen_mkdir_p_at (dfd, "boot/demo/6.1.0-0123456789abcdef", 0755, NULL));
+  if (!gen_exists_at (dfd, "boot/demo/6.1.0-0123456789abcdef/vmlinuz"))
+    {
+      g_assert_true (gen_write_new_file_at (dfd, "boot/demo/6.1.0-0123456789abcdef/vmlinuz", "k", 1, 0644, NULL));
+      g_assert_true (gen_write_new_file_at (dfd, "boot/demo/6.1.0-0123456789abcdef/initrd.img", "i", 1, 0644, NULL));
+    }
+}
+
 static void
 test_cleanup (Fixture *f, gconstpointer data)
 {
   write_generation (f, 1);
+  make_complete (f, 1);
   g_assert_true (gen_sysroot_commit_state (f->sysroot, "demo", 1, 1, 1, NULL));
   /* A killed run: generation 2 written but never committed, temporary files. */
   write_generation (f, 2);
@@ -197,6 +217,25 @@ test_cleanup (Fixture *f, gconstpointer data)
   g_autofree char *def = gen_boot_read_default (dfd);
   g_assert_cmpstr (def, ==, "demo-1.conf");
   g_assert_cmpuint (removed->len, ==, 5);
+
+  /* A cleanup killed after removing generation 3's folder, before its
+   * entry: the entry alone is removed too. */
+  g_assert_true (gen_write_new_file_at (dfd, "boot/loader/entries/demo-3.conf", "x", 1, 0644, NULL));
+  g_assert_true (gen_write_new_file_at (dfd, "boot/loader/entries/demo-3+2-1.conf", "x", 1, 0644, NULL));
+  g_assert_true (gen_write_new_file_at (dfd, "boot/loader/entries/other-3.conf", "x", 1, 0644, NULL));
+  g_ptr_array_set_size (removed, 0);
+  g_assert_true (gen_sysroot_cleanup (f->sysroot, removed, &error));
+  g_assert_false (gen_exists_at (dfd, "boot/loader/entries/demo-3.conf"));
+  g_assert_false (gen_exists_at (dfd, "boot/loader/entries/demo-3+2-1.conf"));
+  g_assert_true (gen_exists_at (dfd, "boot/loader/entries/other-3.conf")); /* not gen's */
+  g_assert_cmpuint (removed->len, ==, 2);
+
+  /* loader.conf is put back in step only towards a complete generation. */
+  g_assert_true (gen_rm_rf_at (dfd, "gen/generations/1/etc", NULL));
+  g_assert_true (gen_write_file_at (dfd, "boot/loader/loader.conf", "default demo-9.conf\n", 20, 0644, NULL));
+  g_assert_true (gen_sysroot_cleanup (f->sysroot, NULL, &error));
+  g_autofree char *def2 = gen_boot_read_default (dfd);
+  g_assert_cmpstr (def2, ==, "demo-9.conf");
 }
 
 static void

@@ -5,7 +5,7 @@
 # shellcheck source=tests/e2e/lib.sh
 . "$TESTS_DIR/e2e/lib.sh"
 
-plan 49
+plan 52
 
 repo=$S/gen/repo
 make_release tree 1.0
@@ -73,6 +73,9 @@ with tarfile.open(name, "w:gz") as t:
         member("usr/null", type=tarfile.CHRTYPE, devmajor=1, devminor=3)
     elif kind == "fifo":
         member("usr/fifo", type=tarfile.FIFOTYPE)
+    elif kind == "kver-newline":
+        member("usr/lib/modules/6.1 x\noptions init=", type=tarfile.DIRTYPE, mode=0o755)
+        member("usr/lib/modules/6.1 x\noptions init=/vmlinuz", data=b"k\n")
 EOF
 }
 snapshot "$T/before"
@@ -91,6 +94,13 @@ refused hardlink hardlink "hard link 'x' points outside the tree ('../x')"
 refused device device "member 'usr/null' is a device node, FIFO or socket, which a release may not hold"
 refused fifo fifo "member 'usr/fifo' is a device node, FIFO or socket, which a release may not hold"
 expect_true "nothing escaped the tree" test ! -e "$T/evil" -a ! -e "$S/evil" -a ! -e "$S/gen/evil"
+
+# A kernel folder whose name holds a newline would add lines to the boot entry.
+must hostile kver-newline.tar.gz kver-newline
+manifest m-kver-newline.json '{ "archive": "kver-newline.tar.gz" }'
+expect_exit 1 gen switch m-kver-newline.json
+expect_error "the release's kernel folder 'usr/lib/modules/6.1 x\\noptions init=' is not a kernel version"
+expect_unchanged "$T/before" "kver-newline: nothing written"
 
 head -c 4096 /dev/urandom > garbage.tar.gz
 manifest m-garbage.json '{ "archive": "garbage.tar.gz" }'

@@ -4,7 +4,7 @@
 # shellcheck source=tests/e2e/lib.sh
 . "$TESTS_DIR/e2e/lib.sh"
 
-plan 162
+plan 192
 
 make_release rel 1.0
 mkdir -p m/templates m/files
@@ -170,6 +170,32 @@ bad huge "m/huge.json: larger than 1048576 bytes"
 
 printf '{ "os": "demo", "release": { "dir": "../rel" }, "config": { "vars": { "x": "\xff\xfe" } } }\n' > m/not-utf8.json
 bad not-utf8 "m/not-utf8.json: not valid UTF-8"
+
+# Hostile shapes (docs/RELIABILITY.md, "Hostile input").
+bad dup-top "m/dup-top.json: os: the key appears more than once" \
+  "$(echo '{ "os": "demo", "release": { "dir": "../rel" }, "os": "other" }')"
+bad dup-var "m/dup-var.json: config.vars.port: the key appears more than once" \
+  "$(with '{ "dir": "../rel" }' '{ "vars": { "port": 80, "port": 81 } }')"
+bad dup-target 'm/dup-target.json: config.files["/etc/a"]: the key appears more than once' \
+  "$(with '{ "dir": "../rel" }' '{ "files": { "/etc/a": { "content": "x" }, "/etc/a": { "content": "y" } } }')"
+bad dup-release "m/dup-release.json: release.dir: the key appears more than once" \
+  "$(with '{ "dir": "../rel", "dir": "../nope" }' '{}')"
+bad setuid 'config.files["/etc/a"].mode: '"'4755'"': setuid and setgid bits are not allowed in config files' \
+  "$(with_file '{ "content": "x", "mode": "4755" }')"
+bad setgid 'config.files["/etc/a"].mode: '"'2755'"': setuid and setgid bits are not allowed in config files' \
+  "$(with_file '{ "content": "x", "mode": "2755" }')"
+python3 -c 'print("[" * 300000 + "]" * 300000)' > m/deep.json
+bad deep "m/deep.json: arrays and objects nested deeper than 32 levels"
+python3 -c 'import json; v = {}
+for i in range(40): v = {"x": v}
+print(json.dumps({"os": "demo", "release": {"dir": "../rel"}, "config": {"vars": v}}))' > m/deep-vars.json
+bad deep-vars "m/deep-vars.json: arrays and objects nested deeper than 32 levels"
+head -c $((10 * 1024 * 1024)) /dev/zero | tr '\0' ' ' > m/ten-mb.json
+bad ten-mb "m/ten-mb.json: larger than 1048576 bytes"
+truncate -s 17M m/files/huge
+bad huge-source "config.files[\"/etc/a\"]: '$T/m/files/huge' is larger than 16777216 bytes, the most a config file may hold" \
+  "$(with_file '{ "source": "files/huge" }')"
+rm m/files/huge
 
 expect_exit 1 gen switch m/missing.json
 expect_error "opening manifest 'm/missing.json': No such file or directory"
