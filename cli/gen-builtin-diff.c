@@ -2,6 +2,7 @@
 #include <stdio.h>
 
 #include "gen-builtins.h"
+#include "gen-cli-diff.h"
 #include "gen-diff.h"
 #include "gen-error.h"
 

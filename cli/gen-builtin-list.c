@@ -22,12 +22,19 @@ gen_builtin_list (GenCli *cli, int argc, char **argv)
   if (!gens)
     return gen_cli_error (error);
   guint booted = gen_sysroot_booted (cli->sysroot);
+  g_autoptr (GenDataState) data = gen_data_state_load (cli->sysroot, &error);
+  if (!data)
+    return gen_cli_error (error);
 
   if (json)
     {
       g_autoptr (JsonArray) arr = json_array_new ();
       for (guint i = 0; i < gens->len; i++)
-        json_array_add_element (arr, gen_cli_generation_json (cli->sysroot, gens->pdata[i], booted));
+        {
+          JsonNode *node = gen_cli_generation_json (cli->sysroot, gens->pdata[i], booted);
+          gen_cli_data_annotate (node, cli->sysroot, data, gens->pdata[i]);
+          json_array_add_element (arr, node);
+        }
       g_autoptr (JsonObject) root = json_object_new ();
       json_object_set_array_member (root, "generations", g_steal_pointer (&arr));
       g_autoptr (JsonNode) node = json_node_init_object (json_node_alloc (), root);
@@ -40,8 +47,8 @@ gen_builtin_list (GenCli *cli, int argc, char **argv)
       printf ("no generations yet (make one with 'gen switch MANIFEST')\n");
       return GEN_EXIT_OK;
     }
-  printf ("%4s  %-20s  %-16s  %-10s  %-16s  %s\n", "GEN", "DATE", "RELEASE", "CHECKSUM", "KERNEL",
-          "STATE");
+  printf ("%4s  %-20s  %-16s  %-10s  %-16s  %-4s  %s\n", "GEN", "DATE", "RELEASE", "CHECKSUM",
+          "KERNEL", "DATA", "STATE");
   for (guint i = 0; i < gens->len; i++)
     {
       GenGeneration *g = gens->pdata[i];
@@ -52,9 +59,16 @@ gen_builtin_list (GenCli *cli, int argc, char **argv)
           date[10] = ' ';
           date[19] = '\0';
         }
-      printf ("%4u  %-20s  %-16s  %-10.10s  %-16s  %s\n", g->number, date,
+      if (!gen_cli_data_readable (cli->sysroot, data, g))
+        {
+          g_autofree char *more = g_strdup_printf ("%s%scannot read data %u", flags,
+                                                   *flags ? ", " : "", data->schema);
+          g_free (flags);
+          flags = g_steal_pointer (&more);
+        }
+      printf ("%4u  %-20s  %-16s  %-10.10s  %-16s  %-4u  %s\n", g->number, date,
               g->release_version ? g->release_version : "-", g->release_checksum,
-              g->kernel_version ? g->kernel_version : "-", flags);
+              g->kernel_version ? g->kernel_version : "-", g->data->schema, flags);
     }
   return GEN_EXIT_OK;
 }

@@ -8,8 +8,10 @@ int
 gen_builtin_rollback (GenCli *cli, int argc, char **argv)
 {
   g_autofree char *to_arg = NULL;
+  gboolean force = FALSE;
   GOptionEntry entries[] = {
     { "to", 0, 0, G_OPTION_ARG_STRING, &to_arg, "Generation to make current (default: the one before the current)", "N" },
+    { "force", 0, 0, G_OPTION_ARG_NONE, &force, "Even if its release does not read the data's schema (risky; see gen-rollback(1))", NULL },
     { NULL },
   };
   if (!gen_cli_parse (cli, NULL,
@@ -25,9 +27,11 @@ gen_builtin_rollback (GenCli *cli, int argc, char **argv)
   if (to_arg && !gen_cli_parse_generation (to_arg, &to, &error))
     return gen_cli_error (error);
   guint from = cli->sysroot->current, from_default = cli->sysroot->default_gen;
-  guint now = gen_rollback (cli->sysroot, to, &error);
+  g_autofree char *forced = NULL;
+  guint now = gen_rollback_full (cli->sysroot, to, force, &forced, &error);
   if (!now)
     return gen_cli_error (error);
+  gen_cli_warn_forced (forced);
   if (now == from && now == from_default)
     printf ("generation %u is already current and the boot default\n", now);
   else if (now == from)

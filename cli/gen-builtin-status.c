@@ -12,6 +12,34 @@ set_generation_or_null (JsonObject *o, const char *name, guint n)
     json_object_set_null_member (o, name);
 }
 
+/* The data's schema, whether the current generation reads it, its paths. */
+static void
+print_data (GenSysroot *s, GenDataState *data, GenGeneration *current)
+{
+  g_autofree char *reads = gen_data_decl_reads_string (current->data);
+  if (gen_cli_data_readable (s, data, current))
+    printf ("data:      schema %u (generation %u reads %s)\n", data->schema, current->number,
+            reads);
+  else
+    {
+      JsonObject *forced = gen_data_state_last_forced (data);
+      printf ("data:      schema %u, which generation %u does NOT read (it reads %s)", data->schema,
+              current->number, reads);
+      if (forced)
+        printf ("; made current with --force on %s",
+                json_object_get_string_member_with_default (forced, "date", "?"));
+      printf ("\n");
+    }
+  for (char **p = current->data_paths; *p; p++)
+    {
+      g_autofree char *storage = gen_data_path_storage (*p);
+      printf ("%s%s (%s)\n", p == current->data_paths ? "paths:     " : "           ", *p, storage);
+    }
+  g_autofree char *pending = gen_cli_data_pending (data);
+  if (pending)
+    printf ("migration: %s\n", pending);
+}
+
 int
 gen_builtin_status (GenCli *cli, int argc, char **argv)
 {
@@ -32,6 +60,9 @@ gen_builtin_status (GenCli *cli, int argc, char **argv)
   if (s->current && !(current = gen_sysroot_load_generation (s, s->current, &error)))
     return gen_cli_error (error);
   guint booted = gen_sysroot_booted (s);
+  g_autoptr (GenDataState) data = gen_data_state_load (s, &error);
+  if (!data)
+    return gen_cli_error (error);
 
   if (json)
     {
@@ -45,8 +76,13 @@ gen_builtin_status (GenCli *cli, int argc, char **argv)
       set_generation_or_null (o, "default", s->default_gen);
       set_generation_or_null (o, "booted", booted);
       json_object_set_int_member (o, "last", s->last);
+      json_object_set_member (o, "data", gen_cli_data_state_json (s, data, current));
       if (current)
-        json_object_set_member (o, "generation", gen_cli_generation_json (s, current, booted));
+        {
+          JsonNode *node = gen_cli_generation_json (s, current, booted);
+          gen_cli_data_annotate (node, s, data, current);
+          json_object_set_member (o, "generation", node);
+        }
       else
         json_object_set_null_member (o, "generation");
       g_autoptr (JsonNode) node = json_node_init_object (json_node_alloc (), o);
@@ -80,5 +116,6 @@ gen_builtin_status (GenCli *cli, int argc, char **argv)
     printf (" (git %.12s%s)", current->manifest_revision,
             current->manifest_dirty ? ", with uncommitted changes" : "");
   printf ("\n");
+  print_data (s, data, current);
   return GEN_EXIT_OK;
 }

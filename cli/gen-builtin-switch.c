@@ -1,8 +1,79 @@
 /* gen switch MANIFEST [--boot | --dry-run]: make a generation and activate it. */
 #include <stdio.h>
+#include <string.h>
 
 #include "gen-builtins.h"
+#include "gen-cli-diff.h"
 #include "gen-switch.h"
+
+/* The data's schema, its migrations and the data paths. */
+static void
+print_data (GenSwitchResult *r, gboolean dry_run)
+{
+  GenGeneration *g = r->generation;
+  GenDataPlan *d = r->data;
+  if (d && d->from == 0 && d->to == 0)
+    d = NULL; /* releases that declare no data schema: nothing to say */
+  if (d && d->first)
+    printf ("  data:        schema %u (the first generation: no migration)\n", d->to);
+  else if (d && d->steps->len > 0)
+    {
+      printf ("  data:        schema %u → %u, %s", d->from, d->to,
+              dry_run ? "would run migrations" : "migrated by");
+      for (guint i = 0; i < d->steps->len; i++)
+        printf ("%s%s", i ? ", " : " ", ((GenDataStep *) d->steps->pdata[i])->name);
+      printf ("\n");
+    }
+  else if (d)
+    printf ("  data:        schema %u, no migration\n", d->to);
+  if (r->previous && !g_strv_equal ((const char *const *) r->previous->data_paths,
+                                    (const char *const *) g->data_paths))
+    {
+      g_autofree char *paths = g_strjoinv (" ", g->data_paths);
+      printf ("  data paths:  changed: %s\n", *paths ? paths : "(none)");
+    }
+  else if (!r->previous && g->data_paths[0])
+    {
+      g_autofree char *paths = g_strjoinv (" ", g->data_paths);
+      printf ("  data paths:  %s\n", paths);
+    }
+}
+
+/* "  LABEL  a, b, c" wrapped at 79 columns under the first item. */
+static void
+print_list (const char *label, const char *intro, char **items)
+{
+  int col = printf ("  %-12s %s", label, intro);
+  for (char **i = items; *i; i++)
+    {
+      int len = strlen (*i) + (i[1] ? 1 : 0);
+      if (col + 1 + len > 79)
+        col = printf ("\n  %-12s", "") - 1;
+      col += printf (" %s%s", *i, i[1] ? "," : "");
+    }
+  printf ("\n");
+}
+
+/* What composing a release from packages did (release.packages). */
+static void
+print_compose (GenRelease *rel, gboolean dry_run)
+{
+  printf ("  packages:    %u (%u downloaded%s)\n", rel->n_packages, rel->n_fetched,
+          dry_run && rel->n_fetched ? ", not kept" : "");
+  if (rel->scripts_skipped && rel->scripts_skipped[0])
+    {
+      guint n = g_strv_length (rel->scripts_skipped);
+      g_autofree char *intro = g_strdup_printf ("not run for %u package%s:", n, n == 1 ? "" : "s");
+      print_list ("scripts:", intro, rel->scripts_skipped);
+    }
+  if (rel->setuid_stripped && rel->setuid_stripped[0])
+    {
+      guint n = g_strv_length (rel->setuid_stripped);
+      g_autofree char *intro = g_strdup_printf (
+          "removed from %u file%s (see release.packages.setuid):", n, n == 1 ? "" : "s");
+      print_list ("setuid:", intro, rel->setuid_stripped);
+    }
+}
 
 static void
 print_summary (GenSwitchResult *r, gboolean dry_run, gboolean boot_only)
@@ -27,12 +98,22 @@ print_summary (GenSwitchResult *r, gboolean dry_run, gboolean boot_only)
     printf ("  compared with generation %u:\n", r->previous->number);
   printf ("  release:     %s%s\n", r->new_release ? "new" : "unchanged",
           r->new_checkout ? (dry_run ? " (would be checked out)" : " (checked out)") : "");
+  if (r->release && r->release->n_packages > 0)
+    print_compose (r->release, dry_run);
   g_autofree char *args = g_strjoinv (" ", g->kernel_args);
   if (!r->previous)
     printf ("  kernel args: %s\n", *args ? args : "(none)");
   else
     printf ("  kernel args: %s%s\n", r->args_changed ? "changed: " : "unchanged",
             r->args_changed ? (*args ? args : "(none)") : "");
+  print_data (r, dry_run);
+  if (r->boot_changed)
+    {
+      g_autofree char *limit
+          = g->boot_limit ? g_strdup_printf ("%u", g->boot_limit) : g_strdup ("none");
+      printf ("  boot:        changed: loader %s, limit %s\n",
+              g->boot_loader ? g->boot_loader : "systemd-boot", limit);
+    }
   if (r->config_changes->len == 0)
     printf ("  config:      unchanged\n");
   for (guint i = 0; i < r->config_changes->len; i++)
@@ -58,10 +139,11 @@ print_summary (GenSwitchResult *r, gboolean dry_run, gboolean boot_only)
 int
 gen_builtin_switch (GenCli *cli, int argc, char **argv)
 {
-  gboolean boot_only = FALSE, dry_run = FALSE;
+  gboolean boot_only = FALSE, dry_run = FALSE, force = FALSE;
   GOptionEntry entries[] = {
     { "boot", 0, 0, G_OPTION_ARG_NONE, &boot_only, "Make the new generation the boot default only", NULL },
     { "dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run, "Print what would change; write nothing", NULL },
+    { "force", 0, 0, G_OPTION_ARG_NONE, &force, "Move the data past what a release reads (risky; see gen-switch(1))", NULL },
     { NULL },
   };
   if (!gen_cli_parse (cli, "MANIFEST",
@@ -78,12 +160,20 @@ gen_builtin_switch (GenCli *cli, int argc, char **argv)
   g_autoptr (GenManifest) manifest = gen_manifest_load (argv[1], &error);
   if (!manifest)
     return gen_cli_error (error);
-  GenSwitchFlags flags = (boot_only ? GEN_SWITCH_BOOT_ONLY : 0) | (dry_run ? GEN_SWITCH_DRY_RUN : 0);
+  GenSwitchFlags flags = (boot_only ? GEN_SWITCH_BOOT_ONLY : 0) | (dry_run ? GEN_SWITCH_DRY_RUN : 0)
+                         | (force ? GEN_SWITCH_FORCE : 0);
   g_autoptr (GenSwitchResult) result
       = gen_switch (cli->sysroot, manifest, flags, gen_cli_progress, NULL, NULL, &error);
   gen_cli_progress_done ();
   if (!result)
     return gen_cli_error (error);
   print_summary (result, dry_run, boot_only);
+  if (result->data && result->data->forced)
+    {
+      if (dry_run)
+        printf ("with --force: %s\n", result->data->forced);
+      else
+        gen_cli_warn_forced (result->data->forced);
+    }
   return GEN_EXIT_OK;
 }

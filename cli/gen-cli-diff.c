@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "gen-cli-diff.h"
 #include "gen-cli.h"
 
 typedef struct {
@@ -44,6 +45,30 @@ static char *
 human_size (gint64 bytes)
 {
   return g_format_size_full (bytes < 0 ? 0 : bytes, G_FORMAT_SIZE_DEFAULT);
+}
+
+/* The data schema and data paths: "data: schema 1 → 2 (reads 1, 2 → 2, 3)". */
+static void
+print_data (GenDiff *d, gboolean stat_only)
+{
+  GenDataDecl *a = d->from->data, *b = d->to->data;
+  g_autofree char *ra = gen_data_decl_reads_string (a);
+  g_autofree char *rb = gen_data_decl_reads_string (b);
+  if (gen_data_decl_equal (a, b))
+    printf ("\ndata: schema %u (unchanged), reads %s\n", b->schema, rb);
+  else if (a->schema != b->schema)
+    printf ("\ndata: schema %u → %u (reads %s → %s)\n", a->schema, b->schema, ra, rb);
+  else
+    printf ("\ndata: schema %u (unchanged), reads %s → %s\n", b->schema, ra, rb);
+  g_autofree char *pa = g_strjoinv (" ", d->from->data_paths);
+  g_autofree char *pb = g_strjoinv (" ", d->to->data_paths);
+  if (g_str_equal (pa, pb))
+    {
+      if (!stat_only)
+        printf ("  paths: %s (unchanged)\n", *pb ? pb : "(none)");
+    }
+  else
+    printf ("  paths: %s → %s\n", *pa ? pa : "(none)", *pb ? pb : "(none)");
 }
 
 static void
@@ -130,6 +155,8 @@ print_human (GenDiff *d, gboolean stat_only, const Colors *c)
     printf ("  args: %s (unchanged)\n", *args_b ? args_b : "(none)");
   else
     printf ("  args: %s → %s\n", *args_a ? args_a : "(none)", *args_b ? args_b : "(none)");
+
+  print_data (d, stat_only);
 
   /* size */
   g_autofree char *sa = human_size (d->size_from);
@@ -282,6 +309,15 @@ print_json (GenDiff *d)
       json_builder_set_member_name (b, "args");
       add_strv (b, sides[s]->kernel_args);
       json_builder_end_object (b);
+    }
+  json_builder_end_object (b);
+
+  json_builder_set_member_name (b, "data");
+  json_builder_begin_object (b);
+  for (guint s = 0; s < 2; s++)
+    {
+      json_builder_set_member_name (b, side_names[s]);
+      gen_data_add_json (b, sides[s]->data, sides[s]->data_paths);
     }
   json_builder_end_object (b);
 

@@ -4,7 +4,7 @@
 
 #include <json-glib/json-glib.h>
 
-#include "gen-diff.h"
+#include "gen-data.h"
 #include "gen-sysroot.h"
 
 G_BEGIN_DECLS
@@ -51,7 +51,17 @@ JsonNode *gen_cli_generation_json (GenSysroot *sysroot, GenGeneration *g, guint 
 /* "current, default" and so on, for human output. */
 char *gen_cli_generation_flags (GenSysroot *sysroot, GenGeneration *g, guint booted);
 
-/* Prints what changed, as `gen diff` does: human (colour on a terminal) or JSON. */
-void gen_cli_print_diff (GenDiff *diff, gboolean json, gboolean stat_only);
+/* gen-cli-data.c: "warning: --force: RISK" on stderr (nothing for NULL). */
+void gen_cli_warn_forced (const char *forced);
+/* Whether generation @g's release reads the data's schema. */
+gboolean gen_cli_data_readable (GenSysroot *sysroot, GenDataState *state, GenGeneration *g);
+/* Adds data.readable to a generation's JSON. */
+void gen_cli_data_annotate (JsonNode *node, GenSysroot *sysroot, GenDataState *state,
+                            GenGeneration *g);
+/* A sentence about a migration step that began and did not succeed, or NULL. */
+char *gen_cli_data_pending (GenDataState *state);
+/* `gen status --json`'s "data" object. */
+JsonNode *gen_cli_data_state_json (GenSysroot *sysroot, GenDataState *state,
+                                   GenGeneration *current);
 
 G_END_DECLS

@@ -1,6 +1,15 @@
 /* main.c: the gen command.  Parses the global options, then runs one
  * builtin from the table, after opening and locking the sysroot when the
- * builtin's flags ask for it. */
+ * builtin's flags ask for it.
+ *
+ * This file builds two programs.  `gen` links only gen-core (GLib and
+ * JSON-GLib): list, status and rollback start in a few milliseconds.  The
+ * commands that need the store (libostree, libarchive, libsolv: some 60
+ * shared libraries to load) run in `gen-store`, built from the same table
+ * with GEN_WITH_STORE, which `gen` executes in its place with the same
+ * arguments. */
+#include <errno.h>
+#include <limits.h>
 #include <locale.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,18 +30,24 @@ typedef struct {
   CommandFlags flags;
 } Command;
 
+#ifdef GEN_WITH_STORE
+#define STORE(fn) fn
+#else
+#define STORE(fn) NULL /* runs in gen-store */
+#endif
+
 static const Command commands[] = {
-  { "init", gen_builtin_init, "Prepare a sysroot: store, state and boot folders", 0 },
-  { "switch", gen_builtin_switch, "Make a generation from a manifest and activate it",
+  { "init", STORE (gen_builtin_init), "Prepare a sysroot: store, state and boot folders", 0 },
+  { "switch", STORE (gen_builtin_switch), "Make a generation from a manifest and activate it",
     CMD_OPEN | CMD_LOCK },
   { "rollback", gen_builtin_rollback, "Make an earlier generation current and default",
     CMD_OPEN | CMD_LOCK },
   { "list", gen_builtin_list, "List the generations", CMD_OPEN },
   { "status", gen_builtin_status, "Show the current, default and booted generation", CMD_OPEN },
-  { "diff", gen_builtin_diff, "Show what changed between two generations", CMD_OPEN },
+  { "diff", STORE (gen_builtin_diff), "Show what changed between two generations", CMD_OPEN },
   /* Locks even without --repair: a switch running meanwhile would show its
    * work in progress as problems. */
-  { "fsck", gen_builtin_fsck, "Check the store, the generations and the boot menu",
+  { "fsck", STORE (gen_builtin_fsck), "Check the store, the generations and the boot menu",
     CMD_OPEN | CMD_LOCK },
 };
 
@@ -47,6 +62,36 @@ print_usage (FILE *out)
                 "  --sysroot DIR  operate on DIR instead of / (everything gen writes is under it)\n"
                 "  --version      print the version\n"
                 "  -h, --help     show this help; 'gen COMMAND --help' for a command\n");
+}
+
+/* Runs the same command line in gen-store: beside this program (the build
+ * tree, or a relocated install), else in GEN_LIBEXECDIR.  Returns only on
+ * failure. */
+static int
+exec_store (char **argv)
+{
+  char self[PATH_MAX];
+  ssize_t n = readlink ("/proc/self/exe", self, sizeof self - 1);
+  g_autofree char *beside = NULL;
+  if (n > 0)
+    {
+      self[n] = '\0';
+      g_autofree char *dir = g_path_get_dirname (self);
+      beside = g_build_filename (dir, "gen-store", NULL);
+    }
+  const char *override = g_getenv ("GEN_STORE_HELPER");
+  const char *candidates[] = { override, beside, GEN_LIBEXECDIR "/gen-store" };
+  for (guint i = 0; i < G_N_ELEMENTS (candidates); i++)
+    if (candidates[i] && g_file_test (candidates[i], G_FILE_TEST_IS_EXECUTABLE))
+      {
+        execv (candidates[i], argv);
+        break;
+      }
+  int errsv = errno;
+  g_autoptr (GError) error = g_error_new (G_IO_ERROR, g_io_error_from_errno (errsv),
+                                          "cannot run gen-store (looked beside gen and in %s): %s",
+                                          GEN_LIBEXECDIR, g_strerror (errsv));
+  return gen_cli_error (error);
 }
 
 /* Takes the lock, saying so when another run holds it. */
@@ -109,6 +154,8 @@ main (int argc, char **argv)
   if (!cmd)
     return gen_cli_usage_error ("unknown command '%s' (see 'gen --help')", argv[i]);
   cli.command = cmd->name;
+  if (!cmd->fn)
+    return exec_store (argv);
 
   /* --help must work before the sysroot exists. */
   gboolean wants_help = FALSE;

@@ -1,6 +1,7 @@
 #include "gen-activate.h"
 
 #include "gen-boot.h"
+#include "gen-data.h"
 #include "gen-error.h"
 #include "gen-util.h"
 
@@ -11,8 +12,6 @@ gen_generation_check_complete (GenSysroot *sysroot, GenGeneration *g, GError **e
   g_autofree char *etc = g_strdup_printf (GEN_GENERATIONS_DIR "/%u/etc", g->number);
   g_autofree char *vmlinuz = g_strdup_printf (GEN_BOOT_DIR "/%s/vmlinuz", g->kernel_dir);
   g_autofree char *initrd = g_strdup_printf (GEN_BOOT_DIR "/%s/initrd.img", g->kernel_dir);
-  g_autofree char *entry_name = gen_boot_entry_name (g->os, g->number);
-  g_autofree char *entry = g_build_filename (GEN_ENTRIES_DIR, entry_name, NULL);
   const char *missing = NULL;
   if (!gen_exists_at (sysroot->dfd, deploy))
     missing = deploy;
@@ -22,8 +21,6 @@ gen_generation_check_complete (GenSysroot *sysroot, GenGeneration *g, GError **e
     missing = vmlinuz;
   else if (g->has_initrd && !gen_exists_at (sysroot->dfd, initrd))
     missing = initrd;
-  else if (!gen_exists_at (sysroot->dfd, entry))
-    missing = entry;
   if (!missing)
     return TRUE;
   g_set_error (error, GEN_ERROR, GEN_ERROR_FAILED, "generation %u is damaged: '%s' is missing",
@@ -33,6 +30,13 @@ gen_generation_check_complete (GenSysroot *sysroot, GenGeneration *g, GError **e
 
 guint
 gen_rollback (GenSysroot *sysroot, guint to, GError **error)
+{
+  return gen_rollback_full (sysroot, to, FALSE, NULL, error);
+}
+
+guint
+gen_rollback_full (GenSysroot *sysroot, guint to, gboolean force, char **out_forced,
+                   GError **error)
 {
   g_autoptr (GPtrArray) gens = gen_sysroot_list_generations (sysroot, error);
   if (!gens)
@@ -68,8 +72,13 @@ gen_rollback (GenSysroot *sysroot, guint to, GError **error)
     }
   if (!gen_generation_check_complete (sysroot, target, error))
     return 0;
+  g_autoptr (GenDataPlan) data = NULL;
+  if (target->number != sysroot->current
+      && !(data = gen_data_plan (sysroot, target, NULL, "rollback", force, error)))
+    return 0;
   g_autoptr (GError) local_error = NULL;
   if (!gen_sysroot_cleanup (sysroot, NULL, &local_error)
+      || !gen_data_commit (sysroot, data, &local_error)
       || !gen_sysroot_commit_state (sysroot, target->os, target->number, target->number,
                                     sysroot->last, &local_error))
     {
@@ -78,5 +87,7 @@ gen_rollback (GenSysroot *sysroot, guint to, GError **error)
       g_propagate_error (error, g_steal_pointer (&local_error));
       return 0;
     }
+  if (out_forced)
+    *out_forced = data ? g_strdup (data->forced) : NULL;
   return target->number;
 }

@@ -1,75 +1,205 @@
-#include "gen-boot.h"
+/* gen-boot.c: the boot menu every backend writes, and gen_boot_sync(). */
+#include "gen-boot-private.h"
 
 #include <string.h>
 
-#include "gen-sysroot.h"
+#include "gen-error.h"
 #include "gen-util.h"
 
-char *
-gen_boot_entry_name (const char *os, guint number)
+const char *const gen_boot_loader_names[] = { "systemd-boot", "grub", "extlinux", NULL };
+
+static const GenBootBackend *const backends[] = {
+  &gen_boot_backend_systemd_boot,
+  &gen_boot_backend_grub,
+  &gen_boot_backend_extlinux,
+};
+
+static void
+entry_free (GenBootEntry *e)
 {
-  return g_strdup_printf ("%s-%u.conf", os, number);
+  g_free (e->title);
+  g_free (e->cmdline);
+  g_free (e);
 }
 
-char *
-gen_boot_entry_text (GenGeneration *g)
+void
+gen_boot_menu_free (GenBootMenu *menu)
+{
+  if (!menu)
+    return;
+  g_free (menu->os);
+  g_free (menu->loader);
+  g_clear_pointer (&menu->entries, g_ptr_array_unref);
+  g_clear_pointer (&menu->generations, g_ptr_array_unref);
+  g_free (menu);
+}
+
+static gint
+newest_first (gconstpointer a, gconstpointer b)
+{
+  guint x = (*(GenGeneration **) a)->number, y = (*(GenGeneration **) b)->number;
+  return x < y ? 1 : x > y ? -1 : 0;
+}
+
+static char *
+entry_title (GenGeneration *g)
 {
   char buf[11];
-  const char *release = gen_generation_release_label (g, buf);
   g_autofree char *day = g->date ? g_strndup (g->date, 10) : g_strdup ("unknown date");
-  g_autofree char *cmdline = gen_generation_kernel_cmdline (g);
-  g_autoptr (GString) s = g_string_new (NULL);
-  g_string_append_printf (s, "title %s, generation %u (release %s, %s)\n", g->os, g->number,
-                          release, day);
-  /* BLS sorts entries by version, newest first: the generation number keeps
-   * the menu in generation order whatever the release versions are. */
-  g_string_append_printf (s, "version %u\n", g->number);
-  g_string_append_printf (s, "sort-key %s\n", g->os);
-  g_string_append_printf (s, "linux /%s/vmlinuz\n", g->kernel_dir);
-  if (g->has_initrd)
-    g_string_append_printf (s, "initrd /%s/initrd.img\n", g->kernel_dir);
-  g_string_append_printf (s, "options %s\n", cmdline);
-  return g_string_free (g_steal_pointer (&s), FALSE);
+  return g_strdup_printf ("%s, generation %u (release %s, %s)", g->os, g->number,
+                          gen_generation_release_label (g, buf), day);
 }
 
-gboolean
-gen_boot_write_entry (int sysroot_dfd, GenGeneration *g, GError **error)
+static gboolean
+is_pinned (const guint *pinned, guint number)
 {
-  g_autofree char *name = gen_boot_entry_name (g->os, g->number);
-  g_autofree char *path = g_build_filename (GEN_ENTRIES_DIR, name, NULL);
-  g_autofree char *text = gen_boot_entry_text (g);
-  return gen_write_file_at (sysroot_dfd, path, text, strlen (text), 0644, error);
+  for (const guint *p = pinned; p && *p; p++)
+    if (*p == number)
+      return TRUE;
+  return FALSE;
 }
 
-char *
-gen_boot_read_default (int sysroot_dfd)
+GenBootMenu *
+gen_boot_menu_new (const char *os, GPtrArray *generations, guint default_gen, guint current,
+                   const guint *pinned, GError **error)
 {
-  g_autofree char *text = gen_read_file_at (sysroot_dfd, GEN_LOADER_CONF, NULL, NULL);
-  if (!text)
-    return NULL;
-  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
-  for (char **l = lines; *l; l++)
+  g_autoptr (GenBootMenu) menu = g_new0 (GenBootMenu, 1);
+  menu->os = g_strdup (os);
+  menu->generations = g_ptr_array_ref (generations);
+  menu->entries = g_ptr_array_new_with_free_func ((GDestroyNotify) entry_free);
+
+  /* Not g_ptr_array_copy: the copy would free the generations too. */
+  g_autoptr (GPtrArray) sorted = g_ptr_array_sized_new (generations->len);
+  for (guint i = 0; i < generations->len; i++)
+    g_ptr_array_add (sorted, generations->pdata[i]);
+  g_ptr_array_sort (sorted, newest_first);
+  GenGeneration *def = NULL;
+  for (guint i = 0; i < sorted->len; i++)
+    if (((GenGeneration *) sorted->pdata[i])->number == default_gen)
+      def = sorted->pdata[i];
+  if (!def)
     {
-      char *line = g_strstrip (*l);
-      if (g_str_has_prefix (line, "default") && g_ascii_isspace (line[strlen ("default")]))
-        return g_strstrip (g_strdup (line + strlen ("default")));
+      g_set_error (error, GEN_ERROR, GEN_ERROR_NO_GENERATION,
+                   "the boot default, generation %u, does not exist", default_gen);
+      return NULL;
+    }
+  menu->loader = g_strdup (def->boot_loader ? def->boot_loader : gen_boot_loader_names[0]);
+  guint limit = def->boot_limit;
+
+  /* Newest first: the newest `limit` generations, then whatever must stay
+   * bootable whatever its age: the default, the current one (the system the
+   * operator knows works) and pinned ones. */
+  for (guint i = 0; i < sorted->len; i++)
+    {
+      GenGeneration *g = sorted->pdata[i];
+      if (!(limit == 0 || i < limit || g->number == default_gen || g->number == current
+            || is_pinned (pinned, g->number)))
+        continue;
+      GenBootEntry *e = g_new0 (GenBootEntry, 1);
+      e->generation = g;
+      e->title = entry_title (g);
+      g_ptr_array_add (menu->entries, e);
+      if (g == def)
+        menu->default_entry = e;
+    }
+  /* Each entry falls back to the next older one in the menu: the boot hook
+   * asks the boot loader for it when this generation cannot start. */
+  for (guint i = 0; i < menu->entries->len; i++)
+    {
+      GenBootEntry *e = menu->entries->pdata[i];
+      GenBootEntry *older = i + 1 < menu->entries->len ? menu->entries->pdata[i + 1] : NULL;
+      e->fallback = older ? older->generation->number : 0;
+      g_autofree char *base = gen_generation_kernel_cmdline (e->generation);
+      e->cmdline = e->fallback ? g_strdup_printf ("%s gen.fallback=%u", base, e->fallback)
+                               : g_steal_pointer (&base);
+    }
+  return g_steal_pointer (&menu);
+}
+
+GenBootEntry *
+gen_boot_menu_lookup (GenBootMenu *menu, guint number)
+{
+  for (guint i = 0; i < menu->entries->len; i++)
+    {
+      GenBootEntry *e = menu->entries->pdata[i];
+      if (e->generation->number == number)
+        return e;
     }
   return NULL;
 }
 
 gboolean
-gen_boot_write_loader_conf (int sysroot_dfd, const char *os, guint number, GError **error)
+gen_boot_write_file (int dfd, const char *path, const char *text, GError **error)
 {
-  g_autofree char *entry = gen_boot_entry_name (os, number);
-  g_autofree char *current = gen_boot_read_default (sysroot_dfd);
-  if (current && g_str_equal (current, entry))
+  g_autofree char *old = gen_read_file_at (dfd, path, NULL, NULL);
+  if (old && g_str_equal (old, text))
     return TRUE;
-  /* A menu timeout keeps older generations one key press away. */
-  g_autofree char *text = g_strdup_printf ("# written by gen; gen rewrites it on every switch\n"
-                                           "default %s\n"
-                                           "timeout 3\n",
-                                           entry);
-  return gen_write_file_at (sysroot_dfd, GEN_LOADER_CONF, text, strlen (text), 0644, error);
+  g_autofree char *dir = g_path_get_dirname (path);
+  if (!gen_mkdir_p_at (dfd, dir, 0755, error))
+    return FALSE;
+  return gen_write_file_at (dfd, path, text, strlen (text), 0644, error);
+}
+
+/* TRUE when gen wrote @path before: then it is kept up to date. */
+static gboolean
+written_by_gen (int dfd, const char *path)
+{
+  g_autofree char *text = gen_read_file_at (dfd, path, NULL, NULL);
+  return text && g_str_has_prefix (text, GEN_BOOT_HEADER);
+}
+
+gboolean
+gen_boot_sync (GenSysroot *sysroot, GError **error)
+{
+  if (!sysroot->os || sysroot->default_gen == 0)
+    return TRUE;
+  g_autoptr (GPtrArray) gens = gen_sysroot_list_generations (sysroot, error);
+  if (!gens)
+    return FALSE;
+  /* A default whose record is gone (removed by hand): leave the menus as they
+   * are, so that a rollback to another generation can still repair them. */
+  gboolean have_default = FALSE;
+  for (guint i = 0; i < gens->len; i++)
+    have_default |= ((GenGeneration *) gens->pdata[i])->number == sysroot->default_gen;
+  if (!have_default)
+    {
+      g_debug ("boot menus left alone: generation %u has no record", sysroot->default_gen);
+      return TRUE;
+    }
+  g_autoptr (GenBootMenu) menu
+      = gen_boot_menu_new (sysroot->os, gens, sysroot->default_gen, sysroot->current, NULL, error);
+  if (!menu)
+    return FALSE;
+  for (guint i = 0; i < G_N_ELEMENTS (backends); i++)
+    {
+      const GenBootBackend *b = backends[i];
+      gboolean wanted = b->path == NULL || g_str_equal (menu->loader, b->name)
+                        || written_by_gen (sysroot->dfd, b->path);
+      if (wanted && !b->write (sysroot->dfd, menu, error))
+        {
+          g_prefix_error (error, "writing the %s menu: ", b->name);
+          return FALSE;
+        }
+    }
+  /* Last: no menu names a removed entry any more. */
+  return gen_boot_systemd_boot_prune (sysroot->dfd, menu, error);
+}
+
+gboolean
+gen_boot_write_pending_entry (GenSysroot *sysroot, GenGeneration *g, guint current, GError **error)
+{
+  g_autoptr (GPtrArray) gens = gen_sysroot_list_generations (sysroot, error);
+  if (!gens)
+    return FALSE;
+  g_ptr_array_add (gens, gen_generation_copy (g));
+  g_autoptr (GenBootMenu) menu = gen_boot_menu_new (g->os, gens, g->number, current, NULL, error);
+  if (!menu)
+    return FALSE;
+  GenBootEntry *e = gen_boot_menu_lookup (menu, g->number);
+  g_autofree char *name = gen_boot_entry_name (g->os, g->number);
+  g_autofree char *path = g_build_filename (GEN_ENTRIES_DIR, name, NULL);
+  g_autofree char *text = gen_boot_entry_text (e);
+  return gen_boot_write_file (sysroot->dfd, path, text, error);
 }
 
 gboolean

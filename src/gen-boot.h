@@ -1,19 +1,80 @@
-/* gen-boot.h: the systemd-boot backend: BLS Type #1 entries and loader.conf
- * under DIR/boot, as the Boot Loader Specification and PRODUCT.md describe. */
+/* gen-boot.h: the boot menus.
+ *
+ * One generation list makes one menu (gen_boot_menu_new: which generations it
+ * keeps, which one is the default, what each entry boots), and every backend
+ * writes that menu in its own format:
+ *   systemd-boot  boot/loader/entries/<os>-<N>.conf (BLS Type #1) and
+ *                 boot/loader/loader.conf; always written: the entries are
+ *                 gen's own record of the menu (gen-boot-systemd-boot.c)
+ *   grub          boot/grub/grub.cfg (gen-boot-grub.c)
+ *   extlinux      boot/extlinux/extlinux.conf (gen-boot-extlinux.c)
+ * gen_boot_sync() rewrites them all after every change of the state
+ * (switch, rollback, the cleanup of an interrupted run), each file atomically.
+ */
 #pragma once
 
-#include "gen-generation.h"
+#include "gen-sysroot.h"
 
 G_BEGIN_DECLS
+
+/* The names boot.loader accepts, the default first; NULL-terminated. */
+extern const char *const gen_boot_loader_names[];
+
+/* Seconds every menu waits before it starts the default entry. */
+#define GEN_BOOT_TIMEOUT 3
+
+typedef struct {
+  GenGeneration *generation; /* borrowed from the menu's generation list */
+  guint fallback;            /* the next older generation in the menu; 0 for none */
+  char *title;               /* "demo, generation 4 (release 2.0, 2026-11-28)" */
+  char *cmdline;             /* what the boot hook reads (docs/booting.md) */
+} GenBootEntry;
+
+typedef struct {
+  char *os;
+  char *loader;             /* the default generation's boot.loader */
+  GPtrArray *entries;       /* GenBootEntry, newest generation first */
+  GenBootEntry *default_entry;
+  GPtrArray *generations;   /* holds what the entries point at */
+} GenBootMenu;
+
+void gen_boot_menu_free (GenBootMenu *menu);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GenBootMenu, gen_boot_menu_free)
+
+/* The menu of @generations (GenGeneration, any order; the menu takes a
+ * reference) when @default_gen is the boot default and @current the current
+ * generation (0: none).  It keeps the newest boot.limit generations (the
+ * default generation's setting), the default and current ones, and any
+ * number in @pinned (0-terminated, may be NULL: `gen pin` is to come).
+ * Older generations stay on disk; they only leave the menu. */
+GenBootMenu *gen_boot_menu_new (const char *os, GPtrArray *generations, guint default_gen,
+                                guint current, const guint *pinned, GError **error);
+
+/* The menu's entry for generation @number, or NULL when the menu leaves it out. */
+GenBootEntry *gen_boot_menu_lookup (GenBootMenu *menu, guint number);
+
+/* Rewrites every boot menu from the committed generations and the state in
+ * @sysroot: the systemd-boot entries and loader.conf always, grub.cfg and
+ * extlinux.conf when the default generation's boot.loader names them or gen
+ * wrote them before (a stale menu is never left behind).  Entries of
+ * generations the menu leaves out are removed last.  Files already right are
+ * not touched; nothing is when the default generation has no record.  Needs
+ * the lock. */
+gboolean gen_boot_sync (GenSysroot *sysroot, GError **error);
+
+/* Writes the systemd-boot entry of @g, a generation being made (not yet
+ * committed), as the menu will have it once @g is the default and @current
+ * the current generation. */
+gboolean gen_boot_write_pending_entry (GenSysroot *sysroot, GenGeneration *g, guint current,
+                                       GError **error);
+
+/* systemd-boot (gen-boot-systemd-boot.c) */
 
 /* "<os>-<N>.conf" */
 char *gen_boot_entry_name (const char *os, guint number);
 
-/* The text of a generation's entry. */
-char *gen_boot_entry_text (GenGeneration *gen);
-
-/* Writes the entry into boot/loader/entries (relative to @sysroot_dfd), atomically. */
-gboolean gen_boot_write_entry (int sysroot_dfd, GenGeneration *gen, GError **error);
+/* The text of an entry's BLS Type #1 file. */
+char *gen_boot_entry_text (GenBootEntry *entry);
 
 /* Writes boot/loader/loader.conf naming @number's entry as the default, atomically.
  * Leaves it alone when it already says so. */
@@ -22,6 +83,9 @@ gboolean gen_boot_write_loader_conf (int sysroot_dfd, const char *os, guint numb
 /* The entry name loader.conf names as default, or NULL. */
 char *gen_boot_read_default (int sysroot_dfd);
 
+/* GRUB (gen-boot-grub.c) and extlinux (gen-boot-extlinux.c): the menu file's text. */
+char *gen_boot_grub_text (GenBootMenu *menu);
+char *gen_boot_extlinux_text (GenBootMenu *menu);
 /* The generation number an entry file of @os is for: "<os>-<N>.conf", or
  * with boot counting "<os>-<N>+<LEFT>[-<DONE>].conf".  FALSE for any other
  * name (entries gen did not write). */

@@ -3,6 +3,7 @@
 #include <ostree.h>
 #include <string.h>
 
+#include "gen-data.h"
 #include "gen-error.h"
 #include "gen-packages.h"
 #include "gen-store.h"
@@ -44,7 +45,10 @@ gen_diff_is_empty (GenDiff *d)
   return (!d->packages || d->packages->len == 0) && d->config->len == 0 && d->files->len == 0
          && g_strcmp0 (d->from->kernel_version, d->to->kernel_version) == 0
          && g_strv_equal ((const char *const *) d->from->kernel_args,
-                          (const char *const *) d->to->kernel_args);
+                          (const char *const *) d->to->kernel_args)
+         && gen_data_decl_equal (d->from->data, d->to->data)
+         && g_strv_equal ((const char *const *) d->from->data_paths,
+                          (const char *const *) d->to->data_paths);
 }
 
 /* --- packages -------------------------------------------------------------- */

@@ -25,6 +25,7 @@ typedef struct {
   GHashTable *releases_checked; /* checksum -> GINT_TO_POINTER (TRUE: matches its commit) */
   GHashTable *kernels_checked;  /* boot/<kernel dir>: generations share them */
   guint differences;            /* in the checkout being compared */
+  GenBootMenu *menu;            /* the menu the committed generations give; NULL if none */
 } Fsck;
 
 static void
@@ -511,15 +512,38 @@ check_generation (Fsck *f, GenGeneration *g, GCancellable *cancellable)
     problem (f, FALSE, GEN_REPO_DIR, "ref %s names %s, generation %u's release is %s", ref, target,
              g->number, g->release_checksum);
 
-  g_autofree char *name = gen_boot_entry_name (g->os, g->number);
-  g_autofree char *entry = g_build_filename (GEN_ENTRIES_DIR, name, NULL);
-  g_autofree char *want = gen_boot_entry_text (g);
-  g_autofree char *have = gen_read_file_at (f->s->dfd, entry, NULL, NULL);
-  gboolean can_write = bootable (f, g);
-  if (!have)
-    problem (f, can_write, entry, "is missing (generation %u has no boot entry)", g->number);
-  else if (!g_str_equal (have, want))
-    problem (f, can_write, entry, "differs from what generation %u's record gives", g->number);
+  /* The entries are checked against the whole menu once every record is read. */
+}
+
+/* Each generation in the menu has its entry as the menu gives it; one the
+ * menu leaves out (boot.limit) has none. */
+static void
+check_menu_entries (Fsck *f, GHashTable *committed)
+{
+  GHashTableIter it;
+  gpointer key, value;
+  g_hash_table_iter_init (&it, committed);
+  while (g_hash_table_iter_next (&it, &key, &value))
+    {
+      GenGeneration *g = value;
+      g_autofree char *name = gen_boot_entry_name (g->os, g->number);
+      g_autofree char *entry = g_build_filename (GEN_ENTRIES_DIR, name, NULL);
+      g_autofree char *have = gen_read_file_at (f->s->dfd, entry, NULL, NULL);
+      GenBootEntry *e = f->menu ? gen_boot_menu_lookup (f->menu, g->number) : NULL;
+      gboolean can_write = bootable (f, g);
+      if (!e)
+        {
+          if (have && f->menu)
+            problem (f, TRUE, entry, "is still there, but the menu leaves generation %u out",
+                     g->number);
+          continue;
+        }
+      g_autofree char *want = gen_boot_entry_text (e);
+      if (!have)
+        problem (f, can_write, entry, "is missing (generation %u has no boot entry)", g->number);
+      else if (!g_str_equal (have, want))
+        problem (f, can_write, entry, "differs from what generation %u's record gives", g->number);
+    }
 }
 
 /* Generation N's record, or NULL with a problem. */
@@ -709,17 +733,80 @@ check_pointers (Fsck *f, GHashTable *committed)
 
 /* --- repairs --------------------------------------------------------------- */
 
+/* The entries under boot/loader/entries: name -> content. */
+static GHashTable *
+snapshot_entries (GenSysroot *s)
+{
+  GHashTable *t = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  int fd = openat (s->dfd, GEN_ENTRIES_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR *d = fd >= 0 ? fdopendir (fd) : NULL;
+  if (!d)
+    {
+      if (fd >= 0)
+        close (fd);
+      return t;
+    }
+  struct dirent *de;
+  while ((de = readdir (d)) != NULL)
+    {
+      if (de->d_name[0] == '.')
+        continue;
+      g_autofree char *path = g_build_filename (GEN_ENTRIES_DIR, de->d_name, NULL);
+      char *text = gen_read_file_at (s->dfd, path, NULL, NULL);
+      g_hash_table_insert (t, g_strdup (de->d_name), text ? text : g_strdup (""));
+    }
+  closedir (d);
+  return t;
+}
+
+/* Says which entries the repairs wrote, rewrote or removed. */
+static void
+report_entries (Fsck *f, GHashTable *before, GHashTable *after)
+{
+  GHashTableIter it;
+  gpointer key, value;
+  g_hash_table_iter_init (&it, after);
+  while (g_hash_table_iter_next (&it, &key, &value))
+    {
+      const char *old = g_hash_table_lookup (before, key);
+      if (!old)
+        repaired (f, "wrote %s/%s", GEN_ENTRIES_DIR, (char *) key);
+      else if (!g_str_equal (old, value))
+        repaired (f, "rewrote %s/%s", GEN_ENTRIES_DIR, (char *) key);
+    }
+  g_hash_table_iter_init (&it, before);
+  while (g_hash_table_iter_next (&it, &key, NULL))
+    {
+      guint n;
+      if (g_hash_table_contains (after, key))
+        continue;
+      if (f->s->os && gen_boot_entry_number (f->s->os, key, &n))
+        {
+          g_autofree char *dir = g_strdup_printf (GEN_GENERATIONS_DIR "/%u", n);
+          if (!gen_exists_at (f->s->dfd, dir) || n > f->s->last)
+            {
+              repaired (f, "removed %s/%s (generation %u does not exist)", GEN_ENTRIES_DIR,
+                        (char *) key, n);
+              continue;
+            }
+        }
+      repaired (f, "removed %s/%s (not in the boot menu)", GEN_ENTRIES_DIR, (char *) key);
+    }
+}
+
 static gboolean
 repair (Fsck *f, GCancellable *cancellable, GError **error)
 {
   GenSysroot *s = f->s;
   g_autoptr (GPtrArray) removed = g_ptr_array_new_with_free_func (g_free);
   g_autofree char *loader_before = gen_boot_read_default (s->dfd);
+  g_autoptr (GHashTable) entries_before = snapshot_entries (s);
   if (!gen_sysroot_cleanup (s, removed, error)
       || !gen_store_cleanup (f->store, s->last, removed, cancellable, error))
     return FALSE;
   for (guint i = 0; i < removed->len; i++)
-    repaired (f, "removed %s (left by an interrupted run)", (char *) removed->pdata[i]);
+    if (!g_str_has_prefix (removed->pdata[i], GEN_ENTRIES_DIR "/"))
+      repaired (f, "removed %s (left by an interrupted run)", (char *) removed->pdata[i]);
 
   g_autoptr (GPtrArray) numbers = list_dir (f, GEN_GENERATIONS_DIR, error);
   if (!numbers && error && *error)
@@ -746,18 +833,6 @@ repair (Fsck *f, GCancellable *cancellable, GError **error)
             return FALSE;
           repaired (f, "set ref %s to generation %u's release", ref, n);
         }
-      /* Its entry, when everything it boots is there. */
-      if (!bootable (f, g))
-        continue;
-      g_autofree char *name = gen_boot_entry_name (g->os, g->number);
-      g_autofree char *entry = g_build_filename (GEN_ENTRIES_DIR, name, NULL);
-      g_autofree char *want = gen_boot_entry_text (g);
-      g_autofree char *have = gen_read_file_at (s->dfd, entry, NULL, NULL);
-      if (have && g_str_equal (have, want))
-        continue;
-      if (!gen_boot_write_entry (s->dfd, g, error))
-        return FALSE;
-      repaired (f, "%s %s", have ? "rewrote" : "wrote", entry);
     }
 
   /* Entries of generations that do not exist. */
@@ -780,6 +855,8 @@ repair (Fsck *f, GCancellable *cancellable, GError **error)
 
   /* loader.conf: gen_sysroot_cleanup() rewrote it if the default generation
    * is complete; say so. */
+  g_autoptr (GHashTable) entries_after = snapshot_entries (s);
+  report_entries (f, entries_before, entries_after);
   g_autofree char *loader_after = gen_boot_read_default (s->dfd);
   if (g_strcmp0 (loader_before, loader_after) != 0)
     repaired (f, "rewrote %s: default %s", GEN_LOADER_CONF, loader_after ? loader_after : "none");
@@ -848,6 +925,20 @@ gen_fsck (GenSysroot *sysroot, GenFsckFlags flags, GCancellable *cancellable, GE
       check_generation (&f, g, cancellable);
       r->generations++;
     }
+  if (sysroot->os && sysroot->default_gen
+      && g_hash_table_contains (committed, GUINT_TO_POINTER (sysroot->default_gen)))
+    {
+      g_autoptr (GPtrArray) gens = g_ptr_array_new_with_free_func ((GDestroyNotify) gen_generation_free);
+      GHashTableIter it;
+      gpointer value;
+      g_hash_table_iter_init (&it, committed);
+      while (g_hash_table_iter_next (&it, NULL, &value))
+        g_ptr_array_add (gens, gen_generation_copy (value));
+      f.menu = gen_boot_menu_new (sysroot->os, gens, sysroot->default_gen, sysroot->current, NULL,
+                                  NULL);
+    }
+  check_menu_entries (&f, committed);
+  g_clear_pointer (&f.menu, gen_boot_menu_free);
   if (!check_unused (&f, committed, sorted->len, error) || !check_entries (&f, committed, error))
     return NULL;
   check_pointers (&f, committed);

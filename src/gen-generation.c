@@ -1,11 +1,15 @@
 #include "gen-generation.h"
 
+#include "gen-data.h"
 #include "gen-error.h"
 
 GenGeneration *
 gen_generation_new (void)
 {
-  return g_new0 (GenGeneration, 1);
+  GenGeneration *g = g_new0 (GenGeneration, 1);
+  g->data = gen_data_decl_new_undeclared ();
+  g->data_paths = g_new0 (char *, 1);
+  return g;
 }
 
 void
@@ -23,6 +27,9 @@ gen_generation_free (GenGeneration *g)
   g_free (g->manifest_path);
   g_free (g->manifest_revision);
   g_free (g->config_digest);
+  gen_data_decl_free (g->data);
+  g_strfreev (g->data_paths);
+  g_free (g->boot_loader);
   g_free (g);
 }
 
@@ -50,6 +57,11 @@ gen_generation_to_json (GenGeneration *g)
   json_builder_begin_object (b);
   add_string_or_null (b, "checksum", g->release_checksum);
   add_string_or_null (b, "version", g->release_version);
+  json_builder_set_member_name (b, "packages");
+  if (g->release_packages)
+    json_builder_add_int_value (b, g->release_packages);
+  else
+    json_builder_add_null_value (b);
   json_builder_end_object (b);
 
   json_builder_set_member_name (b, "kernel");
@@ -74,6 +86,18 @@ gen_generation_to_json (GenGeneration *g)
   json_builder_end_object (b);
 
   add_string_or_null (b, "config_digest", g->config_digest);
+  json_builder_set_member_name (b, "data");
+  gen_data_add_json (b, g->data, g->data_paths);
+
+  json_builder_set_member_name (b, "boot");
+  json_builder_begin_object (b);
+  add_string_or_null (b, "loader", g->boot_loader);
+  json_builder_set_member_name (b, "limit");
+  if (g->boot_limit)
+    json_builder_add_int_value (b, g->boot_limit);
+  else
+    json_builder_add_null_value (b);
+  json_builder_end_object (b);
   json_builder_end_object (b);
   return json_builder_get_root (b);
 }
@@ -118,6 +142,8 @@ gen_generation_from_json (JsonNode *node, GError **error)
   JsonObject *rel = object_member (o, "release");
   g->release_checksum = dup_member (rel, "checksum");
   g->release_version = dup_member (rel, "version");
+  gint64 packages = rel ? json_object_get_int_member_with_default (rel, "packages", 0) : 0;
+  g->release_packages = packages > 0 && packages <= G_MAXUINT ? packages : 0;
   JsonObject *kernel = object_member (o, "kernel");
   g->kernel_version = dup_member (kernel, "version");
   g->kernel_dir = dup_member (kernel, "dir");
@@ -138,6 +164,14 @@ gen_generation_from_json (JsonNode *node, GError **error)
   g->manifest_revision = dup_member (man, "revision");
   g->manifest_dirty = man && json_object_get_boolean_member_with_default (man, "dirty", FALSE);
   g->config_digest = dup_member (o, "config_digest");
+  gen_data_decl_free (g->data);
+  g_strfreev (g->data_paths);
+  gen_data_from_json (o, &g->data, &g->data_paths);
+  /* Records written before boot settings existed have none: the defaults. */
+  JsonObject *boot = object_member (o, "boot");
+  g->boot_loader = dup_member (boot, "loader");
+  gint64 limit = boot ? json_object_get_int_member_with_default (boot, "limit", 0) : 0;
+  g->boot_limit = limit > 0 && limit <= G_MAXINT ? limit : 0;
   if (!g->release_checksum || !g->os)
     {
       g_set_error (error, GEN_ERROR, GEN_ERROR_FAILED,
@@ -158,6 +192,15 @@ gen_generation_kernel_cmdline (GenGeneration *g)
   return g_string_free (g_steal_pointer (&s), FALSE);
 }
 
+gboolean
+gen_generation_boot_equal (GenGeneration *a, GenGeneration *b)
+{
+  /* A record without boot settings has the defaults. */
+  const char *la = a->boot_loader ? a->boot_loader : "systemd-boot";
+  const char *lb = b->boot_loader ? b->boot_loader : "systemd-boot";
+  return g_str_equal (la, lb) && a->boot_limit == b->boot_limit;
+}
+
 const char *
 gen_generation_release_label (GenGeneration *g, char buf[static 11])
 {
@@ -176,6 +219,7 @@ gen_generation_copy (GenGeneration *g)
   c->os = g_strdup (g->os);
   c->release_checksum = g_strdup (g->release_checksum);
   c->release_version = g_strdup (g->release_version);
+  c->release_packages = g->release_packages;
   c->kernel_version = g_strdup (g->kernel_version);
   c->kernel_dir = g_strdup (g->kernel_dir);
   c->has_initrd = g->has_initrd;
@@ -184,5 +228,11 @@ gen_generation_copy (GenGeneration *g)
   c->manifest_revision = g_strdup (g->manifest_revision);
   c->manifest_dirty = g->manifest_dirty;
   c->config_digest = g_strdup (g->config_digest);
+  gen_data_decl_free (c->data);
+  c->data = gen_data_decl_copy (g->data);
+  g_strfreev (c->data_paths);
+  c->data_paths = g_strdupv (g->data_paths);
+  c->boot_loader = g_strdup (g->boot_loader);
+  c->boot_limit = g->boot_limit;
   return c;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "gen-boot.h"
 #include "gen-error.h"
 #include "gen-util.h"
 
@@ -21,6 +22,41 @@ config_file_spec_free (GenConfigFileSpec *spec)
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GenConfigFileSpec, config_file_spec_free)
 
+static void
+package_repo_free (GenPackageRepo *r)
+{
+  g_free (r->url);
+  g_free (r->suite);
+  g_strfreev (r->components);
+  g_free (r);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GenPackageRepo, package_repo_free)
+
+static void
+package_request_free (GenPackageRequest *r)
+{
+  g_free (r->text);
+  g_free (r->name);
+  g_free (r->op);
+  g_free (r->version);
+  g_free (r);
+}
+
+static void
+packages_spec_free (GenPackagesSpec *p)
+{
+  if (!p)
+    return;
+  g_clear_pointer (&p->repos, g_ptr_array_unref);
+  g_clear_pointer (&p->install, g_ptr_array_unref);
+  g_strfreev (p->exclude);
+  g_free (p->architecture);
+  g_strfreev (p->setuid);
+  g_free (p);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GenPackagesSpec, packages_spec_free)
+
 void
 gen_manifest_free (GenManifest *m)
 {
@@ -31,10 +67,14 @@ gen_manifest_free (GenManifest *m)
   g_clear_pointer (&m->bytes, g_bytes_unref);
   g_free (m->os);
   g_free (m->release_source);
+  g_clear_pointer (&m->packages, packages_spec_free);
   g_free (m->release_version);
   g_strfreev (m->kernel_args);
   g_clear_pointer (&m->vars, g_hash_table_unref);
   g_clear_pointer (&m->files, g_ptr_array_unref);
+  gen_data_decl_free (m->release_data);
+  g_strfreev (m->data_paths);
+  g_free (m->boot_loader);
   g_free (m);
 }
 
@@ -208,15 +248,386 @@ resolve_inside (Ctx *ctx, const char *key, const char *path)
   return g_steal_pointer (&real);
 }
 
+/* --- release.packages ------------------------------------------------------ */
+
+/* Debian package names (Policy 5.6.1): lower-case letters, digits, '+', '-'
+ * and '.', at least two, starting with a letter or a digit. */
+static gboolean
+package_name_is_valid (const char *name)
+{
+  gsize len = strlen (name);
+  if (len < 2 || len > 128 || !(g_ascii_islower (name[0]) || g_ascii_isdigit (name[0])))
+    return FALSE;
+  for (const char *p = name; *p; p++)
+    if (!(g_ascii_islower (*p) || g_ascii_isdigit (*p) || *p == '+' || *p == '-' || *p == '.'))
+      return FALSE;
+  return TRUE;
+}
+
+/* Debian versions (Policy 5.6.12): [epoch:]upstream[-revision]. */
+static gboolean
+package_version_is_valid (const char *v)
+{
+  if (!g_ascii_isdigit (v[0]) || strlen (v) > 128)
+    return FALSE;
+  for (const char *p = v; *p; p++)
+    if (!(g_ascii_isalnum (*p) || strchr (".+~:-", *p)))
+      return FALSE;
+  return TRUE;
+}
+
+/* "name" or "name (OP version)", OP one of << <= = >= >>. */
+static GenPackageRequest *
+parse_request (const char *text)
+{
+  g_autoptr (GString) name = g_string_new (NULL);
+  const char *p = text;
+  while (*p && *p != ' ' && *p != '(')
+    g_string_append_c (name, *p++);
+  while (*p == ' ')
+    p++;
+  if (!package_name_is_valid (name->str))
+    return NULL;
+  GenPackageRequest *r = g_new0 (GenPackageRequest, 1);
+  r->text = g_strdup (text);
+  r->name = g_strdup (name->str);
+  if (*p == '\0')
+    return r;
+  static const char *const ops[] = { "<<", "<=", ">=", ">>", "=" };
+  const char *op = NULL;
+  if (*p++ == '(')
+    {
+      while (*p == ' ')
+        p++;
+      for (guint i = 0; i < G_N_ELEMENTS (ops) && !op; i++)
+        if (g_str_has_prefix (p, ops[i]))
+          op = ops[i];
+    }
+  const char *close = strchr (p, ')');
+  if (op && close && close[1] == '\0')
+    {
+      g_autofree char *version = g_strstrip (g_strndup (p + strlen (op), close - p - strlen (op)));
+      if (package_version_is_valid (version))
+        {
+          r->op = g_strdup (op);
+          r->version = g_steal_pointer (&version);
+          return r;
+        }
+    }
+  package_request_free (r);
+  return NULL;
+}
+
+/* Names in a repository location: letters, digits, '.', '_', '-' and '/',
+ * no '..', no leading '/'. */
+static gboolean
+repo_word_is_valid (const char *s)
+{
+  if (!*s || *s == '/' || strstr (s, "..") || strlen (s) > 128)
+    return FALSE;
+  for (const char *p = s; *p; p++)
+    if (!(g_ascii_isalnum (*p) || strchr ("._-/", *p)))
+      return FALSE;
+  return TRUE;
+}
+
+/* An array of non-empty strings, or NULL with an error. */
+static GPtrArray *
+get_string_array (Ctx *ctx, JsonNode *node, const char *key, gboolean non_empty)
+{
+  if (!JSON_NODE_HOLDS_ARRAY (node))
+    {
+      fail (ctx, key, "expected an array of strings, got %s", node_type_name (node));
+      return NULL;
+    }
+  JsonArray *arr = json_node_get_array (node);
+  if (non_empty && json_array_get_length (arr) == 0)
+    {
+      fail (ctx, key, "must not be empty");
+      return NULL;
+    }
+  g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < json_array_get_length (arr); i++)
+    {
+      JsonNode *el = json_array_get_element (arr, i);
+      g_autofree char *elkey = g_strdup_printf ("%s[%u]", key, i);
+      if (!JSON_NODE_HOLDS_VALUE (el) || json_node_get_value_type (el) != G_TYPE_STRING)
+        {
+          fail (ctx, elkey, "expected a string, got %s", node_type_name (el));
+          return NULL;
+        }
+      const char *s = json_node_get_string (el);
+      if (*s == '\0' || strchr (s, '\n'))
+        {
+          fail (ctx, elkey, "must be one non-empty line");
+          return NULL;
+        }
+      g_ptr_array_add (out, g_strdup (s));
+    }
+  return g_steal_pointer (&out);
+}
+
+static GStrv
+steal_strv (GPtrArray *arr)
+{
+  g_ptr_array_add (arr, NULL);
+  return (GStrv) g_ptr_array_free (arr, FALSE);
+}
+
+static GenPackageRepo *
+parse_repo (Ctx *ctx, JsonNode *node, const char *key)
+{
+  JsonObject *obj = NULL;
+  const char *location;
+  g_autofree char *url_key = NULL;
+  if (JSON_NODE_HOLDS_OBJECT (node))
+    {
+      obj = json_node_get_object (node);
+      static const char *const keys[] = { "url", "suite", "components", NULL };
+      if (!check_keys (ctx, obj, key, keys))
+        return NULL;
+      url_key = g_strdup_printf ("%s.url", key);
+      gboolean ok;
+      location = get_string (ctx, obj, "url", url_key, &ok);
+      if (!ok)
+        return NULL;
+      if (!location)
+        {
+          fail (ctx, url_key, "missing");
+          return NULL;
+        }
+    }
+  else if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING
+           && *json_node_get_string (node))
+    {
+      location = json_node_get_string (node);
+      url_key = g_strdup (key);
+    }
+  else
+    {
+      fail (ctx, key, "expected a folder, a URL or an object with 'url', got %s",
+            node_type_name (node));
+      return NULL;
+    }
+
+  g_autoptr (GenPackageRepo) repo = g_new0 (GenPackageRepo, 1);
+  if (g_str_has_prefix (location, "http://") || g_str_has_prefix (location, "https://"))
+    {
+      if (strpbrk (location, " \t\n\r") || strlen (location) > 2048)
+        {
+          fail (ctx, url_key, "'%s' is not a valid URL", location);
+          return NULL;
+        }
+      repo->url = g_strdup (location);
+      gsize len = strlen (repo->url);
+      while (len > 0 && repo->url[len - 1] == '/')
+        repo->url[--len] = '\0';
+    }
+  else if (strstr (location, "://"))
+    {
+      fail (ctx, url_key, "'%s': a repository is a folder or an http:// or https:// URL", location);
+      return NULL;
+    }
+  else
+    {
+      repo->url = resolve_path (ctx, location);
+      if (!g_file_test (repo->url, G_FILE_TEST_IS_DIR))
+        {
+          fail (ctx, url_key, "'%s' %s", location,
+                g_file_test (repo->url, G_FILE_TEST_EXISTS) ? "is not a folder" : "does not exist");
+          return NULL;
+        }
+    }
+
+  JsonNode *components = obj ? json_object_get_member (obj, "components") : NULL;
+  g_autofree char *suite_key = g_strdup_printf ("%s.suite", key);
+  g_autofree char *comp_key = g_strdup_printf ("%s.components", key);
+  gboolean ok = TRUE;
+  const char *suite = obj ? get_string (ctx, obj, "suite", suite_key, &ok) : NULL;
+  if (!ok)
+    return NULL;
+  if (suite && !repo_word_is_valid (suite))
+    {
+      fail (ctx, suite_key, "'%s' is not a suite name", suite);
+      return NULL;
+    }
+  if (components && !suite)
+    {
+      fail (ctx, comp_key, "components need a suite");
+      return NULL;
+    }
+  g_autoptr (GPtrArray) comps = NULL;
+  if (components)
+    {
+      comps = get_string_array (ctx, components, comp_key, TRUE);
+      if (!comps)
+        return NULL;
+      for (guint i = 0; i < comps->len; i++)
+        if (!repo_word_is_valid (comps->pdata[i]))
+          {
+            g_autofree char *k = g_strdup_printf ("%s[%u]", comp_key, i);
+            fail (ctx, k, "'%s' is not a component name", (char *) comps->pdata[i]);
+            return NULL;
+          }
+    }
+  else
+    {
+      comps = g_ptr_array_new_with_free_func (g_free);
+      if (suite)
+        g_ptr_array_add (comps, g_strdup ("main"));
+    }
+  repo->suite = g_strdup (suite);
+  repo->components = steal_strv (g_steal_pointer (&comps));
+  return g_steal_pointer (&repo);
+}
+
+/* A path in the composed tree: absolute, no empty, '.' or '..' part. */
+static gboolean
+tree_path_is_valid (const char *path)
+{
+  if (path[0] != '/' || path[1] == '\0' || strlen (path) > 4096)
+    return FALSE;
+  g_auto (GStrv) parts = g_strsplit (path + 1, "/", -1);
+  for (char **p = parts; *p; p++)
+    if (**p == '\0' || g_str_equal (*p, ".") || g_str_equal (*p, ".."))
+      return FALSE;
+  return TRUE;
+}
+
+static gint
+strcmp_p (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(char **) a, *(char **) b);
+}
+
+static gboolean
+parse_packages (Ctx *ctx, JsonObject *rel, GenManifest *m)
+{
+  JsonObject *obj = get_object (ctx, rel, "packages", "release.packages", TRUE);
+  if (!obj)
+    return FALSE;
+  static const char *const keys[] = { "repos", "install", "exclude", "architecture", "setuid",
+                                      "version", NULL };
+  if (!check_keys (ctx, obj, "release.packages", keys))
+    return FALSE;
+  g_autoptr (GenPackagesSpec) spec = g_new0 (GenPackagesSpec, 1);
+  spec->repos = g_ptr_array_new_with_free_func ((GDestroyNotify) package_repo_free);
+  spec->install = g_ptr_array_new_with_free_func ((GDestroyNotify) package_request_free);
+
+  JsonNode *node = json_object_get_member (obj, "repos");
+  if (!node)
+    return fail (ctx, "release.packages.repos", "missing");
+  if (!JSON_NODE_HOLDS_ARRAY (node) || json_array_get_length (json_node_get_array (node)) == 0)
+    return fail (ctx, "release.packages.repos", "expected a non-empty array of repositories");
+  JsonArray *repos = json_node_get_array (node);
+  for (guint i = 0; i < json_array_get_length (repos); i++)
+    {
+      g_autofree char *key = g_strdup_printf ("release.packages.repos[%u]", i);
+      GenPackageRepo *repo = parse_repo (ctx, json_array_get_element (repos, i), key);
+      if (!repo)
+        return FALSE;
+      g_ptr_array_add (spec->repos, repo);
+    }
+
+  node = json_object_get_member (obj, "install");
+  if (!node)
+    return fail (ctx, "release.packages.install", "missing");
+  g_autoptr (GPtrArray) install = get_string_array (ctx, node, "release.packages.install", TRUE);
+  if (!install)
+    return FALSE;
+  for (guint i = 0; i < install->len; i++)
+    {
+      g_autofree char *key = g_strdup_printf ("release.packages.install[%u]", i);
+      GenPackageRequest *r = parse_request (install->pdata[i]);
+      if (!r)
+        return fail (ctx, key, "'%s' is not a package name with an optional version, like "
+                     "\"myapp\" or \"myapp (>= 2.1)\"", (char *) install->pdata[i]);
+      g_ptr_array_add (spec->install, r);
+    }
+
+  g_autoptr (GPtrArray) exclude = NULL;
+  node = json_object_get_member (obj, "exclude");
+  if (node && !(exclude = get_string_array (ctx, node, "release.packages.exclude", FALSE)))
+    return FALSE;
+  if (!exclude)
+    exclude = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < exclude->len; i++)
+    {
+      const char *name = exclude->pdata[i];
+      g_autofree char *key = g_strdup_printf ("release.packages.exclude[%u]", i);
+      if (!package_name_is_valid (name))
+        return fail (ctx, key, "'%s' is not a package name", name);
+      for (guint j = 0; j < spec->install->len; j++)
+        if (g_str_equal (((GenPackageRequest *) spec->install->pdata[j])->name, name))
+          return fail (ctx, key, "'%s' is also in release.packages.install", name);
+    }
+  spec->exclude = steal_strv (g_steal_pointer (&exclude));
+
+  gboolean ok;
+  const char *arch = get_string (ctx, obj, "architecture", "release.packages.architecture", &ok);
+  if (!ok)
+    return FALSE;
+  if (arch && (!package_name_is_valid (arch) || strpbrk (arch, "+.") || g_str_equal (arch, "all")))
+    return fail (ctx, "release.packages.architecture", "'%s' is not a Debian architecture", arch);
+  spec->architecture = g_strdup (arch);
+
+  g_autoptr (GPtrArray) setuid = NULL;
+  node = json_object_get_member (obj, "setuid");
+  if (node && !(setuid = get_string_array (ctx, node, "release.packages.setuid", FALSE)))
+    return FALSE;
+  if (!setuid)
+    setuid = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < setuid->len; i++)
+    if (!tree_path_is_valid (setuid->pdata[i]))
+      {
+        g_autofree char *key = g_strdup_printf ("release.packages.setuid[%u]", i);
+        return fail (ctx, key, "'%s' must be an absolute path without '.', '..' or empty parts",
+                     (char *) setuid->pdata[i]);
+      }
+  g_ptr_array_sort (setuid, strcmp_p);
+  spec->setuid = steal_strv (g_steal_pointer (&setuid));
+
+  const char *version = get_string (ctx, obj, "version", "release.packages.version", &ok);
+  if (!ok)
+    return FALSE;
+  if (version && json_object_has_member (rel, "version"))
+    return fail (ctx, "release.packages.version", "give the version once, here or in release.version");
+  if (version && (strchr (version, '\n') || strlen (version) > 128))
+    return fail (ctx, "release.packages.version", "must be one line of at most 128 characters");
+  if (version)
+    m->release_version = g_strdup (version);
+  m->packages = g_steal_pointer (&spec);
+  return TRUE;
+}
+
 static gboolean
 parse_release (Ctx *ctx, JsonObject *root, GenManifest *m)
 {
   JsonObject *rel = get_object (ctx, root, "release", "release", TRUE);
   if (!rel)
     return FALSE;
-  static const char *const keys[] = { "dir", "archive", "ref", "version", NULL };
+  static const char *const keys[] = { "dir", "archive", "ref", "packages", "version", "data", NULL };
   if (!check_keys (ctx, rel, "release", keys))
     return FALSE;
+  if (json_object_has_member (rel, "packages"))
+    {
+      m->release_kind = GEN_RELEASE_PACKAGES;
+      for (guint i = 0; i < 3; i++)
+        if (json_object_has_member (rel, keys[i]))
+          return fail (ctx, "release", "give exactly one of 'dir', 'archive', 'ref', 'packages' "
+                       "(got '%s' and 'packages')", keys[i]);
+      if (!parse_packages (ctx, rel, m))
+        return FALSE;
+    }
+  JsonNode *data = json_object_get_member (rel, "data");
+  if (data)
+    {
+      g_autoptr (GError) local_error = NULL;
+      m->release_data = gen_data_decl_parse (data, "release.data", GEN_DATA_BY_MANIFEST,
+                                             &local_error);
+      if (!m->release_data)
+        return fail (ctx, NULL, "%s", local_error->message);
+    }
 
   static const struct {
     const char *name;
@@ -235,7 +646,7 @@ parse_release (Ctx *ctx, JsonObject *root, GenManifest *m)
       if (!value)
         continue;
       if (found)
-        return fail (ctx, "release", "give exactly one of 'dir', 'archive', 'ref' (got '%s' and '%s')",
+        return fail (ctx, "release", "give exactly one of 'dir', 'archive', 'ref', 'packages' (got '%s' and '%s')",
                      found, sources[i].name);
       found = sources[i].name;
       m->release_kind = sources[i].kind;
@@ -257,8 +668,8 @@ parse_release (Ctx *ctx, JsonObject *root, GenManifest *m)
             return fail (ctx, key, "'%s' is not a %s", value, want_dir ? "folder" : "file");
         }
     }
-  if (!found)
-    return fail (ctx, "release", "give exactly one of 'dir', 'archive', 'ref'");
+  if (!found && !m->packages)
+    return fail (ctx, "release", "give exactly one of 'dir', 'archive', 'ref', 'packages'");
 
   gboolean ok;
   const char *version = get_string (ctx, rel, "version", "release.version", &ok);
@@ -267,24 +678,32 @@ parse_release (Ctx *ctx, JsonObject *root, GenManifest *m)
   if (version && (has_control (version) || strlen (version) > 128))
     return fail (ctx, "release.version",
                  "must be one line of at most 128 characters, without control characters");
-  m->release_version = g_strdup (version);
+  if (version)
+    m->release_version = g_strdup (version);
   return TRUE;
+}
+
+/* An optional top-level section: absent is fine (*@out NULL); present, it
+ * must be an object holding only @keys. */
+static gboolean
+get_section (Ctx *ctx, JsonObject *root, const char *name, const char *const *keys,
+             JsonObject **out)
+{
+  *out = NULL;
+  if (!json_object_has_member (root, name))
+    return TRUE;
+  *out = get_object (ctx, root, name, name, FALSE);
+  return *out && check_keys (ctx, *out, name, keys);
 }
 
 static gboolean
 parse_kernel (Ctx *ctx, JsonObject *root, GenManifest *m)
 {
   g_autoptr (GPtrArray) args = g_ptr_array_new_with_free_func (g_free);
-  JsonObject *kernel = NULL;
-  if (json_object_has_member (root, "kernel"))
-    {
-      kernel = get_object (ctx, root, "kernel", "kernel", FALSE);
-      if (!kernel)
-        return FALSE;
-      static const char *const keys[] = { "args", NULL };
-      if (!check_keys (ctx, kernel, "kernel", keys))
-        return FALSE;
-    }
+  static const char *const keys[] = { "args", NULL };
+  JsonObject *kernel;
+  if (!get_section (ctx, root, "kernel", keys, &kernel))
+    return FALSE;
   JsonNode *node = kernel ? json_object_get_member (kernel, "args") : NULL;
   if (node)
     {
@@ -504,6 +923,55 @@ parse_files (Ctx *ctx, JsonObject *config, GenManifest *m)
   return TRUE;
 }
 
+static gint
+compare_paths (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* data.paths: folders kept outside releases (gen-data.h), sorted; none
+ * inside another. */
+static gboolean
+parse_data (Ctx *ctx, JsonObject *root, GenManifest *m)
+{
+  g_autoptr (GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
+  static const char *const keys[] = { "paths", NULL };
+  JsonObject *data;
+  if (!get_section (ctx, root, "data", keys, &data))
+    return FALSE;
+  JsonNode *node = data ? json_object_get_member (data, "paths") : NULL;
+  if (node && !JSON_NODE_HOLDS_ARRAY (node))
+    return fail (ctx, "data.paths", "expected an array of strings, got %s", node_type_name (node));
+  JsonArray *arr = node ? json_node_get_array (node) : NULL;
+  for (guint i = 0; arr && i < json_array_get_length (arr); i++)
+    {
+      JsonNode *el = json_array_get_element (arr, i);
+      g_autofree char *key = g_strdup_printf ("data.paths[%u]", i);
+      if (!JSON_NODE_HOLDS_VALUE (el) || json_node_get_value_type (el) != G_TYPE_STRING)
+        return fail (ctx, key, "expected a string, got %s", node_type_name (el));
+      const char *path = json_node_get_string (el);
+      g_autoptr (GError) local_error = NULL;
+      if (!gen_data_path_check (path, &local_error))
+        return fail (ctx, key, "%s", local_error->message);
+      for (guint j = 0; j < paths->len; j++)
+        {
+          const char *other = paths->pdata[j];
+          gsize a = strlen (other), b = strlen (path);
+          if (g_str_equal (other, path))
+            return fail (ctx, key, "'%s' is listed twice", path);
+          if ((a < b && strncmp (other, path, a) == 0 && path[a] == '/')
+              || (b < a && strncmp (path, other, b) == 0 && other[b] == '/'))
+            return fail (ctx, key, "'%s' and '%s': one data path cannot hold another", other,
+                         path);
+        }
+      g_ptr_array_add (paths, g_strdup (path));
+    }
+  g_ptr_array_sort (paths, compare_paths);
+  g_ptr_array_add (paths, NULL);
+  m->data_paths = (GStrv) g_ptr_array_free (g_steal_pointer (&paths), FALSE);
+  return TRUE;
+}
+
 static gboolean
 parse_config (Ctx *ctx, JsonObject *root, GenManifest *m)
 {
@@ -516,6 +984,55 @@ parse_config (Ctx *ctx, JsonObject *root, GenManifest *m)
   if (!check_keys (ctx, config, "config", keys))
     return FALSE;
   return parse_vars (ctx, config, m) && parse_files (ctx, config, m);
+}
+
+static gboolean
+parse_boot (Ctx *ctx, JsonObject *root, GenManifest *m)
+{
+  m->boot_loader = g_strdup (gen_boot_loader_names[0]);
+  if (!json_object_has_member (root, "boot"))
+    return TRUE;
+  JsonObject *boot = get_object (ctx, root, "boot", "boot", FALSE);
+  if (!boot)
+    return FALSE;
+  static const char *const keys[] = { "loader", "limit", NULL };
+  if (!check_keys (ctx, boot, "boot", keys))
+    return FALSE;
+
+  gboolean ok;
+  const char *loader = get_string (ctx, boot, "loader", "boot.loader", &ok);
+  if (!ok)
+    return FALSE;
+  if (loader)
+    {
+      if (!g_strv_contains (gen_boot_loader_names, loader))
+        {
+          g_autofree char *list = g_strjoinv ("', '", (char **) gen_boot_loader_names);
+          return fail (ctx, "boot.loader", "'%s' is not a boot loader gen writes (expected '%s')",
+                       loader, list);
+        }
+      g_free (m->boot_loader);
+      m->boot_loader = g_strdup (loader);
+    }
+
+  JsonNode *limit = json_object_get_member (boot, "limit");
+  if (limit)
+    {
+      if (JSON_NODE_HOLDS_VALUE (limit) && json_node_get_value_type (limit) == G_TYPE_DOUBLE)
+        {
+          char buf[G_ASCII_DTOSTR_BUF_SIZE];
+          return fail (ctx, "boot.limit", "%s is not an integer of at least 1",
+                       g_ascii_dtostr (buf, sizeof buf, json_node_get_double (limit)));
+        }
+      if (!JSON_NODE_HOLDS_VALUE (limit) || json_node_get_value_type (limit) != G_TYPE_INT64)
+        return fail (ctx, "boot.limit", "expected an integer of at least 1, got %s",
+                     node_type_name (limit));
+      gint64 n = json_node_get_int (limit);
+      if (n < 1 || n > G_MAXINT)
+        return fail (ctx, "boot.limit", "%" G_GINT64_FORMAT " is not an integer of at least 1", n);
+      m->boot_limit = n;
+    }
+  return TRUE;
 }
 
 /* The deepest nesting of arrays and objects in @data (valid UTF-8), counting
@@ -726,7 +1243,7 @@ parse (const char *data, gsize len, const char *path, const char *dir, gboolean 
       return NULL;
     }
   JsonObject *root = json_node_get_object (root_node);
-  static const char *const keys[] = { "os", "release", "kernel", "config", NULL };
+  static const char *const keys[] = { "os", "release", "kernel", "config", "data", "boot", NULL };
   if (!check_keys (&ctx, root, NULL, keys))
     return NULL;
 
@@ -754,7 +1271,8 @@ parse (const char *data, gsize len, const char *path, const char *dir, gboolean 
   m->os = g_strdup (os);
 
   if (!parse_release (&ctx, root, m) || !parse_kernel (&ctx, root, m)
-      || !parse_config (&ctx, root, m))
+      || !parse_config (&ctx, root, m) || !parse_data (&ctx, root, m)
+      || !parse_boot (&ctx, root, m))
     return NULL;
   return g_steal_pointer (&m);
 }

@@ -3,12 +3,15 @@
 
 #include <glib.h>
 
+#include "gen-data.h"
+
 G_BEGIN_DECLS
 
 typedef enum {
   GEN_RELEASE_DIR,
   GEN_RELEASE_ARCHIVE,
   GEN_RELEASE_REF,
+  GEN_RELEASE_PACKAGES,
 } GenReleaseKind;
 
 typedef enum {
@@ -25,17 +28,44 @@ typedef struct {
   guint mode;         /* permission bits; 0 for symlinks */
 } GenConfigFileSpec;
 
+/* release.packages (docs/gen.manifest.5, PACKAGES): composed by gen-compose.c. */
+typedef struct {
+  char *url;        /* an http:// or https:// URL, or a resolved folder path; no trailing '/' */
+  char *suite;      /* NULL for a flat repository (Packages at the root) */
+  GStrv components; /* with a suite; never NULL */
+} GenPackageRepo;
+
+typedef struct {
+  char *text;       /* as written: "myapp (>= 2.1)" */
+  char *name;
+  char *op;         /* NULL, or one of "<<", "<=", "=", ">=", ">>" */
+  char *version;    /* NULL without op */
+} GenPackageRequest;
+
+typedef struct {
+  GPtrArray *repos;    /* GenPackageRepo, in the manifest's order */
+  GPtrArray *install;  /* GenPackageRequest */
+  GStrv exclude;       /* package names; never NULL */
+  char *architecture;  /* NULL: the architecture gen was built for */
+  GStrv setuid;        /* absolute paths that keep setuid/setgid bits, sorted; never NULL */
+} GenPackagesSpec;
+
 typedef struct {
   char *path;             /* the manifest file as given */
   char *dir;              /* its folder, resolved; relative paths start here */
   GBytes *bytes;          /* the manifest's text, kept in every generation */
   char *os;
   GenReleaseKind release_kind;
-  char *release_source;   /* resolved dir/archive path, or the ref */
+  char *release_source;   /* resolved dir/archive path, or the ref; NULL for packages */
+  GenPackagesSpec *packages; /* GEN_RELEASE_PACKAGES only */
   char *release_version;  /* NULL unless the manifest sets one */
   GStrv kernel_args;      /* never NULL */
   GHashTable *vars;       /* name -> string */
   GPtrArray *files;       /* GenConfigFileSpec, sorted by path */
+  GenDataDecl *release_data; /* release.data, or NULL */
+  GStrv data_paths;       /* data.paths, sorted; never NULL */
+  char *boot_loader;      /* boot.loader: "systemd-boot" (the default), "grub" or "extlinux" */
+  guint boot_limit;       /* boot.limit: newest generations in the menu; 0 for all */
 } GenManifest;
 
 void gen_manifest_free (GenManifest *manifest);

@@ -177,13 +177,28 @@ gen_render_write (GPtrArray *files, int dfd, const char *dir, GError **error)
   GEN_CRASH_POINT ("before mkdir", dir);
   if (mkdirat (dfd, dir, 0755) < 0)
     return gen_throw_errno (error, "creating '%s'", dir);
+  /* Every folder that gains an entry is fsync'd once at the end: with the
+   * files fsync'd as they are written, the overlay is durable without a
+   * syncfs of the whole file system. */
+  g_autoptr (GHashTable) dirs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_hash_table_add (dirs, g_strdup (dir));
   for (guint i = 0; i < files->len; i++)
     {
       GenRenderedFile *f = files->pdata[i];
       g_autofree char *rel = g_build_filename (dir, f->path + strlen ("/etc/"), NULL);
       g_autofree char *parent = g_path_get_dirname (rel);
-      if (!gen_mkdir_p_at (dfd, parent, 0755, error))
-        return FALSE;
+      if (!g_hash_table_contains (dirs, parent))
+        {
+          if (!gen_mkdir_p_at (dfd, parent, 0755, error))
+            return FALSE;
+          g_autofree char *p = g_strdup (parent);
+          while (!g_hash_table_contains (dirs, p))
+            {
+              char *up = g_path_get_dirname (p);
+              g_hash_table_add (dirs, g_steal_pointer (&p));
+              p = up;
+            }
+        }
       if (f->is_symlink)
         {
           GEN_CRASH_POINT ("before creating symlink", rel);
@@ -196,6 +211,12 @@ gen_render_write (GPtrArray *files, int dfd, const char *dir, GError **error)
       if (!gen_write_new_file_at (dfd, rel, data, len, f->mode, error))
         return FALSE;
     }
+  GHashTableIter it;
+  gpointer key;
+  g_hash_table_iter_init (&it, dirs);
+  while (g_hash_table_iter_next (&it, &key, NULL))
+    if (!gen_fsync_dir_at (dfd, key, error))
+      return FALSE;
   return TRUE;
 }
 

@@ -10,7 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "gen-compose.h"
 #include "gen-error.h"
+#include "gen-statcache.h"
 #include "gen-crash.h"
 #include "gen-util.h"
 
@@ -26,6 +28,10 @@ struct _GenStore {
   OstreeRepo *repo;
   int sysroot_dfd;           /* borrowed from the GenSysroot */
   GPtrArray *staging_before; /* ostree's staging folders before our transaction */
+  /* An import not kept yet (gen_store_keep): the stat cache entry to write,
+   * or the cached release <os>/release is to name. */
+  char *keep_cache_key, *keep_digest, *keep_cached;
+  gboolean dry_run;          /* write nothing lasting, not even to caches */
 };
 
 void
@@ -37,6 +43,8 @@ gen_release_free (GenRelease *r)
   g_free (r->version);
   g_free (r->kernel_version);
   g_free (r->kernel_id);
+  g_strfreev (r->scripts_skipped);
+  g_strfreev (r->setuid_stripped);
   g_free (r);
 }
 
@@ -48,6 +56,9 @@ gen_store_free (GenStore *store)
   if (store->staging_before)
     gen_store_discard (store);
   g_clear_object (&store->repo);
+  g_free (store->keep_cache_key);
+  g_free (store->keep_digest);
+  g_free (store->keep_cached);
   g_free (store);
 }
 
@@ -408,7 +419,7 @@ read_os_release_version (GFile *root, GCancellable *cancellable)
 }
 
 static GVariant *
-release_metadata (GenRelease *r)
+release_metadata (GenRelease *r, GenCompose *compose)
 {
   g_auto (GVariantBuilder) b;
   g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
@@ -419,6 +430,8 @@ release_metadata (GenRelease *r)
   g_variant_builder_add (&b, "{sv}", META_KERNEL_ID, g_variant_new_string (r->kernel_id));
   g_variant_builder_add (&b, "{sv}", META_KERNEL_INITRD, g_variant_new_boolean (r->has_initrd));
   g_variant_builder_add (&b, "{sv}", GEN_RELEASE_META_SIZE, g_variant_new_uint64 (r->size));
+  if (compose)
+    gen_compose_add_metadata (compose, &b);
   return g_variant_ref_sink (g_variant_builder_end (&b));
 }
 
@@ -486,9 +499,18 @@ count_files (OstreeRepo *repo, const char *path, GFileInfo *info, gpointer user_
 }
 
 static gboolean
-write_tree (GenStore *store, GenManifest *m, OstreeMutableTree *mtree, ImportProgress *progress,
-            GCancellable *cancellable, GError **error)
+write_tree (GenStore *store, GenManifest *m, GenCompose *compose, OstreeMutableTree *mtree,
+            ImportProgress *progress, GCancellable *cancellable, GError **error)
 {
+  if (compose)
+    {
+      if (!gen_compose_unpack (compose, store->repo, mtree, progress->progress,
+                               progress->user_data, cancellable, error))
+        return FALSE;
+      progress->bytes = gen_compose_get_size (compose);
+      return TRUE;
+    }
+
   OstreeRepoCommitModifierFlags flags = 0;
   if (ostree_repo_get_mode (store->repo) == OSTREE_REPO_MODE_BARE_USER_ONLY)
     flags |= OSTREE_REPO_COMMIT_MODIFIER_FLAGS_CANONICAL_PERMISSIONS;
@@ -541,6 +563,12 @@ release_from_commit (GenStore *store, const char *checksum, const char *version_
     r->version = NULL;
   if (!g_variant_dict_lookup (&dict, GEN_RELEASE_META_SIZE, "t", &r->size))
     r->size = 0;
+  if (!g_variant_dict_lookup (&dict, GEN_COMPOSE_META_PACKAGES, "u", &r->n_packages))
+    r->n_packages = 0;
+  if (!g_variant_dict_lookup (&dict, GEN_COMPOSE_META_SCRIPTS, "^as", &r->scripts_skipped))
+    r->scripts_skipped = NULL;
+  if (!g_variant_dict_lookup (&dict, GEN_COMPOSE_META_SETUID, "^as", &r->setuid_stripped))
+    r->setuid_stripped = NULL;
   if (version_override)
     {
       g_free (r->version);
@@ -584,6 +612,64 @@ gen_store_import (GenStore *store, GenManifest *m, gboolean keep, GenProgressFun
       return release_from_commit (store, checksum, m->release_version, cancellable, error);
     }
 
+  /* A composed release: resolve, then reuse a commit made from the same
+   * packages, or fetch and unpack them in the transaction below. */
+  g_autoptr (GenCompose) compose = NULL;
+  if (m->release_kind == GEN_RELEASE_PACKAGES)
+    {
+      compose = gen_compose_resolve (m->packages, m->release_version, m->path, progress,
+                                     user_data, cancellable, error);
+      if (!compose)
+        return NULL;
+      g_autofree char *existing = gen_compose_find_commit (compose, store->repo, m->os,
+                                                           cancellable);
+      if (existing)
+        {
+          g_autoptr (GenRelease) r = release_from_commit (store, existing, NULL, cancellable,
+                                                          error);
+          if (!r)
+            return NULL;
+          /* Like a stat cache hit: gen_store_keep() only moves <os>/release. */
+          store->keep_cached = g_steal_pointer (&existing);
+          if (keep && !gen_store_keep (store, m, r, cancellable, error))
+            return NULL;
+          return g_steal_pointer (&r);
+        }
+      /* Downloads go to the cache unless this is a dry run, even while the
+       * commit itself waits for gen_store_keep(). */
+      if (!gen_compose_fetch (compose, store->sysroot_dfd, !store->dry_run, progress, user_data,
+                              cancellable, error))
+        return NULL;
+    }
+
+  /* An unchanged folder is the release it was last time: no need to read it. */
+  g_autofree char *cache_key = NULL, *digest = NULL;
+  gboolean racy = TRUE;
+  if (m->release_kind == GEN_RELEASE_DIR)
+    {
+      g_autofree char *extra = g_strdup_printf ("%s\n%d", m->release_version ? m->release_version : "",
+                                                ostree_repo_get_mode (store->repo));
+      cache_key = gen_statcache_key (m->release_source, extra);
+      digest = gen_statcache_digest (m->release_source, &racy, NULL);
+      g_autofree char *cached = digest ? gen_statcache_lookup (store->sysroot_dfd, cache_key, digest)
+                                       : NULL;
+      gboolean have = FALSE;
+      if (cached
+          && ostree_repo_has_object (store->repo, OSTREE_OBJECT_TYPE_COMMIT, cached, &have,
+                                     cancellable, NULL)
+          && have)
+        {
+          /* <os>/release names the last release imported, cached or not. */
+          g_autoptr (GenRelease) r = release_from_commit (store, cached, NULL, cancellable, error);
+          if (!r)
+            return NULL;
+          store->keep_cached = g_steal_pointer (&cached);
+          if (keep && !gen_store_keep (store, m, r, cancellable, error))
+            return NULL;
+          return g_steal_pointer (&r);
+        }
+    }
+
   if (progress)
     progress ("importing release", 0, 0, user_data);
   store->staging_before = staging_entries (store);
@@ -596,7 +682,7 @@ gen_store_import (GenStore *store, GenManifest *m, gboolean keep, GenProgressFun
   g_autoptr (GFile) root = NULL;
   g_autoptr (GenRelease) r = g_new0 (GenRelease, 1);
   g_autoptr (GVariant) meta = NULL;
-  if (!write_tree (store, m, mtree, &p, cancellable, error)
+  if (!write_tree (store, m, compose, mtree, &p, cancellable, error)
       || !ostree_repo_write_mtree (store->repo, mtree, &root, cancellable, error)
       || !find_kernel (root, r, cancellable, error))
     {
@@ -606,7 +692,14 @@ gen_store_import (GenStore *store, GenManifest *m, gboolean keep, GenProgressFun
   r->version = m->release_version ? g_strdup (m->release_version)
                                   : read_os_release_version (root, cancellable);
   r->size = p.bytes;
-  meta = release_metadata (r);
+  if (compose)
+    {
+      r->n_packages = gen_compose_get_packages (compose)->len;
+      r->scripts_skipped = g_strdupv (gen_compose_get_scripts_skipped (compose));
+      r->setuid_stripped = g_strdupv (gen_compose_get_setuid_stripped (compose));
+      r->n_fetched = gen_compose_get_fetched (compose, NULL);
+    }
+  meta = release_metadata (r, compose);
   g_autofree char *subject = g_strdup_printf ("gen release %s", r->version ? r->version : "");
   /* A fixed time and no parent: the same tree gives the same commit. */
   if (!ostree_repo_write_commit_with_time (store->repo, NULL, subject, NULL, meta,
@@ -616,18 +709,49 @@ gen_store_import (GenStore *store, GenManifest *m, gboolean keep, GenProgressFun
       abort_import (store, NULL);
       return NULL;
     }
+  if (digest && !racy)
+    {
+      store->keep_cache_key = g_steal_pointer (&cache_key);
+      store->keep_digest = g_steal_pointer (&digest);
+    }
   if (!keep)
-    return g_steal_pointer (&r); /* gen_store_discard() ends the transaction */
-  g_autofree char *ref = g_strdup_printf ("%s/release", m->os);
-  ostree_repo_transaction_set_ref (store->repo, NULL, ref, r->checksum);
-  GEN_CRASH_POINT ("objects written, before committing the store transaction", r->checksum);
-  if (!ostree_repo_commit_transaction (store->repo, NULL, cancellable, error))
+    return g_steal_pointer (&r); /* gen_store_keep() or gen_store_discard() ends it */
+  if (!gen_store_keep (store, m, r, cancellable, error))
     return NULL;
-  GEN_CRASH_POINT ("after committing the store transaction", r->checksum);
-  g_clear_pointer (&store->staging_before, g_ptr_array_unref);
   if (progress)
     progress ("importing release", p.files, p.files, user_data);
   return g_steal_pointer (&r);
+}
+
+gboolean
+gen_store_keep (GenStore *store, GenManifest *m, GenRelease *r, GCancellable *cancellable,
+                GError **error)
+{
+  g_autofree char *ref = g_strdup_printf ("%s/release", m->os);
+  if (store->keep_cached)
+    {
+      /* A stat cache hit: nothing to commit, only the ref to move. */
+      g_autofree char *cached = g_steal_pointer (&store->keep_cached);
+      return ostree_repo_set_ref_immediate (store->repo, NULL, ref, cached, cancellable, error);
+    }
+  if (!store->staging_before)
+    return TRUE; /* release.ref, or already kept */
+  ostree_repo_transaction_set_ref (store->repo, NULL, ref, r->checksum);
+  if (!ostree_repo_commit_transaction (store->repo, NULL, cancellable, error))
+    return FALSE;
+  g_clear_pointer (&store->staging_before, g_ptr_array_unref);
+  /* Only a cache write failing is no reason to fail the switch. */
+  g_autofree char *key = g_steal_pointer (&store->keep_cache_key);
+  g_autofree char *digest = g_steal_pointer (&store->keep_digest);
+  if (digest)
+    gen_statcache_store (store->sysroot_dfd, key, digest, r->checksum, NULL);
+  return TRUE;
+}
+
+void
+gen_store_set_dry_run (GenStore *store, gboolean dry_run)
+{
+  store->dry_run = dry_run;
 }
 
 gboolean

@@ -22,6 +22,11 @@ typedef struct {
   char *kernel_id;       /* short id of the kernel and initramfs contents */
   gboolean has_initrd;   /* usr/lib/modules/<kver>/initramfs.img exists */
   guint64 size;          /* bytes of regular files (0 when not recorded) */
+  /* A release composed from packages (release.packages; gen-compose.h): */
+  guint n_packages;      /* 0 for other releases */
+  GStrv scripts_skipped; /* packages whose maintainer scripts were not run, or NULL */
+  GStrv setuid_stripped; /* paths whose setuid/setgid bits were removed, or NULL */
+  guint n_fetched;       /* packages this run downloaded */
 } GenRelease;
 
 /* Commit metadata key holding a release's size in bytes (uint64). */
@@ -43,13 +48,22 @@ gboolean gen_store_init (const char *path, const char *os, GCancellable *cancell
 
 GenStore *gen_store_open (GenSysroot *sysroot, GCancellable *cancellable, GError **error);
 
-/* Imports the manifest's release (dir or archive) or resolves its ref.  With
+/* Imports the manifest's release (dir or archive), composes it from
+ * packages (gen-compose.h), or resolves its ref.  With
  * @keep FALSE (a dry run) the import stays in an open transaction, readable
  * through gen_store_get_repo(), until gen_store_discard() (or freeing the
  * store) drops it: nothing stays in the store. */
 GenRelease *gen_store_import (GenStore *store, GenManifest *manifest, gboolean keep,
                               GenProgressFunc progress, gpointer user_data,
                               GCancellable *cancellable, GError **error);
+
+/* Commits an import made with @keep FALSE, and sets the ref <os>/release:
+ * a switch checks the release before it keeps it.  Nothing for release.ref. */
+gboolean gen_store_keep (GenStore *store, GenManifest *manifest, GenRelease *release,
+                         GCancellable *cancellable, GError **error);
+
+/* A dry run: caches (downloaded packages) are not written either. */
+void gen_store_set_dry_run (GenStore *store, gboolean dry_run);
 
 /* Ends a dry run's transaction, removing everything it wrote. */
 gboolean gen_store_discard (GenStore *store);

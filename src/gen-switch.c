@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "gen-boot.h"
+#include "gen-data-release.h"
 #include "gen-crash.h"
 #include "gen-error.h"
 #include "gen-git.h"
@@ -21,6 +22,8 @@ gen_switch_result_free (GenSwitchResult *r)
   g_clear_pointer (&r->previous, gen_generation_free);
   g_clear_pointer (&r->config_changes, g_ptr_array_unref);
   g_clear_pointer (&r->diff, gen_diff_free);
+  g_clear_pointer (&r->data, gen_data_plan_free);
+  g_clear_pointer (&r->release, gen_release_free);
   g_free (r);
 }
 
@@ -31,7 +34,38 @@ generation_matches (GenGeneration *old, GenGeneration *g)
   return g_str_equal (old->release_checksum, g->release_checksum)
          && g_strv_equal ((const char *const *) old->kernel_args,
                           (const char *const *) g->kernel_args)
-         && old->config_digest && g_str_equal (old->config_digest, g->config_digest);
+         && old->config_digest && g_str_equal (old->config_digest, g->config_digest)
+         && gen_data_decl_equal (old->data, g->data)
+         && g_strv_equal ((const char *const *) old->data_paths,
+                          (const char *const *) g->data_paths)
+         && gen_generation_boot_equal (old, g);
+}
+
+/* Before anything is written: may @target run on the data, after which
+ * migrations; then keep the import.  Reusing the current or the default
+ * generation moves no data: a switch or rollback checked it already. */
+static gboolean
+check_data (GenSysroot *sysroot, GenStore *store, GenManifest *m, GenRelease *release,
+            GenSwitchResult *result, GenGeneration *target, GPtrArray *steps, GenSwitchFlags flags,
+            GCancellable *cancellable, GError **error)
+{
+  if (target->number != sysroot->current && target->number != sysroot->default_gen)
+    {
+      result->data = gen_data_plan (sysroot, target, steps, "switch",
+                                    (flags & GEN_SWITCH_FORCE) != 0, error);
+      if (!result->data)
+        return FALSE;
+    }
+  return (flags & GEN_SWITCH_DRY_RUN) || gen_store_keep (store, m, release, cancellable, error);
+}
+
+/* Creates the data folders and runs the plan's migrations. */
+static gboolean
+move_data (GenSysroot *sysroot, GenSwitchResult *result, GenGeneration *g, GError **error)
+{
+  return !result->data
+         || (gen_data_prepare_paths (sysroot, g->data_paths, error)
+             && gen_data_migrate (sysroot, result->data, g->data_paths, g->number, error));
 }
 
 /* After a switch: the release an earlier failed run imported is no longer
@@ -56,8 +90,10 @@ reuse_generation (GenSysroot *sysroot, GenSwitchResult *result, GenGeneration *s
   result->activated = sysroot->default_gen != same->number || sysroot->current != current;
   result->generation = same;
   if (result->activated && !dry_run
-      && !gen_sysroot_commit_state (sysroot, same->os, current, same->number, sysroot->last,
-                                    error))
+      && (!move_data (sysroot, result, same, error)
+          || (result->data && !gen_data_commit (sysroot, result->data, error))
+          || !gen_sysroot_commit_state (sysroot, same->os, current, same->number, sysroot->last,
+                                        error)))
     return FALSE;
   return TRUE;
 }
@@ -91,12 +127,14 @@ write_generation (GenSysroot *sysroot, GenGeneration *g, GenManifest *m, GPtrArr
   const void *mdata = g_bytes_get_data (m->bytes, &mlen);
   if (!gen_write_new_file_at (sysroot->dfd, manifest_path, mdata, mlen, 0644, error)
       || !gen_render_write (files, sysroot->dfd, etc_path, error)
+      || !gen_data_write_paths_file (sysroot, tmp, g->data_paths, error)
       || !gen_write_new_file_at (sysroot->dfd, record_path, record, strlen (record), 0644, error))
     return FALSE;
-  /* One syncfs covers every file and folder just written. */
-  GEN_CRASH_POINT ("before syncfs for", tmp);
-  if (syncfs (sysroot->dfd) < 0)
-    return gen_throw_errno (error, "syncing generation %u", g->number);
+  GEN_CRASH_POINT ("before syncing the generation folder", tmp);
+  /* Each file was fsync'd as written, and gen_render_write synced the
+   * overlay's folders; the generation's own folder remains. */
+  if (!gen_fsync_dir_at (sysroot->dfd, tmp, error))
+    return FALSE;
   return gen_rename_at (sysroot->dfd, tmp, final, error);
 }
 
@@ -162,8 +200,10 @@ switch_generation (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags,
           return NULL;
         }
     }
-  g_autoptr (GenRelease) release
-      = gen_store_import (store, m, !dry_run, progress, user_data, cancellable, error);
+  gen_store_set_dry_run (store, dry_run);
+  /* Kept (gen_store_keep) only once the data checks pass; the result owns it. */
+  GenRelease *release = result->release
+      = gen_store_import (store, m, FALSE, progress, user_data, cancellable, error);
   if (!release)
     return NULL;
 
@@ -173,12 +213,18 @@ switch_generation (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags,
   g->os = g_strdup (m->os);
   g->release_checksum = g_strdup (release->checksum);
   g->release_version = g_strdup (release->version);
+  g->release_packages = release->n_packages;
   g->kernel_version = g_strdup (release->kernel_version);
   g->has_initrd = release->has_initrd;
   g->kernel_args = g_strdupv (m->kernel_args);
   g->manifest_path = g_canonicalize_filename (m->path, NULL);
   gen_git_describe (m->dir, &g->manifest_revision, &g->manifest_dirty);
   g->config_digest = gen_render_digest (files);
+  g_autoptr (GPtrArray) steps = NULL;
+  if (!gen_data_release_fill (gen_store_get_repo (store), m, g, &steps, cancellable, error))
+    return NULL;
+  g->boot_loader = g_strdup (m->boot_loader);
+  g->boot_limit = m->boot_limit;
 
   GenGeneration *prev = result->previous;
   g_autoptr (GPtrArray) prev_files = prev ? gen_render_read_generation (sysroot->dfd, prev->number, error)
@@ -192,12 +238,18 @@ switch_generation (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags,
                               : g->kernel_args[0] != NULL;
   g_autofree char *deploy = gen_sysroot_deploy_path (release->checksum);
   result->new_checkout = !gen_exists_at (sysroot->dfd, deploy);
+  result->data_changed = prev && !(gen_data_decl_equal (prev->data, g->data)
+                                   && g_strv_equal ((const char *const *) prev->data_paths,
+                                                    (const char *const *) g->data_paths));
 
+  result->boot_changed = prev && !gen_generation_boot_equal (prev, g);
   if (prev && !result->new_release && !result->args_changed && result->config_changes->len == 0
-      && g_strcmp0 (prev->config_digest, g->config_digest) == 0)
+      && g_strcmp0 (prev->config_digest, g->config_digest) == 0 && !result->data_changed
+      && !result->boot_changed)
     {
       /* Unchanged: no new generation.  It may still need to become default/current. */
-      if (!reuse_generation (sysroot, result, g_steal_pointer (&result->previous), boot_only,
+      if (!check_data (sysroot, store, m, release, result, prev, steps, flags, cancellable, error)
+          || !reuse_generation (sysroot, result, g_steal_pointer (&result->previous), boot_only,
                              dry_run, error))
         return NULL;
       if (!dry_run)
@@ -214,7 +266,9 @@ switch_generation (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags,
         return NULL;
       if (generation_matches (same, g))
         {
-          if (!reuse_generation (sysroot, result, g_steal_pointer (&same), boot_only, dry_run,
+          if (!check_data (sysroot, store, m, release, result, same, steps, flags, cancellable,
+                           error)
+              || !reuse_generation (sysroot, result, g_steal_pointer (&same), boot_only, dry_run,
                                  error))
             return NULL;
           if (!dry_run)
@@ -225,6 +279,8 @@ switch_generation (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags,
 
   result->created = TRUE;
   result->activated = TRUE;
+  if (!check_data (sysroot, store, m, release, result, g, steps, flags, cancellable, error))
+    return NULL;
   if (dry_run)
     {
       /* The release is still in the store's open transaction: compare with it. */
@@ -248,17 +304,24 @@ switch_generation (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags,
     progress ("installing kernel", 0, 0, user_data);
   if (!gen_store_install_kernel (store, release, m->os, &g->kernel_dir, error))
     return NULL;
+  if (result->data && result->data->steps->len > 0 && progress)
+    progress ("migrating data", 0, 0, user_data);
+  if (!move_data (sysroot, result, g, error))
+    return NULL;
   if (progress)
     progress ("writing generation", 0, 0, user_data);
   if (!write_generation (sysroot, g, m, files, error)
       || !gen_store_set_generation_ref (store, g->number, g->release_checksum, cancellable, error)
-      || !gen_boot_write_entry (sysroot->dfd, g, error))
+      || !gen_boot_write_pending_entry (sysroot, g, boot_only ? sysroot->current : g->number,
+                                        error))
     {
       g_prefix_error (error, "writing generation %u: ", g->number);
       return NULL;
     }
   /* The commit point: everything above is complete and synced. */
   guint current = boot_only ? sysroot->current : g->number;
+  if (!gen_data_commit (sysroot, result->data, error))
+    return NULL;
   if (!gen_sysroot_commit_state (sysroot, m->os, current, g->number, g->number, error))
     return NULL;
   prune_after_commit (store, sysroot);

@@ -261,9 +261,45 @@ gen_sysroot_list_generations (GenSysroot *s, GError **error)
   return g_steal_pointer (&out);
 }
 
+/* Whether @path names the folder @dfd is open on. */
+static gboolean
+same_dir (int dfd, const char *path)
+{
+  struct stat a, b;
+  return fstat (dfd, &a) == 0 && stat (path, &b) == 0 && a.st_dev == b.st_dev
+         && a.st_ino == b.st_ino;
+}
+
+guint
+gen_sysroot_booted_from (GenSysroot *s, const char *booted_file)
+{
+  g_autofree char *text = NULL;
+  if (!g_file_get_contents (booted_file, &text, NULL, NULL))
+    return 0;
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  const char *os = NULL, *sysroot = NULL;
+  guint n = 0;
+  for (char **l = lines; *l; l++)
+    {
+      if (g_str_has_prefix (*l, "os="))
+        os = *l + strlen ("os=");
+      else if (g_str_has_prefix (*l, "sysroot="))
+        sysroot = *l + strlen ("sysroot=");
+      else if (g_str_has_prefix (*l, "generation="))
+        parse_generation_name (*l + strlen ("generation="), &n);
+    }
+  if (!n || !sysroot || !same_dir (s->dfd, sysroot) || (s->os && g_strcmp0 (os, s->os) != 0))
+    return 0;
+  return n;
+}
+
 guint
 gen_sysroot_booted (GenSysroot *s)
 {
+  guint n = gen_sysroot_booted_from (s, GEN_BOOTED_FILE);
+  if (n)
+    return n;
+  /* A system booted some other way, with gen.generation= on its command line. */
   struct stat a, b;
   if (fstat (s->dfd, &a) < 0 || stat ("/", &b) < 0 || a.st_dev != b.st_dev || a.st_ino != b.st_ino)
     return 0;
@@ -299,9 +335,9 @@ gen_sysroot_commit_state (GenSysroot *s, const char *os, guint current, guint de
   s->current = current;
   s->default_gen = default_gen;
   s->last = last;
-  if (default_gen > 0 && !gen_boot_write_loader_conf (s->dfd, os, default_gen, error))
+  if (!gen_boot_sync (s, error))
     {
-      g_prefix_error (error, "writing the boot default: ");
+      g_prefix_error (error, "writing the boot menu: ");
       return FALSE;
     }
   return TRUE;
@@ -543,16 +579,15 @@ gen_sysroot_cleanup (GenSysroot *s, GPtrArray *removed, GError **error)
   if (!remove_unused (s, removed, error))
     return FALSE;
 
-  /* A run killed between the state and loader.conf left the boot default
-   * behind.  Only a complete generation becomes the boot default. */
+  /* A run killed between the state and the boot menus left them behind:
+   * rewrite them, but only towards a complete default generation. */
   if (s->os && s->default_gen > 0)
     {
       g_autoptr (GenGeneration) def = gen_sysroot_load_generation (s, s->default_gen, NULL);
-      if (def && gen_generation_check_complete (s, def, NULL)
-          && !gen_boot_write_loader_conf (s->dfd, s->os, s->default_gen, error))
-        return FALSE;
+      if (!def || !gen_generation_check_complete (s, def, NULL))
+        return TRUE;
     }
-  return TRUE;
+  return gen_boot_sync (s, error);
 }
 
 char *

@@ -62,22 +62,30 @@ gboolean gen_sysroot_lock (GenSysroot *sysroot, gboolean wait, GError **error);
 gboolean gen_sysroot_reload (GenSysroot *sysroot, GError **error);
 
 /* Removes what a killed run left behind: gen/tmp, temporary files, generations
- * above `last` and their boot entries; puts loader.conf back in step with the
- * state.  Needs the lock.  @out_removed (may be NULL) gets what was removed. */
+ * above `last` and their boot entries; puts the boot menus back in step with
+ * the state.  Needs the lock.  @out_removed (may be NULL) gets what was removed. */
 gboolean gen_sysroot_cleanup (GenSysroot *sysroot, GPtrArray *out_removed, GError **error);
 
 /* Every committed generation, sorted by number (GenGeneration). */
 GPtrArray *gen_sysroot_list_generations (GenSysroot *sysroot, GError **error);
 GenGeneration *gen_sysroot_load_generation (GenSysroot *sysroot, guint number, GError **error);
 
-/* The generation the running system booted, from /proc/cmdline, when the
- * sysroot is "/"; 0 otherwise. */
+/* What the boot hook writes for the booted system (bootloader-hooks/gen-hook.sh):
+ * os=, generation=, release=, root= and sysroot= lines. */
+#define GEN_BOOTED_FILE "/run/gen/booted"
+
+/* The generation the running system booted: from GEN_BOOTED_FILE when it
+ * names this sysroot (mounted at /run/gen/sysroot by the boot hook), else
+ * from gen.generation= on /proc/cmdline when the sysroot is "/"; 0 otherwise. */
 guint gen_sysroot_booted (GenSysroot *sysroot);
+
+/* The same from @booted_file alone. */
+guint gen_sysroot_booted_from (GenSysroot *sysroot, const char *booted_file);
 
 /* gen/deploy/<checksum>: where a release is checked out, relative to the sysroot. */
 char *gen_sysroot_deploy_path (const char *checksum);
 
-/* The commit point: writes gen/state.json atomically, then loader.conf. */
+/* The commit point: writes gen/state.json atomically, then the boot menus (gen_boot_sync). */
 gboolean gen_sysroot_commit_state (GenSysroot *sysroot, const char *os, guint current,
                                    guint default_gen, guint last, GError **error);
 

@@ -64,7 +64,8 @@ test_valid (Fixture *f, gconstpointer data)
                      "      \"/etc/z\": { \"content\": \"{{host}}\" },"
                      "      \"/etc/app/app.conf\": { \"template\": \"templates/app.conf.in\", \"mode\": \"0640\" },"
                      "      \"/etc/blob\": { \"source\": \"files/blob\" },"
-                     "      \"/etc/localtime\": { \"symlink\": \"/usr/share/zoneinfo/UTC\" } } } }";
+                     "      \"/etc/localtime\": { \"symlink\": \"/usr/share/zoneinfo/UTC\" } } },"
+                     "  \"boot\": { \"loader\": \"grub\", \"limit\": 5 } }";
   g_autoptr (GError) error = NULL;
   g_autoptr (GenManifest) m = parse (f, json, &error);
   g_assert_no_error (error);
@@ -93,6 +94,8 @@ test_valid (Fixture *f, gconstpointer data)
   g_assert_cmpstr (lt->value, ==, "/usr/share/zoneinfo/UTC");
   g_assert_cmpuint (lt->mode, ==, 0);
   g_assert_cmpstr (((GenConfigFileSpec *) m->files->pdata[3])->path, ==, "/etc/z");
+  g_assert_cmpstr (m->boot_loader, ==, "grub");
+  g_assert_cmpuint (m->boot_limit, ==, 5);
   g_assert_cmpmem (g_bytes_get_data (m->bytes, NULL), g_bytes_get_size (m->bytes), json,
                    strlen (json));
 }
@@ -109,6 +112,8 @@ test_minimal (Fixture *f, gconstpointer data)
   g_assert_nonnull (m->kernel_args);
   g_assert_cmpuint (g_strv_length (m->kernel_args), ==, 0);
   g_assert_cmpuint (m->files->len, ==, 0);
+  g_assert_cmpstr (m->boot_loader, ==, "systemd-boot");
+  g_assert_cmpuint (m->boot_limit, ==, 0);
 }
 
 /* Each bad manifest and a piece of the one error it must give. */
@@ -123,7 +128,7 @@ static const struct {
   { "{\"os\":5,\"release\":{\"ref\":\"r\"}}", "m.json: os: expected a string, got a number" },
   { "{\"os\":\"Bad Name\",\"release\":{\"ref\":\"r\"}}", "m.json: os: 'Bad Name' must be" },
   { "{\"os\":\"d\"}", "m.json: release: missing" },
-  { "{\"os\":\"d\",\"release\":{}}", "release: give exactly one of 'dir', 'archive', 'ref'" },
+  { "{\"os\":\"d\",\"release\":{}}", "release: give exactly one of 'dir', 'archive', 'ref', 'packages'" },
   { "{\"os\":\"d\",\"release\":{\"ref\":\"r\",\"dir\":\"releases/r1\"}}", "release: give exactly one of" },
   { "{\"os\":\"d\",\"release\":{\"dir\":\"nope\"}}", "release.dir: 'nope' does not exist" },
   { "{\"os\":\"d\",\"release\":{\"archive\":\"releases/r1\"}}", "release.archive: 'releases/r1' is not a file" },
@@ -133,6 +138,15 @@ static const struct {
   { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"kernel\":{\"args\":[\"a b\"]}}", "kernel.args[0]: 'a b' must be one non-empty word" },
   { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"kernel\":{\"args\":[\"gen.generation=3\"]}}", "gen.* arguments are written by gen itself" },
   { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"kernel\":{\"cmdline\":\"x\"}}", "kernel.cmdline: unknown key" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"boot\":[]}", "m.json: boot: expected an object, got an array" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"boot\":{\"pin\":1}}", "m.json: boot.pin: unknown key (expected 'loader', 'limit')" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"boot\":{\"loader\":\"lilo\"}}", "m.json: boot.loader: 'lilo' is not a boot loader gen writes (expected 'systemd-boot', 'grub', 'extlinux')" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"boot\":{\"loader\":1}}", "m.json: boot.loader: expected a string, got a number" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"boot\":{\"limit\":0}}", "m.json: boot.limit: 0 is not an integer of at least 1" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"boot\":{\"limit\":-2}}", "m.json: boot.limit: -2 is not an integer of at least 1" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"boot\":{\"limit\":2.5}}", "m.json: boot.limit: 2.5 is not an integer of at least 1" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"boot\":{\"limit\":\"3\"}}", "m.json: boot.limit: expected an integer of at least 1, got a string" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"boot\":{\"limit\":99999999999}}", "m.json: boot.limit: 99999999999 is not an integer of at least 1" },
   { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"config\":{\"vars\":{\"a\":{}}}}", "config.vars.a: expected a string, number or boolean, got an object" },
   { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"config\":{\"vars\":{\"a b\":1}}}", "config.vars.a b: variable names use" },
   { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"config\":{\"files\":{\"/usr/x\":{\"content\":\"\"}}}}", "config.files[\"/usr/x\"]: target must be a path below /etc/" },

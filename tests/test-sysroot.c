@@ -1,6 +1,6 @@
 /* Unit tests for the generation store: sysroot state, generation records,
- * boot entries, cleanup and the lock (src/gen-sysroot.c, gen-generation.c,
- * gen-boot.c, gen-activate.c). */
+ * cleanup and the lock (src/gen-sysroot.c, gen-generation.c, gen-activate.c).
+ * The boot menus are in test-boot.c. */
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -53,7 +53,8 @@ make_generation (guint n)
   return g;
 }
 
-/* Writes a committed-looking generation folder (record only) and its entry. */
+/* Writes a committed-looking generation folder (record only) and a stand-in
+ * for its entry (gen_boot_sync writes the real one). */
 static void
 write_generation (Fixture *f, guint n)
 {
@@ -64,7 +65,8 @@ write_generation (Fixture *f, guint n)
   g_autofree char *json = json_to_string (node, TRUE);
   g_autofree char *path = g_build_filename (dir, "generation.json", NULL);
   g_assert_true (g_file_set_contents (path, json, -1, NULL));
-  g_assert_true (gen_boot_write_entry (f->sysroot->dfd, g, NULL));
+  g_autofree char *entry = g_strdup_printf ("boot/loader/entries/demo-%u.conf", n);
+  g_assert_true (gen_write_file_at (f->sysroot->dfd, entry, "title stand-in\n", 15, 0644, NULL));
 }
 
 static void
@@ -102,6 +104,8 @@ test_generation_json_roundtrip (void)
   g_autoptr (GenGeneration) g = make_generation (7);
   g->manifest_revision = g_strdup ("abc123");
   g->manifest_dirty = TRUE;
+  g->boot_loader = g_strdup ("grub");
+  g->boot_limit = 4;
   g_autoptr (JsonNode) node = gen_generation_to_json (g);
   g_autoptr (GError) error = NULL;
   g_autoptr (GenGeneration) back = gen_generation_from_json (node, &error);
@@ -118,35 +122,26 @@ test_generation_json_roundtrip (void)
   g_assert_cmpstr (back->manifest_revision, ==, "abc123");
   g_assert_true (back->manifest_dirty);
   g_assert_cmpstr (back->config_digest, ==, g->config_digest);
+  g_assert_cmpstr (back->boot_loader, ==, "grub");
+  g_assert_cmpuint (back->boot_limit, ==, 4);
+  g_assert_true (gen_generation_boot_equal (g, back));
+
+  /* A record from before boot settings: the defaults. */
+  g_autoptr (JsonNode) old = json_from_string (
+      "{\"generation\": 2, \"os\": \"demo\", \"release\": {\"checksum\": \"aa\"}}", NULL);
+  g_autoptr (GenGeneration) old_g = gen_generation_from_json (old, &error);
+  g_assert_no_error (error);
+  g_assert_null (old_g->boot_loader);
+  g_assert_cmpuint (old_g->boot_limit, ==, 0);
+  g_autoptr (GenGeneration) plain = make_generation (3);
+  plain->boot_loader = g_strdup ("systemd-boot");
+  g_assert_true (gen_generation_boot_equal (old_g, plain));
+  plain->boot_limit = 2;
+  g_assert_false (gen_generation_boot_equal (old_g, plain));
 
   g_autoptr (JsonNode) bad = json_from_string ("{\"generation\": 0}", NULL);
   g_assert_null (gen_generation_from_json (bad, &error));
   g_assert_error (error, GEN_ERROR, GEN_ERROR_FAILED);
-}
-
-static void
-test_boot_entry (void)
-{
-  g_autoptr (GenGeneration) g = make_generation (3);
-  g_autofree char *name = gen_boot_entry_name ("demo", 3);
-  g_assert_cmpstr (name, ==, "demo-3.conf");
-  g_autofree char *text = gen_boot_entry_text (g);
-  g_autofree char *expected = g_strdup_printf (
-      "title demo, generation 3 (release 2.0, 2026-11-28)\n"
-      "version 3\n"
-      "sort-key demo\n"
-      "linux /demo/6.1.0-0123456789abcdef/vmlinuz\n"
-      "initrd /demo/6.1.0-0123456789abcdef/initrd.img\n"
-      "options console=ttyS0 quiet gen.os=demo gen.generation=3 gen.release=%s\n",
-      g->release_checksum);
-  g_assert_cmpstr (text, ==, expected);
-
-  /* Without a version or an initramfs. */
-  g_clear_pointer (&g->release_version, g_free);
-  g->has_initrd = FALSE;
-  g_autofree char *text2 = gen_boot_entry_text (g);
-  g_assert_true (g_str_has_prefix (text2, "title demo, generation 3 (release aaaaaaaaaa, "));
-  g_assert_null (strstr (text2, "initrd"));
 }
 
 static void
@@ -244,6 +239,24 @@ test_cleanup (Fixture *f, gconstpointer data)
 }
 
 static void
+test_booted (Fixture *f, gconstpointer data)
+{
+  g_autofree char *file = g_build_filename (f->dir, "booted", NULL);
+  g_assert_cmpuint (gen_sysroot_booted_from (f->sysroot, file), ==, 0);
+  g_autofree char *text = g_strdup_printf ("os=demo\ngeneration=7\nrelease=abc\nroot=ro\n"
+                                           "sysroot=%s\n", f->dir);
+  g_assert_true (g_file_set_contents (file, text, -1, NULL));
+  g_assert_cmpuint (gen_sysroot_booted_from (f->sysroot, file), ==, 7);
+  /* Another sysroot, or another OS, did not boot from this one. */
+  g_autofree char *other = g_strdup ("os=demo\ngeneration=7\nsysroot=/\n");
+  g_assert_true (g_file_set_contents (file, other, -1, NULL));
+  g_assert_cmpuint (gen_sysroot_booted_from (f->sysroot, file), ==, 0);
+  g_autofree char *other_os = g_strdup_printf ("os=else\ngeneration=7\nsysroot=%s\n", f->dir);
+  g_assert_true (g_file_set_contents (file, other_os, -1, NULL));
+  g_assert_cmpuint (gen_sysroot_booted_from (f->sysroot, file), ==, 0);
+}
+
+static void
 test_lock (Fixture *f, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
@@ -308,10 +321,10 @@ main (int argc, char **argv)
   g_test_add_func ("/sysroot/uninitialised", test_uninitialised);
   g_test_add ("/sysroot/prepare", Fixture, NULL, setup, test_prepare, teardown);
   g_test_add_func ("/generation/json-roundtrip", test_generation_json_roundtrip);
-  g_test_add_func ("/boot/entry", test_boot_entry);
   g_test_add ("/sysroot/commit-state", Fixture, NULL, setup, test_commit_state, teardown);
   g_test_add ("/sysroot/cleanup", Fixture, NULL, setup, test_cleanup, teardown);
   g_test_add ("/sysroot/lock", Fixture, NULL, setup, test_lock, teardown);
+  g_test_add ("/sysroot/booted", Fixture, NULL, setup, test_booted, teardown);
   g_test_add ("/sysroot/rollback", Fixture, NULL, setup, test_rollback, teardown);
   return g_test_run ();
 }

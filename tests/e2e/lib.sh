@@ -21,6 +21,7 @@ unset GIT_DIR GIT_WORK_TREE
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/gen-e2e.XXXXXX") || exit 1
 trap 'rm -rf "$T"' EXIT
+trap 'exit 143' HUP INT TERM   # a timeout's SIGTERM still runs the EXIT trap
 cd "$T" || exit 1
 S=$T/sysroot   # the sysroot most tests use
 OS=demo

@@ -2,6 +2,7 @@
 # Releases from tarballs: the same tree gives the same release as from a
 # folder; hostile tarballs are refused with nothing written; release.ref
 # names a release already in the store.
+# shellcheck source=tests/e2e/lib.sh
 . "$TESTS_DIR/e2e/lib.sh"
 
 plan 69

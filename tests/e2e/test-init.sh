@@ -1,6 +1,7 @@
 #!/bin/bash
 # gen init: prepares a sysroot (store, state, boot folders) and refuses what
 # it cannot honour; every other command needs an initialised sysroot.
+# shellcheck source=tests/e2e/lib.sh
 . "$TESTS_DIR/e2e/lib.sh"
 
 plan 39

@@ -1,6 +1,7 @@
 #!/bin/bash
 # gen list and gen status, human and --json; --help of every command; usage
 # errors.
+# shellcheck source=tests/e2e/lib.sh
 . "$TESTS_DIR/e2e/lib.sh"
 
 # Every command gen --help lists gets its --help checked: two tests each.
@@ -29,14 +30,14 @@ expect_eq "$(jq_ "$OUT" '[d["sysroot"], d["os"], d["current"], d["default"], d["
 must gen switch m1.json
 must gen switch --boot m2.json
 expect_exit 0 gen list
-expect_eq "$(head -n 1 "$OUT" | tr -s ' ')" " GEN DATE RELEASE CHECKSUM KERNEL STATE" "list: the header"
+expect_eq "$(head -n 1 "$OUT" | tr -s ' ')" " GEN DATE RELEASE CHECKSUM KERNEL DATA STATE" "list: the header"
 c1=$(jq_ "$S/gen/generations/1/generation.json" 'd["release"]["checksum"]')
 c2=$(jq_ "$S/gen/generations/2/generation.json" 'd["release"]["checksum"]')
 date1=$(jq_ "$S/gen/generations/1/generation.json" 'd["date"]')
 date1=${date1/T/ } date1=${date1%Z}
-expect_eq "$(sed -n 2p "$OUT" | tr -s ' ')" " 1 $date1 1.0 ${c1:0:10} 6.1.0-gen-demo current" \
+expect_eq "$(sed -n 2p "$OUT" | tr -s ' ')" " 1 $date1 1.0 ${c1:0:10} 6.1.0-gen-demo 0 current" \
   "list: generation 1 is current"
-expect_true "list: generation 2 is the default" grep -qE "^ +2 .* 2\.0 +${c2:0:10} +6\.1\.0-gen-demo +default\$" "$OUT"
+expect_true "list: generation 2 is the default" grep -qE "^ +2 .* 2\.0 +${c2:0:10} +6\.1\.0-gen-demo +0 +default\$" "$OUT"
 expect_eq "$(wc -l < "$OUT")" 3 "list: a header and two generations"
 
 expect_exit 0 gen list --json
@@ -84,7 +85,7 @@ expect_eq "$(jq_ "$OUT" '[d["generation"]["generation"], d["generation"]["releas
 must gen switch m3.json
 expect_exit 0 gen list
 expect_true "list: generation 3 is current and default" grep -qE '^ +3 .* current, default$' "$OUT"
-expect_true "list: generation 1 has no state" grep -qE "^ +1 .* 6\.1\.0-gen-demo +\$" "$OUT"
+expect_true "list: generation 1 has no state" grep -qE "^ +1 .* 6\.1\.0-gen-demo +0 +\$" "$OUT"
 expect_exit 0 gen status
 expect_stdout_contains "default:   generation 3 (same)"
 

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Bad manifests: each gives exactly one "error: …" line naming the key or
 # path, a non-zero exit, and leaves the sysroot (store included) as it was.
+# shellcheck source=tests/e2e/lib.sh
 . "$TESTS_DIR/e2e/lib.sh"
 
 plan 201
@@ -42,21 +43,21 @@ with_target () { # TARGET
 
 # Syntax and shape.
 bad not-json "m/not-json.json: not valid JSON" \
-  "$(echo '{ "os": "demo", ')"
+  '{ "os": "demo", '
 bad not-object "m/not-object.json: expected a JSON object at the top" \
-  "$(echo '[ "os", "demo" ]')"
+  '[ "os", "demo" ]'
 bad string-top "m/string-top.json: expected a JSON object at the top" \
-  "$(echo '"demo"')"
+  '"demo"'
 : > m/empty.json
 bad empty "m/empty.json: expected a JSON object at the top"
 
 # Unknown keys, at every level.
 bad unknown-top "m/unknown-top.json: extra: unknown key" \
-  "$(echo '{ "os": "demo", "release": { "dir": "../rel" }, "extra": 1 }')"
+  '{ "os": "demo", "release": { "dir": "../rel" }, "extra": 1 }'
 bad unknown-release "release.branch: unknown key" \
   "$(with '{ "dir": "../rel", "branch": "x" }' '{}')"
 bad unknown-kernel "kernel.cmdline: unknown key" \
-  "$(echo '{ "os": "demo", "release": { "dir": "../rel" }, "kernel": { "args": [], "cmdline": "x" } }')"
+  '{ "os": "demo", "release": { "dir": "../rel" }, "kernel": { "args": [], "cmdline": "x" } }'
 bad unknown-config "config.templates: unknown key" \
   "$(with '{ "dir": "../rel" }' '{ "vars": {}, "templates": {} }')"
 bad unknown-file-key 'config.files["/etc/a"].owner: unknown key' \
@@ -64,7 +65,7 @@ bad unknown-file-key 'config.files["/etc/a"].owner: unknown key' \
 
 # Wrong types.
 bad os-number "os: expected a string, got a number" \
-  "$(echo '{ "os": 5, "release": { "dir": "../rel" } }')"
+  '{ "os": 5, "release": { "dir": "../rel" } }'
 bad args-string "kernel.args: expected an array of strings, got a string" \
   "$(with '{ "dir": "../rel" }' '{}' '"quiet"')"
 bad arg-number "kernel.args[1]: expected a string, got a number" \
@@ -96,12 +97,12 @@ bad no-kind "config.files[\"/etc/a\"]: give one of 'content', 'template', 'sourc
 
 # Missing or doubled parts.
 bad no-os "m/no-os.json: os: missing" \
-  "$(echo '{ "release": { "dir": "../rel" } }')"
+  '{ "release": { "dir": "../rel" } }'
 bad no-release "m/no-release.json: release: missing" \
-  "$(echo '{ "os": "demo" }')"
-bad two-sources "release: give exactly one of 'dir', 'archive', 'ref' (got 'dir' and 'ref')" \
+  '{ "os": "demo" }'
+bad two-sources "release: give exactly one of 'dir', 'archive', 'ref', 'packages' (got 'dir' and 'ref')" \
   "$(with '{ "dir": "../rel", "ref": "demo/release" }' '{}')"
-bad no-source "release: give exactly one of 'dir', 'archive', 'ref'" \
+bad no-source "release: give exactly one of 'dir', 'archive', 'ref', 'packages'" \
   "$(with '{}' '{}')"
 bad dir-missing "release.dir: '../nope' does not exist" \
   "$(with '{ "dir": "../nope" }' '{}')"
@@ -154,7 +155,7 @@ bad source-folder "config.files[\"/etc/a\"].source: 'files' is not a regular fil
 
 # The OS must match the sysroot's.
 bad os-mismatch "m/os-mismatch.json: os: 'other' does not match this sysroot's OS 'demo'" \
-  "$(echo '{ "os": "other", "release": { "dir": "../rel" } }')"
+  '{ "os": "other", "release": { "dir": "../rel" } }'
 
 # The manifest file itself.
 mkfifo m/fifo.json

@@ -2,9 +2,10 @@
 # gen rollback: moves the current generation and the boot default back (or
 # to any complete generation with --to), refuses what does not exist or is
 # damaged, and never lets a number be reused.
+# shellcheck source=tests/e2e/lib.sh
 . "$TESTS_DIR/e2e/lib.sh"
 
-plan 55
+plan 56
 
 make_release rel/1.0 1.0
 GEN_TEST_KVER=6.2.0-gen-demo make_release rel/2.0 2.0
@@ -91,9 +92,6 @@ expect_error "generation 3 is damaged: 'boot/$kdir/vmlinuz' is missing"
 rm -r "$S/gen/deploy/$c3"
 expect_exit 1 gen rollback --to 3
 expect_error "generation 3 is damaged: 'gen/deploy/$c3' is missing"
-rm "$S/boot/loader/entries/demo-2.conf"
-expect_exit 1 gen rollback --to 2
-expect_error "generation 2 is damaged: 'boot/loader/entries/demo-2.conf' is missing"
 rm -r "$S/gen/generations/1/etc"
 expect_exit 1 gen rollback --to 1
 expect_error "generation 1 is damaged: 'gen/generations/1/etc' is missing"
@@ -102,4 +100,11 @@ unchanged "rollbacks to damaged generations change nothing"
 # A plain rollback does not skip silently: the one before 4 is 3, damaged.
 expect_exit 1 gen rollback
 expect_error "generation 3 is damaged"
+
+# A missing boot entry is not damage: the menus are rewritten from the records.
+rm "$S/boot/loader/entries/demo-2.conf"
+expect_exit 0 gen rollback --to 2
+expect_true "entry demo-2.conf is written again" \
+  grep -q '^title demo, generation 2 (release 1.0, ' "$S/boot/loader/entries/demo-2.conf"
+expect_eq "$(loader_default)" demo-2.conf "loader.conf names demo-2.conf"
 finish

@@ -1,6 +1,7 @@
 #!/bin/bash
 # gen switch: a manifest becomes a generation: a checked-out release, a
 # rendered config overlay, a boot entry and the boot default.
+# shellcheck source=tests/e2e/lib.sh
 . "$TESTS_DIR/e2e/lib.sh"
 
 plan 104

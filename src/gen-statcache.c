@@ -1,0 +1,147 @@
+#include "gen-statcache.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gen-sysroot.h"
+#include "gen-util.h"
+
+#define CACHE_DIR GEN_STATE_DIR "/cache/dirs"
+#define RACY_NS (2 * G_GINT64_CONSTANT (1000000000))
+
+typedef struct {
+  GChecksum *sum;
+  gint64 now_ns;
+  gboolean racy;
+} Walk;
+
+static gint64
+ns (struct timespec ts)
+{
+  return (gint64) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static gint
+compare_names (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char **) a, *(const char **) b);
+}
+
+static void
+add_entry (Walk *w, const char *rel, const struct stat *st)
+{
+  /* Fixed-width fields, so no two listings hash alike by accident. */
+  guint64 fields[] = { st->st_mode, st->st_uid, st->st_gid, st->st_size, ns (st->st_mtim),
+                       ns (st->st_ctim), st->st_ino, st->st_dev };
+  g_checksum_update (w->sum, (const guchar *) rel, strlen (rel) + 1);
+  g_checksum_update (w->sum, (const guchar *) fields, sizeof fields);
+  if (w->now_ns - MAX (ns (st->st_mtim), ns (st->st_ctim)) < RACY_NS)
+    w->racy = TRUE;
+}
+
+static gboolean
+walk (Walk *w, int dfd, const char *rel, GError **error)
+{
+  int fd = openat (dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return gen_throw_errno (error, "opening '%s'", rel);
+  DIR *d = fdopendir (fd);
+  if (!d)
+    {
+      close (fd);
+      return gen_throw_errno (error, "reading '%s'", rel);
+    }
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  struct dirent *de;
+  while ((de = readdir (d)) != NULL)
+    if (!g_str_equal (de->d_name, ".") && !g_str_equal (de->d_name, ".."))
+      g_ptr_array_add (names, g_strdup (de->d_name));
+  g_ptr_array_sort (names, compare_names);
+  gboolean ok = TRUE;
+  for (guint i = 0; ok && i < names->len; i++)
+    {
+      const char *name = names->pdata[i];
+      g_autofree char *child = g_build_filename (rel, name, NULL);
+      struct stat st;
+      if (fstatat (dirfd (d), name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        {
+          ok = gen_throw_errno (error, "reading '%s'", child);
+          break;
+        }
+      add_entry (w, child, &st);
+      if (!S_ISDIR (st.st_mode))
+        continue;
+      int sub = openat (dirfd (d), name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (sub < 0)
+        {
+          ok = gen_throw_errno (error, "opening '%s'", child);
+          break;
+        }
+      ok = walk (w, sub, child, error);
+      close (sub);
+    }
+  closedir (d);
+  return ok;
+}
+
+char *
+gen_statcache_digest (const char *path, gboolean *out_racy, GError **error)
+{
+  gen_autofd dfd = gen_open_dir_at (AT_FDCWD, path, error);
+  if (dfd < 0)
+    return NULL;
+  struct timespec now;
+  clock_gettime (CLOCK_REALTIME, &now);
+  g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+  Walk w = { sum, ns (now), FALSE };
+  struct stat st;
+  if (fstat (dfd, &st) < 0)
+    {
+      gen_throw_errno (error, "reading '%s'", path);
+      return NULL;
+    }
+  add_entry (&w, ".", &st);
+  if (!walk (&w, dfd, ".", error))
+    return NULL;
+  *out_racy = w.racy;
+  return g_strdup (g_checksum_get_string (sum));
+}
+
+char *
+gen_statcache_key (const char *path, const char *extra)
+{
+  g_autofree char *text = g_strdup_printf ("%s\n%s", path, extra ? extra : "");
+  return g_compute_checksum_for_string (G_CHECKSUM_SHA256, text, -1);
+}
+
+char *
+gen_statcache_lookup (int sysroot_dfd, const char *key, const char *digest)
+{
+  g_autofree char *path = g_build_filename (CACHE_DIR, key, NULL);
+  g_autofree char *text = gen_read_file_at (sysroot_dfd, path, NULL, NULL);
+  if (!text)
+    return NULL;
+  g_auto (GStrv) words = g_strsplit (g_strstrip (text), " ", -1);
+  if (g_strv_length (words) != 2 || !g_str_equal (words[0], digest) || strlen (words[1]) != 64)
+    return NULL;
+  return g_strdup (words[1]);
+}
+
+gboolean
+gen_statcache_store (int sysroot_dfd, const char *key, const char *digest, const char *checksum,
+                     GError **error)
+{
+  if (!gen_exists_at (sysroot_dfd, CACHE_DIR)
+      && (!gen_mkdir_p_at (sysroot_dfd, CACHE_DIR, 0755, error)
+          || !gen_fsync_dir_at (sysroot_dfd, GEN_STATE_DIR, error)
+          || !gen_fsync_dir_at (sysroot_dfd, GEN_STATE_DIR "/cache", error)))
+    return FALSE;
+  g_autofree char *path = g_build_filename (CACHE_DIR, key, NULL);
+  g_autofree char *text = g_strdup_printf ("%s %s\n", digest, checksum);
+  return gen_write_file_at (sysroot_dfd, path, text, strlen (text), 0644, error);
+}
