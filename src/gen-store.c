@@ -171,6 +171,41 @@ archive_open (const char *path, GError **error)
   return g_steal_pointer (&a);
 }
 
+/* A member name for an error message: escaped, and cut after 100 bytes. */
+static char *
+shown_name (const char *name)
+{
+  g_autofree char *valid = g_utf8_make_valid (name, -1);
+  g_autofree char *escaped = gen_escape_controls (valid);
+  if (g_utf8_strlen (escaped, -1) <= 100)
+    return g_steal_pointer (&escaped);
+  g_autofree char *head = g_utf8_substring (escaped, 0, 100);
+  return g_strconcat (head, "…", NULL);
+}
+
+/* Why a member path cannot be a file name in a checkout, or NULL. */
+static const char *
+member_path_problem (const char *path)
+{
+  if (!g_utf8_validate (path, -1, NULL))
+    return "is not UTF-8";
+  if (strlen (path) > 4095)
+    return "is longer than 4095 bytes";
+  guint depth = 0;
+  for (const char *p = path; *p;)
+    {
+      const char *slash = strchr (p, '/');
+      gsize len = slash ? (gsize) (slash - p) : strlen (p);
+      if (len > 255)
+        return "has a component longer than 255 bytes";
+      depth++;
+      p += len + (slash ? 1 : 0);
+    }
+  if (depth > 256)
+    return "is nested deeper than 256 folders";
+  return NULL;
+}
+
 /* Reads every member header and refuses what could escape or damage the tree. */
 static gboolean
 archive_validate (const char *path, GError **error)
@@ -193,9 +228,19 @@ archive_validate (const char *path, GError **error)
         }
       if (raw[0] == '/' || !member_path_is_safe (raw))
         {
+          g_autofree char *shown = shown_name (raw);
           g_set_error (error, GEN_ERROR, GEN_ERROR_INVALID_RELEASE,
-                       "archive '%s': member '%s' %s", path, raw,
+                       "archive '%s': member '%s' %s", path, shown,
                        raw[0] == '/' ? "has an absolute path" : "climbs out with '..'");
+          return FALSE;
+        }
+      /* Refused here, not half way through the import or the checkout. */
+      const char *problem = member_path_problem (raw);
+      if (problem)
+        {
+          g_autofree char *shown = shown_name (raw);
+          g_set_error (error, GEN_ERROR, GEN_ERROR_INVALID_RELEASE,
+                       "archive '%s': member '%s' %s", path, shown, problem);
           return FALSE;
         }
       g_autofree char *member = archive_member_path (raw);
@@ -227,7 +272,14 @@ archive_validate (const char *path, GError **error)
               return FALSE;
             }
         }
-      archive_read_data_skip (a);
+      if (archive_read_data_skip (a) != ARCHIVE_OK)
+        {
+          g_autofree char *shown = shown_name (raw);
+          g_set_error (error, GEN_ERROR, GEN_ERROR_INVALID_RELEASE,
+                       "reading archive '%s': member '%s': %s", path, shown,
+                       archive_error_string (a));
+          return FALSE;
+        }
     }
   if (r != ARCHIVE_EOF)
     {

@@ -117,9 +117,9 @@ for raw in open(sys.argv[2], encoding="utf-8", errors="replace"):
 
 # --- replay ---------------------------------------------------------------------
 last_write = {}   # file path -> index of its last write (or creation)
-file_sync = {}    # file path -> index of its last fsync
+file_sync = {}    # file path -> indexes of its fsyncs
 dir_change = {}   # folder path -> index of its last new entry
-dir_sync = {}     # folder path -> index of its last fsync
+dir_sync = {}     # folder path -> indexes of its fsyncs
 syncfs_at = []    # indexes of syncfs calls
 created_dirs = []  # (index, path) of mkdirs
 renames = []      # (index, src, dst)
@@ -131,7 +131,7 @@ def moved(old, new):
     for table in (last_write, file_sync, dir_change, dir_sync):
         for p in list(table):
             if inside(p, old):
-                table[new + p[len(old):]] = table[p]
+                table[new + p[len(old):]] = list(table[p]) if isinstance(table[p], list) else table[p]
     for p in list(is_dir):
         if inside(p, old):
             is_dir.add(new + p[len(old):])
@@ -154,9 +154,9 @@ for i, (call, args, ret) in enumerate(events):
     elif call in ("fsync", "fdatasync"):
         p = fd_path(args[0])
         if p and p in is_dir or (p and os.path.isdir(p) and p not in last_write):
-            dir_sync[p] = i
+            dir_sync.setdefault(p, []).append(i)
         elif p:
-            file_sync[p] = i
+            file_sync.setdefault(p, []).append(i)
     elif call == "syncfs":
         syncfs_at.append(i)
     elif call in ("mkdir", "mkdirat"):
@@ -194,9 +194,14 @@ def syncfs_between(a, b, path):
     return any(a < s < b for s in syncfs_at)
 
 
+def synced(table, path, a, b):
+    """An fsync of @path between indexes a and b."""
+    return any(a < x < b for x in table.get(path, []))
+
+
 def synced_file(path, before):
     w = last_write.get(path, -1)
-    return file_sync.get(path, -1) > w and file_sync.get(path, -1) < before or syncfs_between(w, before, path)
+    return synced(file_sync, path, w, before) or syncfs_between(w, before, path)
 
 
 publishing = [(i, s, d) for (i, s, d) in renames
@@ -210,17 +215,17 @@ for n, (i, src, dst) in enumerate(publishing):
         latest = max(list(inner_writes.values()) + list(inner_dirs.values()) + [-1])
         if not syncfs_between(latest, i, dst):
             for p, w in inner_writes.items():
-                if not (w < file_sync.get(p, -1) < i):
+                if not synced(file_sync, p, w, i):
                     problems.append(f"{name}: {rel(p)} is published (renamed into place) before it is synced")
             for p, c in inner_dirs.items():
-                if not (c < dir_sync.get(p, -1) < i):
+                if not synced(dir_sync, p, c, i):
                     problems.append(f"{name}: folder {rel(p)} is published before it is synced")
     elif src in last_write and not synced_file(src, i):
         problems.append(f"{name}: renamed into place before the file {rel(src)} is synced")
     # Rule 2: the folder of the new name, synced after the rename.
     parent = os.path.dirname(dst)
     until = publishing[n + 1][0] if n + 1 < len(publishing) else len(events)
-    if not (i < dir_sync.get(parent, -1) < until or syncfs_between(i, until, dst)):
+    if not (synced(dir_sync, parent, i, until) or syncfs_between(i, until, dst)):
         problems.append(f"{name}: its folder {rel(parent)} is not synced after the rename "
                         f"(before the next one)")
 
@@ -235,7 +240,7 @@ for i, p in created_dirs:
     parent = os.path.dirname(p)
     if i > commit_at:
         continue
-    if not (i < dir_sync.get(parent, -1) < commit_at or syncfs_between(i, commit_at, p)):
+    if not (synced(dir_sync, parent, i, commit_at) or syncfs_between(i, commit_at, p)):
         problems.append(f"{rel(p)}: created, but its folder {rel(parent)} is not synced before the commit")
 
 # Rule 4: the commit after everything else, loader.conf after the commit.

@@ -5,7 +5,7 @@
 # shellcheck source=tests/e2e/lib.sh
 . "$TESTS_DIR/e2e/lib.sh"
 
-plan 52
+plan 69
 
 repo=$S/gen/repo
 make_release tree 1.0
@@ -73,17 +73,28 @@ with tarfile.open(name, "w:gz") as t:
         member("usr/null", type=tarfile.CHRTYPE, devmajor=1, devminor=3)
     elif kind == "fifo":
         member("usr/fifo", type=tarfile.FIFOTYPE)
+    elif kind == "deep":
+        member("/".join(["d"] * 300) + "/f", data=b"x\n")
+    elif kind == "long-path":
+        member("/".join(["dir-" + "x" * 50] * 80) + "/f", data=b"x\n")
+    elif kind == "long-name":
+        member("usr/" + "n" * 300, data=b"x\n")
+    elif kind == "not-utf8":
+        member(b"usr/bad\xff\xfe".decode("utf-8", "surrogateescape"), data=b"x\n")
+    elif kind == "setuid":
+        member("usr/bin/su", data=b"#!/bin/sh\n", mode=0o4755)
     elif kind == "kver-newline":
         member("usr/lib/modules/6.1 x\noptions init=", type=tarfile.DIRTYPE, mode=0o755)
         member("usr/lib/modules/6.1 x\noptions init=/vmlinuz", data=b"k\n")
 EOF
 }
 snapshot "$T/before"
-refused () { # NAME KIND ERROR_TEXT
+refused () { # NAME KIND ERROR_TEXT [part]: ERROR_TEXT follows "archive 'NAME': ", or with
+  # "part", is anywhere in the error
   must hostile "$1.tar.gz" "$2"
   manifest "m-$1.json" "{ \"archive\": \"$1.tar.gz\" }"
   expect_exit 1 gen switch "m-$1.json"
-  expect_error "archive '$T/$1.tar.gz': $3"
+  if [ "${4:-}" = part ]; then expect_error "$3"; else expect_error "archive '$T/$1.tar.gz': $3"; fi
   expect_unchanged "$T/before" "$1: nothing written"
 }
 refused dotdot dotdot "member '../evil' climbs out with '..'"
@@ -93,6 +104,25 @@ refused symlink symlink "symlink 'a/b' points outside the tree ('../../../etc/pa
 refused hardlink hardlink "hard link 'x' points outside the tree ('../x')"
 refused device device "member 'usr/null' is a device node, FIFO or socket, which a release may not hold"
 refused fifo fifo "member 'usr/fifo' is a device node, FIFO or socket, which a release may not hold"
+refused deep deep "member 'd/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/…' is nested deeper than 256 folders"
+refused long-path long-path "…' is longer than 4095 bytes" part
+refused long-name long-name "member 'usr/nnnnnnnnnn" part
+refused not-utf8 not-utf8 "' is not UTF-8" part
+# A member whose header claims 64 GiB, with 4 kB of data: a truncated archive.
+python3 - <<'PY'
+import gzip, io, tarfile
+buf = io.BytesIO()
+with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as t:
+    t.add("tree", arcname=".")
+raw = buf.getvalue().rstrip(b"\0")
+raw += b"\0" * (-len(raw) % 512)
+info = tarfile.TarInfo("usr/huge.bin"); info.size = 64 << 30
+open("truncated.tar.gz", "wb").write(gzip.compress(raw + info.tobuf(format=tarfile.GNU_FORMAT) + b"x" * 4096))
+PY
+manifest m-truncated.json '{ "archive": "truncated.tar.gz" }'
+expect_exit 1 gen switch m-truncated.json
+expect_error "reading archive '$T/truncated.tar.gz': member 'usr/huge.bin': Truncated input file"
+expect_unchanged "$T/before" "truncated: nothing written"
 expect_true "nothing escaped the tree" test ! -e "$T/evil" -a ! -e "$S/evil" -a ! -e "$S/gen/evil"
 
 # A kernel folder whose name holds a newline would add lines to the boot entry.
@@ -125,6 +155,20 @@ expect_eq "$(jq_ "$S/gen/generations/3/generation.json" 'd["release"]["checksum"
   "release.ref as a commit checksum: the same release"
 expect_eq "$(ls "$S/gen/deploy")" "$c_gz" "one checkout for every generation"
 expect_file_contains "$S/boot/loader/entries/demo-3.conf" "gen.generation=3 gen.release=$c_gz"
+
+# A setuid file in a release is kept: an OS needs them (passwd, su).  The
+# store and the checkouts are gen's, under DIR/gen; the release only runs
+# once booted.
+must hostile setuid.tar.gz setuid
+manifest m-setuid.json '{ "archive": "setuid.tar.gz" }'
+expect_exit 0 gen switch m-setuid.json
+c_su=$(jq_ "$S/gen/state.json" 'd["current"]')
+c_su=$(jq_ "$S/gen/generations/$c_su/generation.json" 'd["release"]["checksum"]')
+if [ "$(id -u)" -eq 0 ]; then
+  expect_eq "$(stat -c '%a %U' "$S/gen/deploy/$c_su/usr/bin/su")" "4755 root" "a setuid file keeps its mode and owner"
+else # a bare-user-only store keeps canonical modes: no setuid bit
+  expect_eq "$(stat -c '%a' "$S/gen/deploy/$c_su/usr/bin/su")" 755 "not root: the setuid bit is dropped"
+fi
 
 expect_exit 0 ostree --repo="$repo" fsck
 finish

@@ -4,7 +4,7 @@
 # shellcheck source=tests/e2e/lib.sh
 . "$TESTS_DIR/e2e/lib.sh"
 
-plan 192
+plan 201
 
 make_release rel 1.0
 mkdir -p m/templates m/files
@@ -196,6 +196,18 @@ truncate -s 17M m/files/huge
 bad huge-source "config.files[\"/etc/a\"]: '$T/m/files/huge' is larger than 16777216 bytes, the most a config file may hold" \
   "$(with_file '{ "source": "files/huge" }')"
 rm m/files/huge
+mkfifo m/files/fifo
+bad source-fifo "config.files[\"/etc/a\"].source: 'files/fifo' is not a regular file" \
+  "$(with_file '{ "source": "files/fifo" }')"
+ln -s /dev/zero m/files/dev-link
+bad source-device-link "config.files[\"/etc/a\"].source: 'files/dev-link' is outside the manifest's folder" \
+  "$(with_file '{ "source": "files/dev-link" }')"
+if [ "$(id -u)" -eq 0 ] && mknod m/files/null c 1 3 2> /dev/null; then
+  bad source-device "config.files[\"/etc/a\"].template: 'files/null' is not a regular file" \
+    "$(with_file '{ "template": "files/null" }')"
+else
+  for i in 1 2 3; do ok "# SKIP a device node needs root"; done
+fi
 
 expect_exit 1 gen switch m/missing.json
 expect_error "opening manifest 'm/missing.json': No such file or directory"
