@@ -8,6 +8,7 @@
 #
 # The kernel command line gen writes (docs/booting.md):
 #   gen.os=OS gen.generation=N gen.release=CHECKSUM [gen.fallback=M] [init=PATH]
+#   and from GRUB, with a fallback: gen.esp=UUID=… (the ESP's file system)
 # The physical root file system (the sysroot, DIR) holds:
 #   gen/deploy/CHECKSUM/        the release, hard links into the store: never written
 #   gen/generations/N/etc/      the generation's config overlay
@@ -33,9 +34,11 @@
 #   gen_assemble SYSROOT NEWROOT   mounts it at NEWROOT
 #   gen_undo NEWROOT               unmounts what gen_assemble mounted
 #   gen_fall_back                  asks the boot loader for the fallback entry
-#                                  (systemd-boot: LoaderEntryOneShot); 0 when
-#                                  a reboot will start it
-# Needs: mount (--bind, --move, -t overlay), umount, mkdir, cat, grep, sed.
+#                                  (systemd-boot: LoaderEntryOneShot; GRUB:
+#                                  next_entry in grub/grubenv on the ESP); 0
+#                                  when a reboot will start it
+# Needs: mount (--bind, --move, -t overlay), umount, mkdir, cat, grep, sed;
+# for GRUB's fallback also wc, tr and findfs or blkid (or /dev/disk/by-uuid).
 
 GEN_RUN=/run/gen
 GEN_LOADER_GUID=4a67b082-0a4c-41cf-b6c7-440b29bb8c4f
@@ -47,7 +50,7 @@ GEN_MOUNT_POINTS="dev proc sys run etc var tmp"
 gen_say () { echo "gen: $*"; }
 
 gen_read_cmdline () {
-  GEN_OS='' GEN_GENERATION='' GEN_RELEASE='' GEN_FALLBACK='' GEN_INIT=/sbin/init GEN_ERROR=
+  GEN_OS='' GEN_GENERATION='' GEN_RELEASE='' GEN_FALLBACK='' GEN_INIT=/sbin/init GEN_ERROR= GEN_ESP=''
   _gen_cmdline=$(cat "${1:-/proc/cmdline}") || { GEN_ERROR="cannot read the kernel command line"; return 1; }
   set -f
   for _gen_w in $_gen_cmdline; do
@@ -56,6 +59,7 @@ gen_read_cmdline () {
       gen.generation=*) GEN_GENERATION=${_gen_w#gen.generation=} ;;
       gen.release=*) GEN_RELEASE=${_gen_w#gen.release=} ;;
       gen.fallback=*) GEN_FALLBACK=${_gen_w#gen.fallback=} ;;
+      gen.esp=*) GEN_ESP=${_gen_w#gen.esp=} ;;
       init=*) GEN_INIT=${_gen_w#init=} ;;
     esac
   done
@@ -67,6 +71,9 @@ gen_read_cmdline () {
   # They become paths: refuse anything but what gen writes.
   case $GEN_GENERATION in ''|*[!0-9]*|0*) GEN_ERROR="bad gen.generation='$GEN_GENERATION'"; return 1 ;; esac
   case $GEN_FALLBACK in *[!0-9]*|0*) GEN_FALLBACK= ;; esac
+  # A file system UUID (GRUB's probe prints FAT's in lower case); empty when
+  # GRUB could not probe it.
+  case $GEN_ESP in UUID=*[!0-9A-Za-z-]*|UUID=) GEN_ESP= ;; UUID=*) ;; *) GEN_ESP= ;; esac
   case $GEN_OS in ''|*[!a-z0-9._-]*|[._-]*) GEN_ERROR="bad gen.os='$GEN_OS'"; return 1 ;; esac
   case $GEN_RELEASE in ''|*[!0-9a-f]*) GEN_ERROR="bad gen.release='$GEN_RELEASE'"; return 1 ;; esac
   case $GEN_INIT in /*) ;; *) GEN_ERROR="init='$GEN_INIT' is not an absolute path"; return 1 ;; esac
@@ -118,6 +125,7 @@ _gen_data_ok () {
 
 gen_check () {
   _gen_sys=$1
+  GEN_SYSROOT=$1
   _gen_deploy=$_gen_sys/gen/deploy/$GEN_RELEASE
   _gen_dir=$_gen_sys/gen/generations/$GEN_GENERATION
   GEN_ERROR=
@@ -282,6 +290,85 @@ _gen_systemd_boot () {
     && tr -d '\000' < "$GEN_EFIVARS/LoaderInfo-$GEN_LOADER_GUID" | grep -q systemd-boot
 }
 
+# The device of the file system with UUID=$1, case aside (GRUB and Linux
+# print a FAT volume's serial number in different cases).
+_gen_find_uuid () {
+  for _gen_u in "$1" "$(echo "$1" | tr a-f A-F)" "$(echo "$1" | tr A-F a-f)"; do
+    if [ -e "/dev/disk/by-uuid/$_gen_u" ]; then
+      echo "/dev/disk/by-uuid/$_gen_u"
+      return 0
+    fi
+    _gen_d=$(findfs "UUID=$_gen_u" 2>/dev/null || blkid -U "$_gen_u" 2>/dev/null) || _gen_d=
+    if [ -n "$_gen_d" ]; then
+      echo "$_gen_d"
+      return 0
+    fi
+  done
+  return 1
+}
+
+# Sets NAME=VALUE in the GRUB environment block FILE in place: the same
+# size, the other variables kept, '#' padding, as grub-editenv writes it.
+# GRUB's save_env writes into the file's blocks where they are, so the file
+# is never truncated or moved.
+_gen_grubenv_set () {
+  _gen_size=$(wc -c < "$1") || return 1
+  _gen_size=$(echo $_gen_size)
+  _gen_head=''
+  IFS= read -r _gen_head < "$1"
+  [ "$_gen_head" = "# GRUB Environment Block" ] || return 1
+  _gen_block="# GRUB Environment Block
+"
+  while IFS= read -r _gen_l || [ -n "$_gen_l" ]; do
+    case $_gen_l in
+      '#'*|"$2="*|'') ;;
+      *=*) _gen_block="$_gen_block$_gen_l
+" ;;
+    esac
+  done < "$1"
+  _gen_block="$_gen_block$2=$3
+"
+  _gen_pad=$((_gen_size - ${#_gen_block}))
+  [ "$_gen_pad" -ge 0 ] || return 1
+  _gen_hashes='################################################################'
+  while [ "$_gen_pad" -ge 64 ]; do
+    _gen_block=$_gen_block$_gen_hashes
+    _gen_pad=$((_gen_pad - 64))
+  done
+  while [ "$_gen_pad" -gt 0 ]; do
+    _gen_block=$_gen_block'#'
+    _gen_pad=$((_gen_pad - 1))
+  done
+  printf '%s' "$_gen_block" 1<> "$1"
+}
+
+# GRUB: gen's grub.cfg passed gen.esp=UUID=… (where it found the kernel and
+# grub/grubenv).  Mounts that file system and writes next_entry, the GRUB
+# menu path of generation $1's entry: top level for the default generation,
+# in the "<os>, other generations" submenu otherwise.
+_gen_grub_next () {
+  [ -n "$GEN_ESP" ] || return 1
+  _gen_dev=$(_gen_find_uuid "${GEN_ESP#UUID=}") || { gen_say "no file system has $GEN_ESP (the ESP)"; return 1; }
+  _gen_esp=$GEN_RUN/esp
+  mkdir -p "$_gen_esp" || return 1
+  modprobe vfat 2>/dev/null
+  mount "$_gen_dev" "$_gen_esp" 2>/dev/null || mount -t vfat "$_gen_dev" "$_gen_esp" \
+    || { gen_say "cannot mount the ESP $_gen_dev"; return 1; }
+  _gen_path=$GEN_OS-other'>'$GEN_OS-$1
+  [ "$1" = "$(_gen_state "${GEN_SYSROOT:-$GEN_RUN/sysroot}" default)" ] && _gen_path=$GEN_OS-$1
+  _gen_rc=0
+  if [ ! -f "$_gen_esp/grub/grubenv" ]; then
+    gen_say "the ESP has no grub/grubenv (gen writes it beside grub.cfg)"
+    _gen_rc=1
+  elif ! _gen_grubenv_set "$_gen_esp/grub/grubenv" next_entry "$_gen_path"; then
+    gen_say "cannot write next_entry in grub/grubenv: not a GRUB environment block, or full"
+    _gen_rc=1
+  fi
+  sync
+  umount "$_gen_esp" || _gen_rc=1
+  return $_gen_rc
+}
+
 gen_fall_back () {
   if [ -z "$GEN_FALLBACK" ]; then
     gen_say "there is no older generation in the boot menu to fall back to"
@@ -294,6 +381,10 @@ gen_fall_back () {
   _gen_entry=$GEN_OS-$GEN_FALLBACK.conf
   if _gen_systemd_boot && _gen_efi_set LoaderEntryOneShot "$_gen_entry"; then
     gen_say "falling back to generation $GEN_FALLBACK: the next boot starts $_gen_entry once"
+    return 0
+  fi
+  if _gen_grub_next "$GEN_FALLBACK"; then
+    gen_say "falling back to generation $GEN_FALLBACK: GRUB starts $GEN_OS-$GEN_FALLBACK once (next_entry in grub/grubenv)"
     return 0
   fi
   gen_say "this boot loader takes no one-shot choice from here: pick generation $GEN_FALLBACK in the boot menu"

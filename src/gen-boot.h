@@ -86,6 +86,9 @@ char *gen_boot_read_default (int sysroot_dfd);
 /* GRUB (gen-boot-grub.c) and extlinux (gen-boot-extlinux.c): the menu file's text. */
 char *gen_boot_grub_text (GenBootMenu *menu);
 char *gen_boot_extlinux_text (GenBootMenu *menu);
+/* boot/grub/grubenv as gen creates it beside grub.cfg: an empty 1024-byte
+ * GRUB environment block, where the boot hook writes next_entry. */
+char *gen_boot_grub_env_text (void);
 /* The generation number an entry file of @os is for: "<os>-<N>.conf", or
  * with boot counting "<os>-<N>+<LEFT>[-<DONE>].conf".  FALSE for any other
  * name (entries gen did not write). */

@@ -169,17 +169,29 @@ test_grub (void)
       "set default=0\n"
       "set timeout=3\n"
       "set timeout_style=menu\n"
+      "# One boot of another entry, asked for by gen's boot hook when a\n"
+      "# generation cannot start (or by grub-reboot): cleared before it is used.\n"
+      "if [ -s \"${config_directory}/grubenv\" ]; then\n"
+      "\tload_env --file \"${config_directory}/grubenv\" next_entry\n"
+      "\tif [ -n \"${next_entry}\" ]; then\n"
+      "\t\tset default=\"${next_entry}\"\n"
+      "\t\tset next_entry=\n"
+      "\t\tsave_env --file \"${config_directory}/grubenv\" next_entry\n"
+      "\tfi\n"
+      "fi\n"
       "menuentry 'demo, generation 2 (release 2.0 '\\''beta'\\'', 2026-11-02)' --id 'demo-2' {\n"
       "\tsearch --no-floppy --set=root --file '/demo/6.1.0-0123456789abcdef/vmlinuz'\n"
+      "\tprobe --set=gen_esp --fs-uuid \"${root}\"\n"
       "\tlinux '/demo/6.1.0-0123456789abcdef/vmlinuz' 'console=ttyS0' 'root=LABEL=gen-root' "
-      "'gen.os=demo' 'gen.generation=2' 'gen.release=%s' 'gen.fallback=1'\n"
+      "'gen.os=demo' 'gen.generation=2' 'gen.release=%s' 'gen.fallback=1' \"gen.esp=UUID=${gen_esp}\"\n"
       "\tinitrd '/demo/6.1.0-0123456789abcdef/initrd.img'\n"
       "}\n"
       "submenu 'demo, other generations' --id 'demo-other' {\n"
       "\tmenuentry 'demo, generation 3 (release 3.0, 2026-11-03)' --id 'demo-3' {\n"
       "\t\tsearch --no-floppy --set=root --file '/demo/6.1.0-0123456789abcdef/vmlinuz'\n"
+      "\t\tprobe --set=gen_esp --fs-uuid \"${root}\"\n"
       "\t\tlinux '/demo/6.1.0-0123456789abcdef/vmlinuz' 'console=ttyS0' 'root=LABEL=gen-root' "
-      "'gen.os=demo' 'gen.generation=3' 'gen.release=%s' 'gen.fallback=2'\n"
+      "'gen.os=demo' 'gen.generation=3' 'gen.release=%s' 'gen.fallback=2' \"gen.esp=UUID=${gen_esp}\"\n"
       "\t\tinitrd '/demo/6.1.0-0123456789abcdef/initrd.img'\n"
       "\t}\n"
       "\tmenuentry 'demo, generation 1 (release 1.0, 2026-11-01)' --id 'demo-1' {\n"
@@ -198,6 +210,14 @@ test_grub (void)
   g_autofree char *text1 = gen_boot_grub_text (one);
   g_assert_null (strstr (text1, "submenu"));
   g_assert_nonnull (strstr (text1, "--id 'demo-1'"));
+  /* No fallback, no ESP to write it on. */
+  g_assert_null (strstr (text1, "gen.esp="));
+
+  /* The environment block: grub-editenv's empty one, 1024 bytes. */
+  g_autofree char *env = gen_boot_grub_env_text ();
+  g_assert_cmpuint (strlen (env), ==, 1024);
+  g_assert_true (g_str_has_prefix (env, "# GRUB Environment Block\n###"));
+  g_assert_true (g_str_has_suffix (env, "####"));
 }
 
 static void
@@ -304,6 +324,10 @@ test_sync (Fixture *f, gconstpointer data)
       strstr (grub, "menuentry 'demo, generation 3 (release 3.0, 2026-11-03)' --id 'demo-3'"));
   g_assert_nonnull (strstr (grub, "--id 'demo-2'"));
   g_assert_null (strstr (grub, "--id 'demo-1'"));
+  /* Beside it, the environment block the boot hook writes next_entry in. */
+  g_autofree char *env = read_file (f, "boot/grub/grubenv");
+  g_autofree char *empty_env = gen_boot_grub_env_text ();
+  g_assert_cmpstr (env, ==, empty_env);
   g_assert_false (gen_exists_at (dfd, "boot/loader/entries/demo-1.conf"));
   g_assert_true (gen_exists_at (dfd, "boot/loader/entries/demo-2.conf"));
   g_assert_true (gen_exists_at (dfd, "boot/loader/entries/windows.conf"));
@@ -327,6 +351,16 @@ test_sync (Fixture *f, gconstpointer data)
   g_assert_true (gen_boot_sync (f->sysroot, &error));
   g_assert_no_errno (fstatat (dfd, "boot/grub/grub.cfg", &after, 0));
   g_assert_cmpuint (before.st_ino, ==, after.st_ino);
+
+  /* The environment block belongs to GRUB and the boot hook once it exists:
+   * a rewrite of the menus leaves what they wrote in it. */
+  g_autofree char *set_env = g_strdup (empty_env);
+  memcpy (set_env + strlen ("# GRUB Environment Block\n"), "next_entry=demo-1\n", 18);
+  g_assert_true (gen_write_file_at (dfd, "boot/grub/grubenv", set_env, 1024, 0644, NULL));
+  g_assert_true (gen_sysroot_commit_state (f->sysroot, "demo", 3, 3, 3, &error));
+  g_assert_no_error (error);
+  g_autofree char *env2 = read_file (f, "boot/grub/grubenv");
+  g_assert_cmpstr (env2, ==, set_env);
 
   /* A default generation whose record is gone: the menus stay as they are. */
   g_assert_true (gen_rm_rf_at (dfd, "gen/generations/2", NULL));

@@ -2,13 +2,14 @@
 # The boot hook's logic (bootloader-hooks/gen-hook.sh), run by sh on the host
 # against a real sysroot, without booting: the kernel command line it
 # accepts, the damage it detects (with the message it prints), the mounts it
-# makes (mount is a stub that records them) and the systemd-boot fallback it
-# asks for (EFI variables in a folder).  tests/vm boots it for real.
+# makes (mount is a stub that records them) and the fallback it asks for:
+# systemd-boot's (EFI variables in a folder) and GRUB's (next_entry in a
+# grubenv file).  tests/vm boots it for real.
 # shellcheck disable=SC2016 # the scripts given to hook are for sh to expand
 # shellcheck source=tests/e2e/lib.sh
 . "$TESTS_DIR/e2e/lib.sh"
 
-plan 37
+plan 43
 
 HOOK=$SOURCE_ROOT/bootloader-hooks/gen-hook.sh
 make_release rel/1.0 1.0
@@ -37,6 +38,7 @@ GEN_EFIVARS=$T/efivars
 mount () { echo "mount \$*" >> $T/calls; }
 umount () { echo "umount \$*" >> $T/calls; }
 modprobe () { echo "modprobe \$*" >> $T/calls; }
+findfs () { [ "\$1" = UUID=ABCD-12EF ] && echo /dev/esp-stub; }
 chattr () { :; }
 . $HOOK
 GEN_RUN=$T/run
@@ -179,4 +181,33 @@ rm -rf "$T/efivars"
 cmdline "$cmdline2"
 hook 'gen_read_cmdline '"$T"'/cmdline && gen_fall_back || echo "no fallback"'
 expect_stdout_contains "gen: this boot loader takes no one-shot choice from here: pick generation 1 in the boot menu"
+
+# --- gen_fall_back: GRUB's next_entry in grub/grubenv on the ESP ---------------------
+# gen's grub.cfg passes the ESP's UUID as GRUB's probe prints it (lower case).
+mkdir -p "$T/run/esp/grub"
+if command -v grub-editenv > /dev/null; then
+  must grub-editenv "$T/run/esp/grub/grubenv" create
+  must grub-editenv "$T/run/esp/grub/grubenv" set saved_entry=x next_entry=old
+else
+  { printf '# GRUB Environment Block\nsaved_entry=x\nnext_entry=old\n'; printf '%*s' 975 '' | tr ' ' '#'; } \
+    > "$T/run/esp/grub/grubenv"
+fi
+ino=$(stat -c %i "$T/run/esp/grub/grubenv")
+cmdline "$cmdline2 gen.esp=UUID=abcd-12ef"
+hook 'gen_read_cmdline '"$T"'/cmdline && GEN_SYSROOT='"$S"' && gen_fall_back && echo rebooting'
+expect_stdout_contains "gen: falling back to generation 1: GRUB starts demo-1 once (next_entry in grub/grubenv)"
+expect_eq "$(tail -n 1 "$OUT")" rebooting "GRUB's fallback is set: reboot"
+expect_eq "$(grep -v '^umount\|^modprobe' "$T/calls")" "mount /dev/esp-stub $T/run/esp" \
+  "the ESP is found by its UUID, whatever the case, and mounted"
+expect_eq "$(sed -n '1,3p' "$T/run/esp/grub/grubenv" | tr '\n' '|')" \
+  "# GRUB Environment Block|saved_entry=x|next_entry=demo-other>demo-1|" \
+  "next_entry names generation 1 in the submenu of other generations; other variables kept"
+expect_eq "$(stat -c '%s %i' "$T/run/esp/grub/grubenv")" "1024 $ino" \
+  "the block is written in place: same file, same size"
+if command -v grub-editenv > /dev/null; then
+  expect_eq "$(grub-editenv "$T/run/esp/grub/grubenv" list | tr '\n' '|')" \
+    "saved_entry=x|next_entry=demo-other>demo-1|" "grub-editenv reads it back"
+else
+  ok "grub-editenv reads it back # SKIP no grub-editenv (grub-common)"
+fi
 finish

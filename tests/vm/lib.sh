@@ -214,9 +214,11 @@ EOF
 
 # A standalone GRUB for EFI that reads gen's grub.cfg from the partition that holds it.
 _vm_grub_efi () {
-  local modules="fat part_gpt part_msdos search search_fs_file configfile normal linux echo test all_video"
+  # loadenv and probe: gen's grub.cfg reads and clears next_entry in grubenv
+  # and passes the ESP's UUID for the boot hook's fallback.
+  local modules="fat part_gpt part_msdos search search_fs_file configfile normal linux echo test all_video loadenv probe"
   local img
-  img=$VM_CACHE/grubx64-$(dpkg-query -W -f '${Version}' grub-efi-amd64-bin 2> /dev/null).efi
+  img=$VM_CACHE/grubx64-$(dpkg-query -W -f '${Version}' grub-efi-amd64-bin 2> /dev/null)-$(echo "$modules" | sha256sum | cut -c1-8).efi
   if [ ! -f "$img" ]; then
     # shellcheck disable=SC2016 # GRUB's $root, not the shell's
     printf '%s\n' 'search --no-floppy --set=root --file /grub/grub.cfg' \

@@ -17,7 +17,8 @@ depends() {
 }
 
 installkernel() {
-    instmods overlay efivarfs
+    # vfat: GRUB's fallback writes grub/grubenv on the ESP.
+    instmods overlay efivarfs vfat nls_cp437 nls_ascii
 }
 
 install() {
@@ -32,7 +33,7 @@ install() {
     inst_simple "$hook" /lib/gen/gen-hook.sh
     inst_simple "$moddir/gen-dracut-lib.sh" /lib/gen/gen-dracut-lib.sh
     inst_multiple mount umount mkdir cat grep sed tr rm sync
-    inst_multiple -o chattr reboot modprobe
+    inst_multiple -o chattr reboot modprobe wc findfs blkid
     inst_hook mount 50 "$moddir/gen-mount.sh"
     inst_hook pre-pivot 50 "$moddir/gen-pre-pivot.sh"
 }
