@@ -17,7 +17,7 @@
 #                               (its marker line: generation, release, config
 #                               value, /var counter, data path counter, root)
 #   vm_manifest FILE DIR VALUE [BOOT_JSON]
-#   vm_images systemd-boot|grub [SYSROOT]   $T/esp.img and $T/root.img
+#   vm_images systemd-boot|grub|extlinux [SYSROOT]   $T/esp.img and $T/root.img
 #   vm_boot NAME [vm-run.py options]        boots them; the serial log is $T/NAME.log
 #   vm_marker NAME              the marker line the release's init printed
 #   vm_keep_var                 copies /var back from root.img into $S, as the
@@ -32,6 +32,7 @@ VM_OVMF_CODE=/usr/share/OVMF/OVMF_CODE_4M.fd
 VM_OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
 VM_SYSTEMD_BOOT=/usr/lib/systemd/boot/efi/systemd-bootx64.efi
 VM_GRUB_DIR=/usr/lib/grub/x86_64-efi
+VM_SYSLINUX_MODULES=/usr/lib/syslinux/modules/bios
 # One boot takes 20-60 s under TCG, depending on the machine's load.
 VM_BOOT_TIMEOUT=${GEN_VM_BOOT_TIMEOUT:-400}
 # The kernel arguments every test manifest gives: the root file system by
@@ -55,6 +56,12 @@ vm_require () {
       grub)
         command -v grub-mkstandalone > /dev/null || missing="$missing grub-mkstandalone(grub-common)"
         [ -d "$VM_GRUB_DIR" ] || missing="$missing $VM_GRUB_DIR(grub-efi-amd64-bin)"
+        ;;
+      extlinux)
+        # syslinux's mtools installer: no mount needed; SeaBIOS comes with QEMU.
+        command -v syslinux > /dev/null || missing="$missing syslinux(syslinux)"
+        [ -f "$VM_SYSLINUX_MODULES/ldlinux.c32" ] || missing="$missing $VM_SYSLINUX_MODULES(syslinux-common)"
+        [ -f /usr/share/seabios/bios-256k.bin ] || missing="$missing /usr/share/seabios/bios-256k.bin(seabios)"
         ;;
       dracut)
         command -v dracut > /dev/null || missing="$missing dracut(dracut-core)"
@@ -231,9 +238,11 @@ _vm_grub_efi () {
 }
 
 # vm_images LOADER [SYSROOT]: $T/esp.img (FAT, from SYSROOT/boot, with LOADER
-# as EFI/BOOT/BOOTX64.EFI) and $T/root.img (ext4 labelled gen-root, from SYSROOT).
+# as EFI/BOOT/BOOTX64.EFI, or for extlinux a BIOS boot disk: syslinux
+# installed into the FAT's boot sector and /extlinux, where it reads gen's
+# extlinux.conf) and $T/root.img (ext4 labelled gen-root, from SYSROOT).
 vm_images () {
-  local loader=$1 sys=${2:-$S} efi mb
+  local loader=$1 sys=${2:-$S} efi='' mb
   case $loader in
     systemd-boot) efi=$VM_SYSTEMD_BOOT ;;
     grub) efi=$(_vm_grub_efi) || bail "grub-mkstandalone failed" ;;
@@ -241,26 +250,36 @@ vm_images () {
   mb=$(( $(du -sm "$sys/boot" | cut -f1) + 40 ))
   rm -f "$T/esp.img" "$T/root.img"
   must mkfs.vfat -C -n GEN-ESP "$T/esp.img" $((mb * 1024))
-  must mmd -i "$T/esp.img" ::/EFI ::/EFI/BOOT
-  must mcopy -i "$T/esp.img" "$efi" ::/EFI/BOOT/BOOTX64.EFI
+  if [ -n "$efi" ]; then
+    must mmd -i "$T/esp.img" ::/EFI ::/EFI/BOOT
+    must mcopy -i "$T/esp.img" "$efi" ::/EFI/BOOT/BOOTX64.EFI
+  fi
   must mcopy -s -i "$T/esp.img" "$sys"/boot/* ::/
+  if [ "$loader" = extlinux ]; then
+    # A partitionless disk, as a USB key: SeaBIOS runs the FAT's boot sector.
+    must syslinux --install --directory /extlinux "$T/esp.img"
+  fi
   must mke2fs -q -t ext4 -L gen-root -d "$sys" "$T/root.img" 512M
 }
 
 # vm_boot NAME [vm-run.py options…]: boots esp.img and root.img with fresh
 # firmware variables; returns vm-run.py's status (124: timed out).  A reboot
-# ends QEMU unless VM_REBOOT=1.
+# ends QEMU unless VM_REBOOT=1.  VM_FIRMWARE=bios boots with QEMU's SeaBIOS
+# instead of OVMF.
 VM_REBOOT=0
+VM_FIRMWARE=uefi
 vm_boot () {
-  local name=$1 reboot=(-no-reboot)
+  local name=$1 reboot=(-no-reboot) firmware=()
   shift
   [ "$VM_REBOOT" = 1 ] && reboot=()
   cp "$VM_OVMF_VARS" "$T/vars.fd"
+  [ "$VM_FIRMWARE" = bios ] || firmware=(
+    -drive if=pflash,format=raw,readonly=on,file="$VM_OVMF_CODE"
+    -drive if=pflash,format=raw,file="$T/vars.fd")
   python3 "$VM_DIR/vm-run.py" --log "$T/$name.log" --timeout "$VM_BOOT_TIMEOUT" "$@" -- \
     qemu-system-x86_64 -nodefaults -accel tcg -machine q35 -m 512 -smp 1 \
     -display none -serial stdio -monitor none \
-    -drive if=pflash,format=raw,readonly=on,file="$VM_OVMF_CODE" \
-    -drive if=pflash,format=raw,file="$T/vars.fd" \
+    "${firmware[@]}" \
     -drive if=virtio,format=raw,file="$T/esp.img" \
     -drive if=virtio,format=raw,file="$T/root.img" \
     "${reboot[@]}" 2> "$T/$name.qemu-stderr"
