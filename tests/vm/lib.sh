@@ -63,6 +63,11 @@ vm_require () {
         [ -f "$VM_SYSLINUX_MODULES/ldlinux.c32" ] || missing="$missing $VM_SYSLINUX_MODULES(syslinux-common)"
         [ -f /usr/share/seabios/bios-256k.bin ] || missing="$missing /usr/share/seabios/bios-256k.bin(seabios)"
         ;;
+      initramfs-tools)
+        command -v mkinitramfs > /dev/null || missing="$missing mkinitramfs(initramfs-tools-core)"
+        command -v depmod > /dev/null || missing="$missing depmod(kmod)"
+        command -v unshare > /dev/null || missing="$missing unshare(util-linux)"
+        ;;
       dracut)
         command -v dracut > /dev/null || missing="$missing dracut(dracut-core)"
         command -v depmod > /dev/null || missing="$missing depmod(kmod)"
@@ -182,6 +187,49 @@ vm_dracut_initramfs () {
     exec 9>&-
   fi
   [ -f "$img" ] || { diag < "$T/dracut.log"; bail "dracut could not build an initramfs with gen's module"; }
+  VM_INITRAMFS=$img
+}
+
+# vm_itools_initramfs: points VM_INITRAMFS at an initramfs Debian's
+# mkinitramfs (initramfs-tools-core) builds with gen's hook and local-bottom
+# script (bootloader-hooks/initramfs-tools), from a configuration folder of
+# the test's own (mkinitramfs -d), so nothing of the host's is changed.
+# mkinitramfs reads the kernel's modules only from /lib/modules/KVER: it runs
+# and its configuration only from /boot/config-KVER: it runs in a mount
+# namespace of its own (unshare -m) where tmpfs over /usr/lib/modules and
+# /boot hold the cached kernel's (the empty folder /usr/lib/modules is
+# created when the host has none, as a Debian system has).
+vm_itools_initramfs () {
+  local hash img conf
+  hash=$(cat "$VM_HOOKS/gen-hook.sh" "$VM_HOOKS"/initramfs-tools/hooks/gen.in \
+    "$VM_HOOKS"/initramfs-tools/scripts/local-bottom/gen | sha256sum | cut -c1-16)
+  img=$VM_CACHE/itools-$VM_KVER-$(dpkg-query -W -f '${Version}' initramfs-tools-core 2> /dev/null)-$hash.img
+  if [ ! -f "$img" ]; then
+    exec 9> "$VM_CACHE/.lock"
+    flock 9
+    if [ ! -f "$img" ]; then
+      conf=$T/itools-conf
+      mkdir -p "$conf/hooks" "$conf/scripts/local-bottom" "$conf/conf.d"
+      printf '%s\n' MODULES=list BUSYBOX=y KEYMAP=n COMPRESS=gzip RUNSIZE=10% FSTYPE=ext4 \
+        > "$conf/initramfs.conf"
+      echo RESUME=none > "$conf/conf.d/resume"
+      printf '%s\n' virtio_pci virtio_blk ext4 crc32c_generic > "$conf/modules"
+      sed "s|@GEN_HOOK_SH@|$VM_HOOKS/gen-hook.sh|" "$VM_HOOKS/initramfs-tools/hooks/gen.in" > "$conf/hooks/gen"
+      cp "$VM_HOOKS/initramfs-tools/scripts/local-bottom/gen" "$conf/scripts/local-bottom/gen"
+      chmod +x "$conf/hooks/gen" "$conf/scripts/local-bottom/gen"
+      depmod -b "$VM_KDIR" "$VM_KVER" \
+        && unshare -m sh -c 'mkdir -p /usr/lib/modules 2> /dev/null
+          mount -t tmpfs gen-vm /usr/lib/modules && mkdir /usr/lib/modules/$2 \
+          && mount --bind "$1/lib/modules/$2" /usr/lib/modules/$2 \
+          && mount -t tmpfs gen-vm /boot && cp "$1/boot/config-$2" /boot/ \
+          && mkinitramfs -d "$3" -o "$4" "$2"' sh "$VM_KDIR" "$VM_KVER" "$conf" "$img.tmp" \
+          > "$T/mkinitramfs.log" 2>&1 \
+        && mv "$img.tmp" "$img"
+    fi
+    flock -u 9
+    exec 9>&-
+  fi
+  [ -f "$img" ] || { diag < "$T/mkinitramfs.log"; bail "mkinitramfs could not build an initramfs with gen's hook"; }
   VM_INITRAMFS=$img
 }
 
