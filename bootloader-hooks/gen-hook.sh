@@ -50,7 +50,7 @@ GEN_MOUNT_POINTS="dev proc sys run etc var tmp"
 gen_say () { echo "gen: $*"; }
 
 gen_read_cmdline () {
-  GEN_OS='' GEN_GENERATION='' GEN_RELEASE='' GEN_FALLBACK='' GEN_INIT=/sbin/init GEN_ERROR= GEN_ESP=''
+  GEN_OS='' GEN_GENERATION='' GEN_RELEASE='' GEN_FALLBACK='' GEN_INIT=/sbin/init GEN_ERROR='' GEN_ESP=''
   _gen_cmdline=$(cat "${1:-/proc/cmdline}") || { GEN_ERROR="cannot read the kernel command line"; return 1; }
   set -f
   for _gen_w in $_gen_cmdline; do
@@ -313,7 +313,7 @@ _gen_find_uuid () {
 # is never truncated or moved.
 _gen_grubenv_set () {
   _gen_size=$(wc -c < "$1") || return 1
-  _gen_size=$(echo $_gen_size)
+  _gen_size=$((_gen_size + 0))
   _gen_head=''
   IFS= read -r _gen_head < "$1"
   [ "$_gen_head" = "# GRUB Environment Block" ] || return 1

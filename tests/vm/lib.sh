@@ -217,6 +217,7 @@ vm_itools_initramfs () {
       sed "s|@GEN_HOOK_SH@|$VM_HOOKS/gen-hook.sh|" "$VM_HOOKS/initramfs-tools/hooks/gen.in" > "$conf/hooks/gen"
       cp "$VM_HOOKS/initramfs-tools/scripts/local-bottom/gen" "$conf/scripts/local-bottom/gen"
       chmod +x "$conf/hooks/gen" "$conf/scripts/local-bottom/gen"
+      # shellcheck disable=SC2016 # expanded by the sh in the namespace
       depmod -b "$VM_KDIR" "$VM_KVER" \
         && unshare -m sh -c 'mkdir -p /usr/lib/modules 2> /dev/null
           mount -t tmpfs gen-vm /usr/lib/modules && mkdir /usr/lib/modules/$2 \
@@ -321,6 +322,7 @@ vm_boot () {
   shift
   [ "$VM_REBOOT" = 1 ] && reboot=()
   cp "$VM_OVMF_VARS" "$T/vars.fd"
+  # shellcheck disable=SC2054 # QEMU's options are comma-separated
   [ "$VM_FIRMWARE" = bios ] || firmware=(
     -drive if=pflash,format=raw,readonly=on,file="$VM_OVMF_CODE"
     -drive if=pflash,format=raw,file="$T/vars.fd")
