@@ -360,6 +360,11 @@ _gen_grub_next () {
   if [ ! -f "$_gen_esp/grub/grubenv" ]; then
     gen_say "the ESP has no grub/grubenv (gen writes it beside grub.cfg)"
     _gen_rc=1
+  elif grep -qxF "next_entry=$_gen_path" "$_gen_esp/grub/grubenv"; then
+    # GRUB clears it before using it: still there, GRUB could not, and
+    # another reboot would only come back here.
+    gen_say "GRUB did not take next_entry=$_gen_path from grub/grubenv on the last boot"
+    _gen_rc=1
   elif ! _gen_grubenv_set "$_gen_esp/grub/grubenv" next_entry "$_gen_path"; then
     gen_say "cannot write next_entry in grub/grubenv: not a GRUB environment block, or full"
     _gen_rc=1

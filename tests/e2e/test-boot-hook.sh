@@ -9,7 +9,7 @@
 # shellcheck source=tests/e2e/lib.sh
 . "$TESTS_DIR/e2e/lib.sh"
 
-plan 43
+plan 45
 
 HOOK=$SOURCE_ROOT/bootloader-hooks/gen-hook.sh
 make_release rel/1.0 1.0
@@ -204,6 +204,11 @@ expect_eq "$(sed -n '1,3p' "$T/run/esp/grub/grubenv" | tr '\n' '|')" \
   "next_entry names generation 1 in the submenu of other generations; other variables kept"
 expect_eq "$(stat -c '%s %i' "$T/run/esp/grub/grubenv")" "1024 $ino" \
   "the block is written in place: same file, same size"
+# GRUB clears next_entry before it uses it: found still set, GRUB could not
+# write the block, and another reboot would come back here.
+hook 'gen_read_cmdline '"$T"'/cmdline && GEN_SYSROOT='"$S"' && gen_fall_back || echo "no fallback"'
+expect_stdout_contains "gen: GRUB did not take next_entry=demo-other>demo-1 from grub/grubenv on the last boot"
+expect_eq "$(tail -n 1 "$OUT")" "no fallback" "and no reboot loop: the shell instead"
 if command -v grub-editenv > /dev/null; then
   expect_eq "$(grub-editenv "$T/run/esp/grub/grubenv" list | tr '\n' '|')" \
     "saved_entry=x|next_entry=demo-other>demo-1|" "grub-editenv reads it back"
