@@ -604,8 +604,14 @@ check_leftovers (Fsck *f, GCancellable *cancellable, GError **error)
     {
       const char *slash = strrchr (l->data, '/');
       guint n;
-      if (slash && parse_number (slash + 1, &n) && n > f->s->last)
+      if (!slash || !parse_number (slash + 1, &n))
+        continue;
+      g_autofree char *folder = g_strdup_printf (GEN_GENERATIONS_DIR "/%u", n);
+      if (n > f->s->last)
         problem (f, TRUE, GEN_REPO_DIR, "ref %s names a generation that was never committed",
+                 (char *) l->data);
+      else if (!gen_exists_at (f->s->dfd, folder))
+        problem (f, TRUE, GEN_REPO_DIR, "ref %s names a generation that was removed",
                  (char *) l->data);
     }
   g_autoptr (GPtrArray) repo_tmp = list_dir (f, GEN_REPO_DIR "/tmp", error);
