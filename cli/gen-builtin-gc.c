@@ -44,8 +44,10 @@ gen_builtin_gc (GenCli *cli, int argc, char **argv)
   g_autofree char *keep_arg = NULL;
   gboolean dry_run = FALSE, json = FALSE;
   GOptionEntry entries[] = {
-    { "keep", 0, 0, G_OPTION_ARG_STRING, &keep_arg, "Keep the newest N generations (default: the default generation's boot.limit, else 5)", "N" },
-    { "dry-run", 0, 0, G_OPTION_ARG_NONE, &dry_run, "Change nothing; say what would be removed", NULL },
+    { "keep", 0, 0, G_OPTION_ARG_STRING, &keep_arg,
+      "Keep the newest N generations (default: the default generation's boot.limit, else 5)", "N" },
+    { "dry-run", 0, 0, G_OPTION_ARG_NONE, &dry_run, "Change nothing; say what would be removed",
+      NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON (keys in gen-gc(1))", NULL },
     { NULL },
   };
@@ -95,8 +97,7 @@ gen_builtin_gc (GenCli *cli, int argc, char **argv)
   g_autofree char *kept = numbers_text (r->kept);
   if (r->removed->len == 0)
     {
-      printf ("nothing to remove: keeping generation%s %s\n", r->kept->len == 1 ? "" : "s",
-              kept);
+      printf ("nothing to remove: keeping generation%s %s\n", r->kept->len == 1 ? "" : "s", kept);
       return GEN_EXIT_OK;
     }
   const char *verb = dry_run ? "would remove" : "removed";

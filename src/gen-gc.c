@@ -98,19 +98,21 @@ static gboolean
 remove_via (int dfd, const char *path, const char *aside, GError **error)
 {
   g_autofree char *parent = g_path_get_dirname (path);
-  return gen_rename_at (dfd, path, aside, error) && gen_fsync_dir_at (dfd, parent, error) && gen_rm_rf_at (dfd, aside, error);
+  return gen_rename_at (dfd, path, aside, error) && gen_fsync_dir_at (dfd, parent, error)
+         && gen_rm_rf_at (dfd, aside, error);
 }
 
 static void
-report (GenProgressFunc progress, gpointer user_data, const char *step, guint64 done,
-        guint64 total)
+report (GenProgressFunc progress, gpointer user_data, const char *step, guint64 done, guint64 total)
 {
   if (progress)
     progress (step, done, total, user_data);
 }
 
-typedef struct {
+typedef struct
+{
   OstreeRepo *repo;
+  GPtrArray *going; /* a dry run: the releases the prune would remove */
 } HasCommit;
 
 static gboolean
@@ -118,6 +120,8 @@ has_commit (const char *checksum, gpointer user_data)
 {
   HasCommit *h = user_data;
   gboolean have = FALSE;
+  if (h->going && g_ptr_array_find_with_equal_func (h->going, checksum, g_str_equal, NULL))
+    return FALSE;
   return ostree_repo_has_object (h->repo, OSTREE_OBJECT_TYPE_COMMIT, checksum, &have, NULL, NULL)
          && have;
 }
@@ -258,6 +262,9 @@ gen_gc (GenSysroot *s, gint keep, gboolean dry_run, GenProgressFunc progress, gp
         g_ptr_array_add (r->paths, g_strdup (deploys->pdata[i]));
       for (guint i = 0; i < kernels->len; i++)
         g_ptr_array_add (r->paths, g_strdup (kernels->pdata[i]));
+      HasCommit h = { repo, r->releases };
+      if (!gen_statcache_prune (s->dfd, has_commit, &h, TRUE, r->paths, error))
+        return NULL;
       return g_steal_pointer (&r);
     }
 
@@ -336,8 +343,8 @@ gen_gc (GenSysroot *s, gint keep, gboolean dry_run, GenProgressFunc progress, gp
   r->bytes += pruned_size;
 
   /* 6. Stat cache entries naming a commit that is gone. */
-  HasCommit h = { repo };
-  if (!gen_statcache_prune (s->dfd, has_commit, &h, r->paths, error))
+  HasCommit h = { repo, NULL };
+  if (!gen_statcache_prune (s->dfd, has_commit, &h, FALSE, r->paths, error))
     return NULL;
   return g_steal_pointer (&r);
 }

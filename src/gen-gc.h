@@ -22,7 +22,8 @@ G_BEGIN_DECLS
  * the default generation's boot.limit says (gen-gc(1) explains the choice). */
 #define GEN_GC_DEFAULT_KEEP 5
 
-typedef struct {
+typedef struct
+{
   guint keep;           /* the newest this many were kept */
   GArray *kept;         /* guint: the generations kept, ascending */
   GArray *removed;      /* guint: the generations removed (a dry run: to remove), ascending */

@@ -149,7 +149,7 @@ gen_statcache_store (int sysroot_dfd, const char *key, const char *digest, const
 
 gboolean
 gen_statcache_prune (int sysroot_dfd, gboolean (*exists) (const char *checksum, gpointer user_data),
-                     gpointer user_data, GPtrArray *removed, GError **error)
+                     gpointer user_data, gboolean dry_run, GPtrArray *removed, GError **error)
 {
   int fd = openat (sysroot_dfd, CACHE_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0)
@@ -174,7 +174,9 @@ gen_statcache_prune (int sysroot_dfd, gboolean (*exists) (const char *checksum, 
       g_ptr_array_add (stale, g_steal_pointer (&path));
     }
   closedir (d);
-  for (guint i = 0; i < stale->len; i++)
+  for (guint i = 0; dry_run && removed && i < stale->len; i++)
+    g_ptr_array_add (removed, g_strdup (stale->pdata[i]));
+  for (guint i = 0; !dry_run && i < stale->len; i++)
     {
       const char *path = stale->pdata[i];
       GEN_CRASH_POINT ("before removing", path);
@@ -184,5 +186,5 @@ gen_statcache_prune (int sysroot_dfd, gboolean (*exists) (const char *checksum, 
       if (removed)
         g_ptr_array_add (removed, g_strdup (path));
     }
-  return stale->len == 0 || gen_fsync_dir_at (sysroot_dfd, CACHE_DIR, error);
+  return dry_run || stale->len == 0 || gen_fsync_dir_at (sysroot_dfd, CACHE_DIR, error);
 }
