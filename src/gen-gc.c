@@ -98,7 +98,10 @@ static gboolean
 remove_via (int dfd, const char *path, const char *aside, GError **error)
 {
   g_autofree char *parent = g_path_get_dirname (path);
-  return gen_rename_at (dfd, path, aside, error) && gen_fsync_dir_at (dfd, parent, error)
+  g_autofree char *aside_parent = g_path_get_dirname (aside);
+  /* gen_rename_at syncs the folder @aside is in; the one @path left too. */
+  return gen_rename_at (dfd, path, aside, error)
+         && (g_str_equal (parent, aside_parent) || gen_fsync_dir_at (dfd, parent, error))
          && gen_rm_rf_at (dfd, aside, error);
 }
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""check-state.py SYSROOT OLD NEW: the invariants after a gen run was killed.
+"""check-state.py SYSROOT OLD NEW [gc]: the invariants after a gen run was killed.
 
 OLD and NEW are "CURRENT,DEFAULT:N,N,..." (the pointers and the committed
 generation numbers before the run and after it completed).  Reads
@@ -8,7 +8,9 @@ from SYSROOT/../fsck.json.  Prints one line per violation; nothing when
 all hold:
 
 - gen list shows the old or the new state: current and default from one of
-  them, and the generation list of that same one (never a mix);
+  them, and the generation list of that same one (never a mix); with "gc"
+  (a run that only removes generations, one rename each, and keeps the
+  pointers), any list between the new and the old one;
 - boot/loader/loader.conf names the old or the new default generation's
   entry (or, on a sysroot that had none, no default yet), never one the
   state does not know: if it names the new default, the state is new;
@@ -21,6 +23,7 @@ import os
 import sys
 
 sysroot, old, new = sys.argv[1], sys.argv[2], sys.argv[3]
+gc_mode = len(sys.argv) > 4 and sys.argv[4] == "gc"
 work = os.path.dirname(sysroot)
 
 
@@ -43,6 +46,8 @@ if (ptr, gens) == (new_ptr, new_gens):
     state = "new"
 elif (ptr, gens) == (old_ptr, old_gens):
     state = "old"
+elif gc_mode and ptr == old_ptr == new_ptr and set(new_gens) <= set(gens) <= set(old_gens):
+    state = "part-way"
 else:
     state = None
     bad.append(f"gen list shows current/default {ptr} and generations {list(gens)}: "
