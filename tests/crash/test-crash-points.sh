@@ -86,7 +86,7 @@ scenario () {
     if g "$w" list --json > "$W/list.json" 2> "$W/err"; then
       g "$w" fsck --json > "$W/fsck.json" 2> "$W/err"
       local v
-      v=$("$PY" "$TESTS_DIR/crash/check-state.py" "$w" "$old" "$new" ${CHECK_MODE:-} 2> "$W/which")
+      v=$(GEN_CHECK_GC=${CHECK_GC:-0} "$PY" "$TESTS_DIR/crash/check-state.py" "$w" "$old" "$new" 2> "$W/which")
       [ -z "$v" ] || fail="$fail; $(echo "$v" | paste -sd ';')"
     else
       fail="$fail; gen list failed: $(cat "$W/err")"
@@ -146,12 +146,12 @@ s_m1_m2_m3_pinned () { s_m1_m2_m3 "$1" && g "$1" pin 1 > /dev/null; }
 scenario "pin" s_limited pin 1
 scenario "pin --remove" s_limited_pinned pin --remove 1
 # gc removes generations one by one: gen list may show any state between the
-# old and the new list (check-state.py gc), each generation whole.
-CHECK_MODE=gc
+# old and the new list (GEN_CHECK_GC=1 check-state.py), each generation whole.
+CHECK_GC=1
 scenario "gc" s_m1_m2_m3 gc --keep 1
 scenario "gc keeping a pinned generation" s_m1_m2_m3_pinned gc --keep 0
 scenario "gc after a rollback" s_rolled_back gc --keep 0
-CHECK_MODE=
+CHECK_GC=0
 
 diag "$points_total crash points injected, $points_failed failed"
 plan "$_count"
