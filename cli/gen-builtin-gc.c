@@ -95,6 +95,11 @@ gen_builtin_gc (GenCli *cli, int argc, char **argv)
   for (guint i = 0; i < r->leftovers->len; i++)
     printf ("removed leftover: %s\n", (char *) r->leftovers->pdata[i]);
   g_autofree char *kept = numbers_text (r->kept);
+  if (r->kept->len == 0)
+    {
+      printf ("nothing to remove: no generations yet\n");
+      return GEN_EXIT_OK;
+    }
   if (r->removed->len == 0)
     {
       printf ("nothing to remove: keeping generation%s %s\n", r->kept->len == 1 ? "" : "s", kept);

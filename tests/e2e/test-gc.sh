@@ -29,6 +29,8 @@ gc_manifest m3.json 3.0 three
 gc_manifest m4.json 1.0 four
 gc_manifest m5.json 2.0 five
 must gen init --os demo
+expect_exit 0 gen gc
+expect_stdout_contains "nothing to remove: no generations yet"
 for m in m1 m2 m3 m4 m5; do must gen switch $m.json; done
 must gen pin 2
 
@@ -100,7 +102,7 @@ expect_eq "$(ls "$S/gen/cache/dirs" | wc -l)" 1 "the stat cache entries of the r
 expect_eq "$(ls -A "$S/gen/tmp" | wc -l)" 0 "gen/tmp is empty"
 
 expect_exit 1 gen rollback --to 3
-expect_error "generation 3 does not exist (see 'gen list')"
+expect_error "generation 3 was removed (by gen gc; see 'gen list')"
 expect_exit 0 gen gc --keep 1
 expect_stdout_contains "nothing to remove: keeping generations 2, 5"
 
