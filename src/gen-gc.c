@@ -243,16 +243,31 @@ gen_gc (GenSysroot *s, gint keep, gboolean dry_run, GenProgressFunc progress, gp
         g_ptr_array_add (r->releases, g_strdup (checksum));
     }
 
+  /* What stays reachable: every ref but the victims', and the release of
+   * every kept generation even when its ref was lost (gen fsck --repair
+   * sets it again; pruning its commit would be damage no repair undoes). */
+  report (progress, user_data, "reading the store", 0, 0);
+  g_autoptr (GHashTable) reachable = ostree_repo_traverse_new_reachable ();
+  GHashTableIter ci;
+  g_hash_table_iter_init (&ci, still_named);
+  while (g_hash_table_iter_next (&ci, &key, NULL))
+    if (!ostree_repo_traverse_commit_union (repo, key, -1, reachable, cancellable, error))
+      return NULL;
+  for (guint i = 0; i < gens->len; i++)
+    {
+      GenGeneration *g = gens->pdata[i];
+      gboolean have = FALSE;
+      if (gen_pins_contains ((guint *) r->kept->data, g->number)
+          && ostree_repo_has_object (repo, OSTREE_OBJECT_TYPE_COMMIT, g->release_checksum, &have,
+                                     cancellable, NULL)
+          && have
+          && !ostree_repo_traverse_commit_union (repo, g->release_checksum, -1, reachable,
+                                                 cancellable, error))
+        return NULL;
+    }
+
   if (dry_run)
     {
-      /* What a refs-only prune would free once the victims' refs are gone. */
-      report (progress, user_data, "reading the store", 0, 0);
-      g_autoptr (GHashTable) reachable = ostree_repo_traverse_new_reachable ();
-      GHashTableIter ci;
-      g_hash_table_iter_init (&ci, still_named);
-      while (g_hash_table_iter_next (&ci, &key, NULL))
-        if (!ostree_repo_traverse_commit_union (repo, key, -1, reachable, cancellable, error))
-          return NULL;
       OstreeRepoPruneOptions opts = { OSTREE_REPO_PRUNE_FLAGS_NO_PRUNE, reachable };
       gint total = 0, pruned = 0;
       guint64 size = 0;
@@ -330,13 +345,14 @@ gen_gc (GenSysroot *s, gint keep, gboolean dry_run, GenProgressFunc progress, gp
       g_ptr_array_add (r->paths, g_strdup (path));
     }
 
-  /* 5. The store: every object no ref reaches. */
+  /* 5. The store: every object neither a ref nor a kept generation reaches. */
   report (progress, user_data, "pruning the store", 0, 0);
   gint objects_total = 0, objects_pruned = 0;
   guint64 pruned_size = 0;
+  OstreeRepoPruneOptions opts = { OSTREE_REPO_PRUNE_FLAGS_NONE, reachable };
   GEN_CRASH_POINT ("before pruning the store", GEN_REPO_DIR);
-  if (!ostree_repo_prune (repo, OSTREE_REPO_PRUNE_FLAGS_REFS_ONLY, -1, &objects_total,
-                          &objects_pruned, &pruned_size, cancellable, error))
+  if (!ostree_repo_prune_from_reachable (repo, &opts, &objects_total, &objects_pruned,
+                                         &pruned_size, cancellable, error))
     {
       g_prefix_error (error, "pruning the store: ");
       return NULL;

@@ -911,7 +911,11 @@ prune_orphan_releases (GenStore *store, GPtrArray *removed, GCancellable *cancel
       const char *checksum;
       OstreeObjectType type;
       ostree_object_name_deserialize (key, &checksum, &type);
-      if (!g_hash_table_contains (named, checksum) && is_gen_release (store->repo, checksum))
+      /* A checkout keeps its release: a generation whose ref was lost still
+       * uses it (gen fsck --repair sets the ref again). */
+      g_autofree char *deploy = gen_sysroot_deploy_path (checksum);
+      if (!g_hash_table_contains (named, checksum) && !gen_exists_at (store->sysroot_dfd, deploy)
+          && is_gen_release (store->repo, checksum))
         g_ptr_array_add (orphans, g_strdup (checksum));
       else
         g_ptr_array_add (kept, g_strdup (checksum));

@@ -142,5 +142,16 @@ expect_exit 0 gen fsck
 expect_exit 0 gen switch m4.json
 expect_exit 0 gen fsck
 
+# A kept generation whose ref was lost keeps its release through gc.
+cur=$(jq_ "$S/gen/state.json" 'd["current"]')
+ccur=$(commit "$cur")
+must ostree --repo="$R" refs --delete "gen/generation/$cur"
+expect_exit 0 gen gc --keep 0
+in_store () { ostree --repo="$R" log "$1" > /dev/null 2>&1; }
+expect_true "the current generation's release is still in the store" in_store "$ccur"
+expect_exit 0 gen fsck --repair
+expect_stdout_contains "repaired: set ref gen/generation/$cur to generation $cur's release"
+expect_exit 0 gen fsck
+
 plan "$_count"
 finish
