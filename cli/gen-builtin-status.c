@@ -2,6 +2,7 @@
 #include <stdio.h>
 
 #include "gen-builtins.h"
+#include "gen-pin.h"
 
 static void
 set_generation_or_null (JsonObject *o, const char *name, guint n)
@@ -63,6 +64,9 @@ gen_builtin_status (GenCli *cli, int argc, char **argv)
   g_autoptr (GenDataState) data = gen_data_state_load (s, &error);
   if (!data)
     return gen_cli_error (error);
+  g_autofree guint *pins = gen_pins_load (s, &error);
+  if (!pins)
+    return gen_cli_error (error);
 
   if (json)
     {
@@ -76,6 +80,10 @@ gen_builtin_status (GenCli *cli, int argc, char **argv)
       set_generation_or_null (o, "default", s->default_gen);
       set_generation_or_null (o, "booted", booted);
       json_object_set_int_member (o, "last", s->last);
+      JsonArray *pinned = json_array_new ();
+      for (guint *p = pins; *p; p++)
+        json_array_add_int_element (pinned, *p);
+      json_object_set_array_member (o, "pinned", pinned);
       json_object_set_member (o, "data", gen_cli_data_state_json (s, data, current));
       if (current)
         {
@@ -108,6 +116,13 @@ gen_builtin_status (GenCli *cli, int argc, char **argv)
     printf ("booted:    generation %u\n", booted);
   else
     printf ("booted:    none (this sysroot is not the running system)\n");
+  if (*pins)
+    {
+      g_autoptr (GString) list = g_string_new (NULL);
+      for (guint *p = pins; *p; p++)
+        g_string_append_printf (list, "%s%u", p == pins ? "" : ", ", *p);
+      printf ("pinned:    generation%s %s\n", pins[1] ? "s" : "", list->str);
+    }
   g_autofree char *args = g_strjoinv (" ", current->kernel_args);
   printf ("kernel:    %s%s%s\n", current->kernel_version ? current->kernel_version : "-",
           *args ? ", args: " : "", args);

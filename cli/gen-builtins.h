@@ -11,3 +11,5 @@ int gen_builtin_list (GenCli *cli, int argc, char **argv);
 int gen_builtin_status (GenCli *cli, int argc, char **argv);
 int gen_builtin_diff (GenCli *cli, int argc, char **argv);
 int gen_builtin_fsck (GenCli *cli, int argc, char **argv);
+int gen_builtin_pin (GenCli *cli, int argc, char **argv);
+int gen_builtin_gc (GenCli *cli, int argc, char **argv);

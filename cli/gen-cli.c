@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "gen-error.h"
+#include "gen-pin.h"
 #include "gen-util.h"
 
 gboolean
@@ -119,7 +120,8 @@ gen_cli_generation_json (GenSysroot *sysroot, GenGeneration *g, guint booted)
   json_object_set_boolean_member (o, "current", g->number == sysroot->current);
   json_object_set_boolean_member (o, "default", g->number == sysroot->default_gen);
   json_object_set_boolean_member (o, "booted", g->number == booted);
-  json_object_set_boolean_member (o, "pinned", FALSE);
+  g_autofree guint *pins = gen_pins_load (sysroot, NULL);
+  json_object_set_boolean_member (o, "pinned", gen_pins_contains (pins, g->number));
   return node;
 }
 
@@ -133,6 +135,9 @@ gen_cli_generation_flags (GenSysroot *sysroot, GenGeneration *g, guint booted)
     g_ptr_array_add (flags, (char *) "default");
   if (g->number == booted)
     g_ptr_array_add (flags, (char *) "booted");
+  g_autofree guint *pins = gen_pins_load (sysroot, NULL);
+  if (gen_pins_contains (pins, g->number))
+    g_ptr_array_add (flags, (char *) "pinned");
   g_ptr_array_add (flags, NULL);
   return g_strjoinv (", ", (char **) flags->pdata);
 }

@@ -49,6 +49,9 @@ static const Command commands[] = {
    * work in progress as problems. */
   { "fsck", STORE (gen_builtin_fsck), "Check the store, the generations and the boot menu",
     CMD_OPEN | CMD_LOCK },
+  { "pin", gen_builtin_pin, "Keep a generation in the boot menu and from gc", CMD_OPEN | CMD_LOCK },
+  { "gc", STORE (gen_builtin_gc), "Remove old generations and what only they used",
+    CMD_OPEN | CMD_LOCK },
 };
 
 static void

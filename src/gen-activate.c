@@ -62,7 +62,10 @@ gen_rollback_full (GenSysroot *sysroot, guint to, gboolean force, char **out_for
     }
   if (!target)
     {
-      if (to)
+      if (to && to <= sysroot->last)
+        g_set_error (error, GEN_ERROR, GEN_ERROR_NO_GENERATION,
+                     "generation %u was removed (by gen gc; see 'gen list')", to);
+      else if (to)
         g_set_error (error, GEN_ERROR, GEN_ERROR_NO_GENERATION,
                      "generation %u does not exist (see 'gen list')", to);
       else

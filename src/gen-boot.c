@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "gen-error.h"
+#include "gen-pin.h"
 #include "gen-util.h"
 
 const char *const gen_boot_loader_names[] = { "systemd-boot", "grub", "extlinux", NULL };
@@ -151,10 +152,22 @@ written_by_gen (int dfd, const char *path)
 gboolean
 gen_boot_sync (GenSysroot *sysroot, GError **error)
 {
+  return gen_boot_sync_without (sysroot, NULL, error);
+}
+
+gboolean
+gen_boot_sync_without (GenSysroot *sysroot, const guint *without, GError **error)
+{
   if (!sysroot->os || sysroot->default_gen == 0)
     return TRUE;
   g_autoptr (GPtrArray) gens = gen_sysroot_list_generations (sysroot, error);
   if (!gens)
+    return FALSE;
+  for (guint i = gens->len; i > 0; i--)
+    if (gen_pins_contains (without, ((GenGeneration *) gens->pdata[i - 1])->number))
+      g_ptr_array_remove_index (gens, i - 1);
+  g_autofree guint *pins = gen_pins_load (sysroot, error);
+  if (!pins)
     return FALSE;
   /* A default whose record is gone (removed by hand): leave the menus as they
    * are, so that a rollback to another generation can still repair them. */
@@ -167,7 +180,7 @@ gen_boot_sync (GenSysroot *sysroot, GError **error)
       return TRUE;
     }
   g_autoptr (GenBootMenu) menu
-      = gen_boot_menu_new (sysroot->os, gens, sysroot->default_gen, sysroot->current, NULL, error);
+      = gen_boot_menu_new (sysroot->os, gens, sysroot->default_gen, sysroot->current, pins, error);
   if (!menu)
     return FALSE;
   for (guint i = 0; i < G_N_ELEMENTS (backends); i++)
@@ -192,7 +205,10 @@ gen_boot_write_pending_entry (GenSysroot *sysroot, GenGeneration *g, guint curre
   if (!gens)
     return FALSE;
   g_ptr_array_add (gens, gen_generation_copy (g));
-  g_autoptr (GenBootMenu) menu = gen_boot_menu_new (g->os, gens, g->number, current, NULL, error);
+  g_autofree guint *pins = gen_pins_load (sysroot, error);
+  if (!pins)
+    return FALSE;
+  g_autoptr (GenBootMenu) menu = gen_boot_menu_new (g->os, gens, g->number, current, pins, error);
   if (!menu)
     return FALSE;
   GenBootEntry *e = gen_boot_menu_lookup (menu, g->number);

@@ -9,7 +9,7 @@
  *   grub          boot/grub/grub.cfg (gen-boot-grub.c)
  *   extlinux      boot/extlinux/extlinux.conf (gen-boot-extlinux.c)
  * gen_boot_sync() rewrites them all after every change of the state
- * (switch, rollback, the cleanup of an interrupted run), each file atomically.
+ * (switch, rollback, pin, gc, the cleanup of an interrupted run), each file atomically.
  */
 #pragma once
 
@@ -45,7 +45,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (GenBootMenu, gen_boot_menu_free)
  * reference) when @default_gen is the boot default and @current the current
  * generation (0: none).  It keeps the newest boot.limit generations (the
  * default generation's setting), the default and current ones, and any
- * number in @pinned (0-terminated, may be NULL: `gen pin` is to come).
+ * number in @pinned (0-terminated, may be NULL; gen-pin.h).
  * Older generations stay on disk; they only leave the menu. */
 GenBootMenu *gen_boot_menu_new (const char *os, GPtrArray *generations, guint default_gen,
                                 guint current, const guint *pinned, GError **error);
@@ -61,6 +61,11 @@ GenBootEntry *gen_boot_menu_lookup (GenBootMenu *menu, guint number);
  * not touched; nothing is when the default generation has no record.  Needs
  * the lock. */
 gboolean gen_boot_sync (GenSysroot *sysroot, GError **error);
+
+/* The same as if the generations numbered in @without (0-terminated, may
+ * be NULL) were gone already: `gen gc` takes its victims out of every menu
+ * before it removes them.  The default generation must not be in it. */
+gboolean gen_boot_sync_without (GenSysroot *sysroot, const guint *without, GError **error);
 
 /* Writes the systemd-boot entry of @g, a generation being made (not yet
  * committed), as the menu will have it once @g is the default and @current

@@ -11,8 +11,9 @@
  *                      ("gen: crash point K: WHAT PATH"), and the total at
  *                      exit ("gen: crash points: N")
  *
- * Points sit before and after every write, fsync and rename that switch and
- * rollback make (src/gen-util.c, the steps in gen-switch.c and gen-store.c).
+ * Points sit before and after every write, fsync and rename that switch,
+ * rollback, pin and gc make (src/gen-util.c, the steps in gen-switch.c,
+ * gen-store.c, gen-gc.c and gen-statcache.c).
  * In a normal build the macro is empty and gen-crash.c is not compiled:
  * nothing of this is in the binary.
  */

@@ -10,6 +10,7 @@
 #include "gen-activate.h"
 #include "gen-boot.h"
 #include "gen-error.h"
+#include "gen-pin.h"
 #include "gen-render.h"
 #include "gen-util.h"
 
@@ -604,8 +605,14 @@ check_leftovers (Fsck *f, GCancellable *cancellable, GError **error)
     {
       const char *slash = strrchr (l->data, '/');
       guint n;
-      if (slash && parse_number (slash + 1, &n) && n > f->s->last)
+      if (!slash || !parse_number (slash + 1, &n))
+        continue;
+      g_autofree char *folder = g_strdup_printf (GEN_GENERATIONS_DIR "/%u", n);
+      if (n > f->s->last)
         problem (f, TRUE, GEN_REPO_DIR, "ref %s names a generation that was never committed",
+                 (char *) l->data);
+      else if (!gen_exists_at (f->s->dfd, folder))
+        problem (f, TRUE, GEN_REPO_DIR, "ref %s names a generation that was removed",
                  (char *) l->data);
     }
   g_autoptr (GPtrArray) repo_tmp = list_dir (f, GEN_REPO_DIR "/tmp", error);
@@ -934,7 +941,11 @@ gen_fsck (GenSysroot *sysroot, GenFsckFlags flags, GCancellable *cancellable, GE
       g_hash_table_iter_init (&it, committed);
       while (g_hash_table_iter_next (&it, NULL, &value))
         g_ptr_array_add (gens, gen_generation_copy (value));
-      f.menu = gen_boot_menu_new (sysroot->os, gens, sysroot->default_gen, sysroot->current, NULL,
+      g_autoptr (GError) pins_error = NULL;
+      g_autofree guint *pins = gen_pins_load (sysroot, &pins_error);
+      if (!pins)
+        problem (&f, FALSE, GEN_PINS_FILE, "%s", pins_error->message);
+      f.menu = gen_boot_menu_new (sysroot->os, gens, sysroot->default_gen, sysroot->current, pins,
                                   NULL);
     }
   check_menu_entries (&f, committed);

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "gen-crash.h"
 #include "gen-sysroot.h"
 #include "gen-util.h"
 
@@ -144,4 +145,46 @@ gen_statcache_store (int sysroot_dfd, const char *key, const char *digest, const
   g_autofree char *path = g_build_filename (CACHE_DIR, key, NULL);
   g_autofree char *text = g_strdup_printf ("%s %s\n", digest, checksum);
   return gen_write_file_at (sysroot_dfd, path, text, strlen (text), 0644, error);
+}
+
+gboolean
+gen_statcache_prune (int sysroot_dfd, gboolean (*exists) (const char *checksum, gpointer user_data),
+                     gpointer user_data, gboolean dry_run, GPtrArray *removed, GError **error)
+{
+  int fd = openat (sysroot_dfd, CACHE_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return errno == ENOENT ? TRUE : gen_throw_errno (error, "opening '%s'", CACHE_DIR);
+  DIR *d = fdopendir (fd);
+  if (!d)
+    {
+      close (fd);
+      return gen_throw_errno (error, "reading '%s'", CACHE_DIR);
+    }
+  g_autoptr (GPtrArray) stale = g_ptr_array_new_with_free_func (g_free);
+  struct dirent *de;
+  while ((de = readdir (d)) != NULL)
+    {
+      if (de->d_name[0] == '.')
+        continue;
+      g_autofree char *path = g_build_filename (CACHE_DIR, de->d_name, NULL);
+      g_autofree char *text = gen_read_file_at (sysroot_dfd, path, NULL, NULL);
+      g_auto (GStrv) words = text ? g_strsplit (g_strstrip (text), " ", -1) : NULL;
+      if (words && g_strv_length (words) == 2 && exists (words[1], user_data))
+        continue;
+      g_ptr_array_add (stale, g_steal_pointer (&path));
+    }
+  closedir (d);
+  for (guint i = 0; dry_run && removed && i < stale->len; i++)
+    g_ptr_array_add (removed, g_strdup (stale->pdata[i]));
+  for (guint i = 0; !dry_run && i < stale->len; i++)
+    {
+      const char *path = stale->pdata[i];
+      GEN_CRASH_POINT ("before removing", path);
+      if (unlinkat (sysroot_dfd, path, 0) < 0 && errno != ENOENT)
+        return gen_throw_errno (error, "removing '%s'", path);
+      GEN_CRASH_POINT ("after removing", path);
+      if (removed)
+        g_ptr_array_add (removed, g_strdup (path));
+    }
+  return dry_run || stale->len == 0 || gen_fsync_dir_at (sysroot_dfd, CACHE_DIR, error);
 }

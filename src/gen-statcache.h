@@ -25,6 +25,14 @@ char *gen_statcache_lookup (int sysroot_dfd, const char *key, const char *digest
 gboolean gen_statcache_store (int sysroot_dfd, const char *key, const char *digest,
                               const char *checksum, GError **error);
 
+/* Removes the entries whose commit @exists says is gone from the store (gen
+ * gc, after a prune); @removed (may be NULL) gets their paths.  With
+ * @dry_run, only lists them. */
+gboolean gen_statcache_prune (int sysroot_dfd, gboolean (*exists) (const char *checksum,
+                                                                    gpointer user_data),
+                              gpointer user_data, gboolean dry_run, GPtrArray *removed,
+                              GError **error);
+
 /* A cache key for importing @path (with whatever else changes the commit). */
 char *gen_statcache_key (const char *path, const char *extra);
 

@@ -911,7 +911,11 @@ prune_orphan_releases (GenStore *store, GPtrArray *removed, GCancellable *cancel
       const char *checksum;
       OstreeObjectType type;
       ostree_object_name_deserialize (key, &checksum, &type);
-      if (!g_hash_table_contains (named, checksum) && is_gen_release (store->repo, checksum))
+      /* A checkout keeps its release: a generation whose ref was lost still
+       * uses it (gen fsck --repair sets the ref again). */
+      g_autofree char *deploy = gen_sysroot_deploy_path (checksum);
+      if (!g_hash_table_contains (named, checksum) && !gen_exists_at (store->sysroot_dfd, deploy)
+          && is_gen_release (store->repo, checksum))
         g_ptr_array_add (orphans, g_strdup (checksum));
       else
         g_ptr_array_add (kept, g_strdup (checksum));
@@ -954,11 +958,17 @@ gen_store_cleanup (GenStore *store, guint last, GPtrArray *removed, GCancellable
     {
       const char *name = strrchr (key, '/');
       guint64 n;
-      if (!name || !g_ascii_string_to_unsigned (name + 1, 10, 1, G_MAXINT, &n, NULL) || n <= last)
+      if (!name || !g_ascii_string_to_unsigned (name + 1, 10, 1, G_MAXINT, &n, NULL))
+        continue;
+      /* Above `last`: never committed.  At or below it without a folder: a
+       * generation gen gc removed, killed before it deleted the ref. */
+      g_autofree char *folder = g_strdup_printf (GEN_GENERATIONS_DIR "/%u", (guint) n);
+      if (n <= last && gen_exists_at (store->sysroot_dfd, folder))
         continue;
       GEN_CRASH_POINT ("before deleting ref", key);
       if (!ostree_repo_set_ref_immediate (store->repo, NULL, key, NULL, cancellable, error))
         return FALSE;
+      GEN_CRASH_POINT ("after deleting ref", key);
       if (removed)
         g_ptr_array_add (removed, g_strdup_printf ("ref %s", (char *) key));
     }

@@ -88,7 +88,7 @@ gboolean gen_store_set_generation_ref (GenStore *store, guint number, const char
 #define GEN_GENERATION_REF_PREFIX "gen/generation"
 
 /* Removes what killed or failed runs left in the store: refs of generations
- * above @last, ostree staging folders (gen/repo/tmp/staging-*), and release
+ * above @last or without a folder in gen/generations (a killed gc), ostree staging folders (gen/repo/tmp/staging-*), and release
  * commits no ref names any more.  Needs the sysroot lock and no open
  * transaction.  @removed (may be NULL) gets a line per thing removed. */
 gboolean gen_store_cleanup (GenStore *store, guint last, GPtrArray *removed,

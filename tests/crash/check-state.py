@@ -11,7 +11,10 @@ from SYSROOT/../fsck.json.  Prints one line per violation; nothing when
 all hold:
 
 - gen list shows the old or the new state: current and default from one of
-  them, and the generation list of that same one (never a mix);
+  them, and the generation list of that same one (never a mix); with
+  GEN_CHECK_GC=1 in the environment (gc: a run that only removes
+  generations, one rename each, and keeps the pointers), any list between
+  the new and the old one;
 - boot/loader/loader.conf names the old or the new default generation's
   entry (or, on a sysroot that had none, no default yet) or, if the run
   was killed before it repaired the menus, LEFT, never one the state does
@@ -26,6 +29,7 @@ import sys
 
 sysroot, old, new = sys.argv[1], sys.argv[2], sys.argv[3]
 left = sys.argv[4] if len(sys.argv) > 4 and sys.argv[4] else None
+gc_mode = os.environ.get("GEN_CHECK_GC") == "1"
 work = os.path.dirname(sysroot)
 
 
@@ -48,6 +52,8 @@ if (ptr, gens) == (new_ptr, new_gens):
     state = "new"
 elif (ptr, gens) == (old_ptr, old_gens):
     state = "old"
+elif gc_mode and ptr == old_ptr == new_ptr and set(new_gens) <= set(gens) <= set(old_gens):
+    state = "part-way"
 else:
     state = None
     bad.append(f"gen list shows current/default {ptr} and generations {list(gens)}: "

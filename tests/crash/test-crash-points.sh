@@ -9,6 +9,8 @@
 #   - gen fsck finds nothing, or only what the next run's cleanup removes;
 #   - for odd K, gen fsck --repair, then gen fsck passes;
 #   - the next gen switch succeeds, and gen fsck passes after it.
+# For gc, gen list may also show a list between the old and the new one
+# (gc removes one generation at a time, each with one rename).
 # One TAP line per crash point, named after it.  Needs GEN built with
 # crash points (tests/meson.build registers this test only then).
 # GEN_CRASH_ONLY=REGEX limits the run to the scenarios whose name matches.
@@ -84,7 +86,7 @@ scenario () {
     if g "$w" list --json > "$W/list.json" 2> "$W/err"; then
       g "$w" fsck --json > "$W/fsck.json" 2> "$W/err"
       local v
-      v=$("$PY" "$TESTS_DIR/crash/check-state.py" "$w" "$old" "$new" 2> "$W/which")
+      v=$(GEN_CHECK_GC=${CHECK_GC:-0} "$PY" "$TESTS_DIR/crash/check-state.py" "$w" "$old" "$new" 2> "$W/which")
       [ -z "$v" ] || fail="$fail; $(echo "$v" | paste -sd ';')"
     else
       fail="$fail; gen list failed: $(cat "$W/err")"
@@ -133,6 +135,23 @@ scenario "switch reusing the --boot generation" s_boot_pending switch "$M/m2.jso
 scenario "switch over a killed run's leftovers" s_leftovers switch "$M/m2.json"
 scenario "rollback" s_m1_m2_m3 rollback
 scenario "rollback --to a newer generation" s_rolled_back rollback --to 3
+
+# boot.limit 1: only the default is in the menu, so a pin changes it.
+"$PY" -c 'import json, sys
+m = json.load(open(sys.argv[1])); m["boot"] = {"limit": 1}
+json.dump(m, open(sys.argv[2], "w"))' m3.json m3-limit.json
+s_limited () { s_m1_m2 "$1" && g "$1" switch "$M/m3-limit.json" > /dev/null; }
+s_limited_pinned () { s_limited "$1" && g "$1" pin 1 > /dev/null; }
+s_m1_m2_m3_pinned () { s_m1_m2_m3 "$1" && g "$1" pin 1 > /dev/null; }
+scenario "pin" s_limited pin 1
+scenario "pin --remove" s_limited_pinned pin --remove 1
+# gc removes generations one by one: gen list may show any state between the
+# old and the new list (GEN_CHECK_GC=1 check-state.py), each generation whole.
+CHECK_GC=1
+scenario "gc" s_m1_m2_m3 gc --keep 1
+scenario "gc keeping a pinned generation" s_m1_m2_m3_pinned gc --keep 0
+scenario "gc after a rollback" s_rolled_back gc --keep 0
+CHECK_GC=0
 
 diag "$points_total crash points injected, $points_failed failed"
 plan "$_count"

@@ -12,7 +12,7 @@ if ! command -v strace > /dev/null; then
   echo "1..0 # SKIP strace is not installed"
   exit 0
 fi
-plan 21
+plan 23
 
 make_release rel/1.0 1.0
 GEN_TEST_KVER=6.2.0-gen-demo make_release rel/2.0 2.0
@@ -54,6 +54,8 @@ durable "rollback --to" rollback --to 3
 mkdir -p "$S/gen/tmp/generation-9"; cp -a "$S/gen/generations/1" "$S/gen/generations/9"
 durable "switch over leftovers" switch m2.json
 durable "fsck --repair" fsck --repair
+durable "pin" pin 1
+durable "gc" gc --keep 1
 expect_true "the first trace published the entry, the state and loader.conf" \
   grep -q 'renameat(.*"boot/loader/loader.conf")' "$T/trace.1"
 state_trace=$T/trace.1

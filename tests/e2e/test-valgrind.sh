@@ -11,7 +11,7 @@ fi
 if ldd "$GEN" 2> /dev/null | grep -q 'lib[at]san\|libubsan'; then
   echo "1..0 # SKIP $GEN is built with a sanitizer"; exit 0
 fi
-plan 17
+plan 21
 
 make_release rel/1.0 1.0
 GEN_TEST_KVER=6.2.0-gen-demo make_release rel/2.0 2.0
@@ -50,6 +50,10 @@ run vg diff 1 3; clean "diff"
 mkdir -p "$S/gen/tmp/generation-9"
 run vg fsck --repair; clean "fsck --repair"
 expect_stdout_contains "repaired: removed gen/tmp/generation-9"
+run vg pin 1; clean "pin"
+run vg gc --keep 0 --dry-run; clean "gc --dry-run"
+run vg gc --keep 0; clean "gc (removals, prune, stat cache)"
+expect_stdout_contains "removed generation"
 run vg switch "$T/nope.json"; expect_eq "$RC" 1 "a failing switch exits 1 under valgrind"
 expect_true "and valgrind found nothing in its error path" test "$(grep -c '^==[0-9]*==' "$ERR")" -eq 0
 finish
