@@ -83,7 +83,10 @@ int
 main (int argc, char **argv)
 {
   setlocale (LC_ALL, "");
-  GenCli cli = { .sysroot_path = "/", .argv = argv };
+  /* A copy: option parsing removes what it parsed from argv, and a builtin
+   * that hands its command line to gen-store must pass all of it. */
+  g_auto (GStrv) argv_copy = g_strdupv (argv);
+  GenCli cli = { .sysroot_path = "/", .argv = argv_copy };
 
   int i = 1;
   for (; i < argc && argv[i][0] == '-'; i++)
