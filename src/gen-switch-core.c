@@ -302,9 +302,28 @@ set_generation_ref (GenSysroot *s, guint number, const char *checksum, GError **
              && gen_fsync_dir_at (s->dfd, REPO_REFS_DIR, error));
 }
 
+static GenSwitchResult *
+switch_quick (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags,
+              gboolean *out_needs_store, GError **error);
+
 GenSwitchResult *
 gen_switch_quick (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags,
                   gboolean *out_needs_store, GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+  GenSwitchResult *r = switch_quick (sysroot, m, flags, out_needs_store, &local_error);
+  if (r || !local_error)
+    return r;
+  /* As gen_switch() says it: a full disk first. */
+  if (gen_error_is_no_space (local_error))
+    g_prefix_error (&local_error, "no space left in '%s': ", sysroot->path);
+  g_propagate_error (error, g_steal_pointer (&local_error));
+  return NULL;
+}
+
+static GenSwitchResult *
+switch_quick (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags,
+              gboolean *out_needs_store, GError **error)
 {
   gboolean boot_only = (flags & GEN_SWITCH_BOOT_ONLY) != 0;
   *out_needs_store = TRUE;
@@ -429,6 +448,9 @@ gen_switch_quick (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags,
       || !set_generation_ref (sysroot, g->number, g->release_checksum, error)
       || !gen_boot_write_pending_entry (sysroot, g, current, error))
     {
+      /* Do not leave a full disk fuller: the folder was never committed. */
+      g_autofree char *tmp = g_strdup_printf (GEN_TMP_DIR "/generation-%u", g->number);
+      gen_rm_rf_at (sysroot->dfd, tmp, NULL);
       g_prefix_error (error, "writing generation %u: ", g->number);
       return NULL;
     }

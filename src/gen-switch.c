@@ -64,16 +64,7 @@ gen_switch (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags, GenProgre
   GenSwitchResult *r = switch_generation (sysroot, m, flags, progress, user_data, cancellable,
                                           &local_error);
   if (r)
-    {
-      /* For gen_switch_quick(): the version this commit names by itself.
-       * Only a cache: failing to write it fails nothing. */
-      g_autoptr (GError) facts_error = NULL;
-      if (!(flags & GEN_SWITCH_DRY_RUN) && !m->release_version && r->release
-          && !gen_release_facts_store (sysroot->dfd, r->release->checksum, r->release->version,
-                                       &facts_error))
-        g_debug ("recording release %s: %s", r->release->checksum, facts_error->message);
-      return r;
-    }
+    return r;
   /* A full disk shows up deep in a step ("…: Writing content object:
    * min-free-space-percent '3%' would be exceeded"): say it first. */
   if (gen_error_is_no_space (local_error))
@@ -129,6 +120,14 @@ switch_generation (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags,
       = gen_store_import (store, m, FALSE, progress, user_data, cancellable, error);
   if (!release)
     return NULL;
+  /* For gen_switch_quick(): the version this commit names by itself.  Only
+   * a cache, written before the commit point like everything else (a
+   * failure to write it fails nothing). */
+  g_autoptr (GError) facts_error = NULL;
+  if (!dry_run && !m->release_version
+      && !gen_release_facts_store (sysroot->dfd, release->checksum, release->version,
+                                   &facts_error))
+    g_debug ("recording release %s: %s", release->checksum, facts_error->message);
 
   g_autoptr (GenGeneration) g = gen_generation_new ();
   g->number = sysroot->last + 1;
