@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
-"""check-state.py SYSROOT OLD NEW: the invariants after a gen run was killed.
+"""check-state.py SYSROOT OLD NEW [LEFT]: the invariants after a gen run was killed.
 
 OLD and NEW are "CURRENT,DEFAULT:N,N,..." (the pointers and the committed
-generation numbers before the run and after it completed).  Reads
+generation numbers before the run and after it completed).  LEFT is the
+entry loader.conf named before the run: an earlier run killed between the
+state and the menus leaves it behind, and a run killed before its cleanup
+repaired it leaves it still.  Reads
 `gen list --json` output from SYSROOT/../list.json and `gen fsck --json`
 from SYSROOT/../fsck.json.  Prints one line per violation; nothing when
 all hold:
@@ -10,8 +13,9 @@ all hold:
 - gen list shows the old or the new state: current and default from one of
   them, and the generation list of that same one (never a mix);
 - boot/loader/loader.conf names the old or the new default generation's
-  entry (or, on a sysroot that had none, no default yet), never one the
-  state does not know: if it names the new default, the state is new;
+  entry (or, on a sysroot that had none, no default yet) or, if the run
+  was killed before it repaired the menus, LEFT, never one the state does
+  not know: if it names the new default, the state is new;
 - that entry exists, and the kernel and initramfs it names exist;
 - gen fsck found nothing, or only repairable problems (what the next run's
   cleanup removes: docs/architecture.md).
@@ -21,6 +25,7 @@ import os
 import sys
 
 sysroot, old, new = sys.argv[1], sys.argv[2], sys.argv[3]
+left = sys.argv[4] if len(sys.argv) > 4 and sys.argv[4] else None
 work = os.path.dirname(sysroot)
 
 
@@ -59,7 +64,10 @@ allowed = {None} if old_ptr[1] == 0 else set()
 for d in (old_ptr[1], new_ptr[1]):
     if d:
         allowed.add(f"{os_name}-{d}.conf")
-if named not in allowed:
+if named not in allowed and named == left:
+    if named not in {f"{os_name}-{n}.conf" for n in gens}:
+        bad.append(f"loader.conf still names {named}, a generation gen list does not show")
+elif named not in allowed:
     bad.append(f"loader.conf names {named}, neither the old nor the new default")
 elif new_ptr[1] != old_ptr[1] and named == f"{os_name}-{new_ptr[1]}.conf" and state != "new":
     bad.append(f"loader.conf names the new default {named} but the state is {state}")

@@ -3,9 +3,11 @@
 # delay (0 to a switch's own duration), cycling through three
 # manifests so that every run has something to write.  After each kill:
 # gen list shows the state before or after the run (never a mix), and
-# loader.conf names a complete generation the state knows
-# (check-state.py); every 20 runs, and at the end after one more switch,
-# gen fsck finds nothing but what the next run cleans up, then nothing.
+# loader.conf names a complete generation the state knows: the old or new
+# default, or what an earlier killed run left there when this run was
+# killed before its cleanup repaired it (check-state.py); every 20 runs,
+# and at the end after one more switch, gen fsck finds nothing but what
+# the next run cleans up, then nothing.
 . "$TESTS_DIR/e2e/lib.sh"
 
 RUNS=${GEN_KILL_RUNS:-200}
@@ -51,6 +53,7 @@ for i in $(seq 1 "$RUNS"); do
   old=$(state) || bail "gen list failed before run $i"
   last=${old##*[,:]}
   new="$((last + 1)),$((last + 1)):${old#*:},$((last + 1))"
+  left=$(sed -n 's/^default //p' "$S/boot/loader/loader.conf" 2> /dev/null)
   delay=$(( (RANDOM * 32768 + RANDOM) % (dur + 1) ))
   "$GEN" --sysroot "$S" switch "$m" > /dev/null 2>&1 &
   pid=$!
@@ -67,7 +70,7 @@ for i in $(seq 1 "$RUNS"); do
     echo '{"problems": []}' > "$W/fsck.json"
   fi
   "$GEN" --sysroot "$S" list --json > "$W/list.json" 2> "$W/err" || { echo "gen list: $(cat "$W/err")" > "$W/v"; }
-  v=$("$PY" "$TESTS_DIR/crash/check-state.py" "$S" "$old" "$new" 2> "$W/which")
+  v=$("$PY" "$TESTS_DIR/crash/check-state.py" "$S" "$old" "$new" "$left" 2> "$W/which")
   if [ -n "$v" ]; then
     failed=$((failed + 1))
     not_ok "run $i ($m, killed after ${delay} ms, exit $rc)"; diag "$v"
