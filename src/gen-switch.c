@@ -36,7 +36,19 @@ check_data (GenSysroot *sysroot, GenStore *store, GenManifest *m, GenRelease *re
       if (!result->data)
         return FALSE;
     }
-  return (flags & GEN_SWITCH_DRY_RUN) || gen_store_keep (store, m, release, cancellable, error);
+  if (flags & GEN_SWITCH_DRY_RUN)
+    return TRUE;
+  if (!gen_store_keep (store, m, release, cancellable, error))
+    return FALSE;
+  /* For gen_switch_quick(): the version this commit names by itself.  Only
+   * a cache, written once the switch is allowed and before its commit point;
+   * failing to write it fails nothing. */
+  g_autoptr (GError) facts_error = NULL;
+  if (!m->release_version
+      && !gen_release_facts_store (sysroot->dfd, release->checksum, release->version,
+                                   &facts_error))
+    g_debug ("recording release %s: %s", release->checksum, facts_error->message);
+  return TRUE;
 }
 
 /* After a switch: the release an earlier failed run imported is no longer
@@ -120,14 +132,6 @@ switch_generation (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags,
       = gen_store_import (store, m, FALSE, progress, user_data, cancellable, error);
   if (!release)
     return NULL;
-  /* For gen_switch_quick(): the version this commit names by itself.  Only
-   * a cache, written before the commit point like everything else (a
-   * failure to write it fails nothing). */
-  g_autoptr (GError) facts_error = NULL;
-  if (!dry_run && !m->release_version
-      && !gen_release_facts_store (sysroot->dfd, release->checksum, release->version,
-                                   &facts_error))
-    g_debug ("recording release %s: %s", release->checksum, facts_error->message);
 
   g_autoptr (GenGeneration) g = gen_generation_new ();
   g->number = sysroot->last + 1;
