@@ -1,10 +1,19 @@
-/* gen switch MANIFEST [--boot | --dry-run]: make a generation and activate it. */
+/* gen switch MANIFEST [--boot | --dry-run]: make a generation and activate it.
+ *
+ * Built into both programs: in `gen` it makes a config-only switch itself
+ * (gen_switch_quick) and executes gen-store for anything else; in gen-store
+ * it makes every switch (gen_switch). */
 #include <stdio.h>
 #include <string.h>
 
 #include "gen-builtins.h"
+#ifdef GEN_WITH_STORE
 #include "gen-cli-diff.h"
 #include "gen-switch.h"
+#else
+#include "gen-render.h"
+#include "gen-switch-core.h"
+#endif
 
 /* The data's schema, its migrations and the data paths. */
 static void
@@ -39,6 +48,7 @@ print_data (GenSwitchResult *r, gboolean dry_run)
     }
 }
 
+#ifdef GEN_WITH_STORE
 /* "  LABEL  a, b, c" wrapped at 79 columns under the first item. */
 static void
 print_list (const char *label, const char *intro, char **items)
@@ -75,6 +85,8 @@ print_compose (GenRelease *rel, gboolean dry_run)
     }
 }
 
+#endif
+
 static void
 print_summary (GenSwitchResult *r, gboolean dry_run, gboolean boot_only)
 {
@@ -98,8 +110,10 @@ print_summary (GenSwitchResult *r, gboolean dry_run, gboolean boot_only)
     printf ("  compared with generation %u:\n", r->previous->number);
   printf ("  release:     %s%s\n", r->new_release ? "new" : "unchanged",
           r->new_checkout ? (dry_run ? " (would be checked out)" : " (checked out)") : "");
+#ifdef GEN_WITH_STORE
   if (r->release && r->release->n_packages > 0)
     print_compose (r->release, dry_run);
+#endif
   g_autofree char *args = g_strjoinv (" ", g->kernel_args);
   if (!r->previous)
     printf ("  kernel args: %s\n", *args ? args : "(none)");
@@ -121,12 +135,14 @@ print_summary (GenSwitchResult *r, gboolean dry_run, gboolean boot_only)
       GenOverlayChange *c = r->config_changes->pdata[i];
       printf ("  %s %c %s\n", i == 0 ? "config:     " : "            ", c->kind, c->path);
     }
+#ifdef GEN_WITH_STORE
   if (r->diff)
     {
       printf ("\n");
       gen_cli_print_diff (r->diff, FALSE, FALSE);
       printf ("\n");
     }
+#endif
   if (dry_run)
     printf ("dry run: nothing was written\n");
   else if (boot_only)
@@ -162,9 +178,17 @@ gen_builtin_switch (GenCli *cli, int argc, char **argv)
     return gen_cli_error (error);
   GenSwitchFlags flags = (boot_only ? GEN_SWITCH_BOOT_ONLY : 0) | (dry_run ? GEN_SWITCH_DRY_RUN : 0)
                          | (force ? GEN_SWITCH_FORCE : 0);
+#ifdef GEN_WITH_STORE
   g_autoptr (GenSwitchResult) result
       = gen_switch (cli->sysroot, manifest, flags, gen_cli_progress, NULL, NULL, &error);
   gen_cli_progress_done ();
+#else
+  gboolean needs_store = FALSE;
+  g_autoptr (GenSwitchResult) result
+      = gen_switch_quick (cli->sysroot, manifest, flags, &needs_store, &error);
+  if (!result && needs_store)
+    return gen_cli_exec_store (cli->argv);
+#endif
   if (!result)
     return gen_cli_error (error);
   print_summary (result, dry_run, boot_only);

@@ -1,5 +1,7 @@
 #include "gen-cli.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -140,4 +142,34 @@ gen_cli_generation_flags (GenSysroot *sysroot, GenGeneration *g, guint booted)
     g_ptr_array_add (flags, (char *) "pinned");
   g_ptr_array_add (flags, NULL);
   return g_strjoinv (", ", (char **) flags->pdata);
+}
+
+/* Runs the same command line in gen-store: beside this program (the build
+ * tree, or a relocated install), else in GEN_LIBEXECDIR.  Returns only on
+ * failure. */
+int
+gen_cli_exec_store (char **argv)
+{
+  char self[PATH_MAX];
+  ssize_t n = readlink ("/proc/self/exe", self, sizeof self - 1);
+  g_autofree char *beside = NULL;
+  if (n > 0)
+    {
+      self[n] = '\0';
+      g_autofree char *dir = g_path_get_dirname (self);
+      beside = g_build_filename (dir, "gen-store", NULL);
+    }
+  const char *override = g_getenv ("GEN_STORE_HELPER");
+  const char *candidates[] = { override, beside, GEN_LIBEXECDIR "/gen-store" };
+  for (guint i = 0; i < G_N_ELEMENTS (candidates); i++)
+    if (candidates[i] && g_file_test (candidates[i], G_FILE_TEST_IS_EXECUTABLE))
+      {
+        execv (candidates[i], argv);
+        break;
+      }
+  int errsv = errno;
+  g_autoptr (GError) error = g_error_new (G_IO_ERROR, g_io_error_from_errno (errsv),
+                                          "cannot run gen-store (looked beside gen and in %s): %s",
+                                          GEN_LIBEXECDIR, g_strerror (errsv));
+  return gen_cli_error (error);
 }

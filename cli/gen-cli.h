@@ -13,6 +13,7 @@ typedef struct {
   const char *sysroot_path; /* --sysroot, default "/" */
   GenSysroot *sysroot;      /* opened (and locked) when the command's flags ask */
   const char *command;      /* for messages: "switch" */
+  char **argv;              /* the whole command line, for gen_cli_exec_store() */
 } GenCli;
 
 /* Exit codes. */
@@ -24,6 +25,11 @@ enum {
 
 /* Prints "error: MESSAGE" once on stderr (red on a terminal unless NO_COLOR). */
 int gen_cli_error (GError *error);
+
+/* Runs the same command line (@argv: all of it) in gen-store: beside this
+ * program (the build tree, or a relocated install), else in GEN_LIBEXECDIR.
+ * Returns only on failure, after printing the error. */
+int gen_cli_exec_store (char **argv);
 int gen_cli_usage_error (const char *fmt, ...) G_GNUC_PRINTF (1, 2);
 
 /* Parses a builtin's options; on failure prints one error line. --help

@@ -7,9 +7,8 @@
  * commands that need the store (libostree, libarchive, libsolv: some 60
  * shared libraries to load) run in `gen-store`, built from the same table
  * with GEN_WITH_STORE, which `gen` executes in its place with the same
- * arguments. */
-#include <errno.h>
-#include <limits.h>
+ * arguments.  `gen switch` runs in gen when the switch is config-only (see
+ * gen-switch-core.h), and executes gen-store otherwise. */
 #include <locale.h>
 #include <stdio.h>
 #include <string.h>
@@ -38,7 +37,7 @@ typedef struct {
 
 static const Command commands[] = {
   { "init", STORE (gen_builtin_init), "Prepare a sysroot: store, state and boot folders", 0 },
-  { "switch", STORE (gen_builtin_switch), "Make a generation from a manifest and activate it",
+  { "switch", gen_builtin_switch, /* gen: config-only switches; else gen-store */ "Make a generation from a manifest and activate it",
     CMD_OPEN | CMD_LOCK },
   { "rollback", gen_builtin_rollback, "Make an earlier generation current and default",
     CMD_OPEN | CMD_LOCK },
@@ -67,36 +66,6 @@ print_usage (FILE *out)
                 "  -h, --help     show this help; 'gen COMMAND --help' for a command\n");
 }
 
-/* Runs the same command line in gen-store: beside this program (the build
- * tree, or a relocated install), else in GEN_LIBEXECDIR.  Returns only on
- * failure. */
-static int
-exec_store (char **argv)
-{
-  char self[PATH_MAX];
-  ssize_t n = readlink ("/proc/self/exe", self, sizeof self - 1);
-  g_autofree char *beside = NULL;
-  if (n > 0)
-    {
-      self[n] = '\0';
-      g_autofree char *dir = g_path_get_dirname (self);
-      beside = g_build_filename (dir, "gen-store", NULL);
-    }
-  const char *override = g_getenv ("GEN_STORE_HELPER");
-  const char *candidates[] = { override, beside, GEN_LIBEXECDIR "/gen-store" };
-  for (guint i = 0; i < G_N_ELEMENTS (candidates); i++)
-    if (candidates[i] && g_file_test (candidates[i], G_FILE_TEST_IS_EXECUTABLE))
-      {
-        execv (candidates[i], argv);
-        break;
-      }
-  int errsv = errno;
-  g_autoptr (GError) error = g_error_new (G_IO_ERROR, g_io_error_from_errno (errsv),
-                                          "cannot run gen-store (looked beside gen and in %s): %s",
-                                          GEN_LIBEXECDIR, g_strerror (errsv));
-  return gen_cli_error (error);
-}
-
 /* Takes the lock, saying so when another run holds it. */
 static gboolean
 lock_sysroot (GenSysroot *sysroot, GError **error)
@@ -117,7 +86,10 @@ int
 main (int argc, char **argv)
 {
   setlocale (LC_ALL, "");
-  GenCli cli = { .sysroot_path = "/" };
+  /* A copy: option parsing removes what it parsed from argv, and a builtin
+   * that hands its command line to gen-store must pass all of it. */
+  g_auto (GStrv) argv_copy = g_strdupv (argv);
+  GenCli cli = { .sysroot_path = "/", .argv = argv_copy };
 
   int i = 1;
   for (; i < argc && argv[i][0] == '-'; i++)
@@ -158,7 +130,7 @@ main (int argc, char **argv)
     return gen_cli_usage_error ("unknown command '%s' (see 'gen --help')", argv[i]);
   cli.command = cmd->name;
   if (!cmd->fn)
-    return exec_store (argv);
+    return gen_cli_exec_store (argv);
 
   /* --help must work before the sysroot exists. */
   gboolean wants_help = FALSE;

@@ -38,7 +38,7 @@ typedef struct {
   gint64 new_size;
 } GenFileChange;
 
-typedef struct {
+typedef struct _GenDiff {
   GenGeneration *from;
   GenGeneration *to;
   /* packages: NULL when either release has no package data */

@@ -15,7 +15,7 @@
 
 G_BEGIN_DECLS
 
-typedef struct {
+typedef struct _GenRelease {
   char *checksum;
   char *version;         /* NULL when neither the manifest nor os-release names one */
   char *kernel_version;  /* <kver> of usr/lib/modules/<kver>/vmlinuz */

@@ -13,32 +13,12 @@
 #include "gen-render.h"
 #include "gen-util.h"
 
-void
-gen_switch_result_free (GenSwitchResult *r)
+/* Frees what only gen-store puts in a result. */
+static void
+free_store_parts (GenSwitchResult *r)
 {
-  if (!r)
-    return;
-  g_clear_pointer (&r->generation, gen_generation_free);
-  g_clear_pointer (&r->previous, gen_generation_free);
-  g_clear_pointer (&r->config_changes, g_ptr_array_unref);
   g_clear_pointer (&r->diff, gen_diff_free);
-  g_clear_pointer (&r->data, gen_data_plan_free);
   g_clear_pointer (&r->release, gen_release_free);
-  g_free (r);
-}
-
-/* TRUE when generation @old, already written, is what @g would be. */
-static gboolean
-generation_matches (GenGeneration *old, GenGeneration *g)
-{
-  return g_str_equal (old->release_checksum, g->release_checksum)
-         && g_strv_equal ((const char *const *) old->kernel_args,
-                          (const char *const *) g->kernel_args)
-         && old->config_digest && g_str_equal (old->config_digest, g->config_digest)
-         && gen_data_decl_equal (old->data, g->data)
-         && g_strv_equal ((const char *const *) old->data_paths,
-                          (const char *const *) g->data_paths)
-         && gen_generation_boot_equal (old, g);
 }
 
 /* Before anything is written: may @target run on the data, after which
@@ -56,16 +36,19 @@ check_data (GenSysroot *sysroot, GenStore *store, GenManifest *m, GenRelease *re
       if (!result->data)
         return FALSE;
     }
-  return (flags & GEN_SWITCH_DRY_RUN) || gen_store_keep (store, m, release, cancellable, error);
-}
-
-/* Creates the data folders and runs the plan's migrations. */
-static gboolean
-move_data (GenSysroot *sysroot, GenSwitchResult *result, GenGeneration *g, GError **error)
-{
-  return !result->data
-         || (gen_data_prepare_paths (sysroot, g->data_paths, error)
-             && gen_data_migrate (sysroot, result->data, g->data_paths, g->number, error));
+  if (flags & GEN_SWITCH_DRY_RUN)
+    return TRUE;
+  if (!gen_store_keep (store, m, release, cancellable, error))
+    return FALSE;
+  /* For gen_switch_quick(): the version this commit names by itself.  Only
+   * a cache, written once the switch is allowed and before its commit point;
+   * failing to write it fails nothing. */
+  g_autoptr (GError) facts_error = NULL;
+  if (!m->release_version
+      && !gen_release_facts_store (sysroot->dfd, release->checksum, release->version,
+                                   &facts_error))
+    g_debug ("recording release %s: %s", release->checksum, facts_error->message);
+  return TRUE;
 }
 
 /* After a switch: the release an earlier failed run imported is no longer
@@ -78,64 +61,6 @@ prune_after_commit (GenStore *store, GenSysroot *sysroot)
   g_autoptr (GError) local_error = NULL;
   if (!gen_store_cleanup (store, sysroot->last, NULL, NULL, &local_error))
     g_debug ("cleaning up the store after the switch: %s", local_error->message);
-}
-
-/* The manifest already made generation @same: no new generation; make it
- * the boot default, and current too unless @boot_only. */
-static gboolean
-reuse_generation (GenSysroot *sysroot, GenSwitchResult *result, GenGeneration *same,
-                  gboolean boot_only, gboolean dry_run, GError **error)
-{
-  guint current = boot_only ? sysroot->current : same->number;
-  result->activated = sysroot->default_gen != same->number || sysroot->current != current;
-  result->generation = same;
-  if (result->activated && !dry_run
-      && (!move_data (sysroot, result, same, error)
-          || (result->data && !gen_data_commit (sysroot, result->data, error))
-          || !gen_sysroot_commit_state (sysroot, same->os, current, same->number, sysroot->last,
-                                        error)))
-    return FALSE;
-  return TRUE;
-}
-
-static char *
-generation_dir (guint number)
-{
-  return g_strdup_printf (GEN_GENERATIONS_DIR "/%u", number);
-}
-
-/* Writes the generation folder under gen/tmp and publishes it with one rename. */
-static gboolean
-write_generation (GenSysroot *sysroot, GenGeneration *g, GenManifest *m, GPtrArray *files,
-                  GError **error)
-{
-  g_autofree char *tmp = g_strdup_printf (GEN_TMP_DIR "/generation-%u", g->number);
-  g_autofree char *final = generation_dir (g->number);
-  if (!gen_rm_rf_at (sysroot->dfd, tmp, error))
-    return FALSE;
-  GEN_CRASH_POINT ("before mkdir", tmp);
-  if (mkdirat (sysroot->dfd, tmp, 0755) < 0)
-    return gen_throw_errno (error, "creating '%s'", tmp);
-
-  g_autoptr (JsonNode) node = gen_generation_to_json (g);
-  g_autofree char *json = json_to_string (node, TRUE);
-  g_autofree char *record = g_strconcat (json, "\n", NULL);
-  g_autofree char *record_path = g_build_filename (tmp, "generation.json", NULL);
-  g_autofree char *manifest_path = g_build_filename (tmp, "manifest.json", NULL);
-  g_autofree char *etc_path = g_build_filename (tmp, "etc", NULL);
-  gsize mlen;
-  const void *mdata = g_bytes_get_data (m->bytes, &mlen);
-  if (!gen_write_new_file_at (sysroot->dfd, manifest_path, mdata, mlen, 0644, error)
-      || !gen_render_write (files, sysroot->dfd, etc_path, error)
-      || !gen_data_write_paths_file (sysroot, tmp, g->data_paths, error)
-      || !gen_write_new_file_at (sysroot->dfd, record_path, record, strlen (record), 0644, error))
-    return FALSE;
-  GEN_CRASH_POINT ("before syncing the generation folder", tmp);
-  /* Each file was fsync'd as written, and gen_render_write synced the
-   * overlay's folders; the generation's own folder remains. */
-  if (!gen_fsync_dir_at (sysroot->dfd, tmp, error))
-    return FALSE;
-  return gen_rename_at (sysroot->dfd, tmp, final, error);
 }
 
 static GenSwitchResult *
@@ -180,6 +105,7 @@ switch_generation (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags,
   if (!files)
     return NULL;
   g_autoptr (GenSwitchResult) result = g_new0 (GenSwitchResult, 1);
+  result->free_store_parts = free_store_parts;
   guint base = boot_only ? sysroot->default_gen : sysroot->current;
   if (base > 0)
     {
@@ -227,29 +153,14 @@ switch_generation (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags,
   g->boot_limit = m->boot_limit;
 
   GenGeneration *prev = result->previous;
-  g_autoptr (GPtrArray) prev_files = prev ? gen_render_read_generation (sysroot->dfd, prev->number, error)
-                                          : g_ptr_array_new ();
-  if (!prev_files)
+  gboolean unchanged = gen_switch_compare (sysroot, result, g, files, error);
+  if (!result->config_changes)
     return NULL;
-  result->config_changes = gen_render_compare (prev_files, files);
-  result->new_release = !prev || !g_str_equal (prev->release_checksum, g->release_checksum);
-  result->args_changed = prev ? !g_strv_equal ((const char *const *) prev->kernel_args,
-                                               (const char *const *) g->kernel_args)
-                              : g->kernel_args[0] != NULL;
-  g_autofree char *deploy = gen_sysroot_deploy_path (release->checksum);
-  result->new_checkout = !gen_exists_at (sysroot->dfd, deploy);
-  result->data_changed = prev && !(gen_data_decl_equal (prev->data, g->data)
-                                   && g_strv_equal ((const char *const *) prev->data_paths,
-                                                    (const char *const *) g->data_paths));
-
-  result->boot_changed = prev && !gen_generation_boot_equal (prev, g);
-  if (prev && !result->new_release && !result->args_changed && result->config_changes->len == 0
-      && g_strcmp0 (prev->config_digest, g->config_digest) == 0 && !result->data_changed
-      && !result->boot_changed)
+  if (unchanged)
     {
       /* Unchanged: no new generation.  It may still need to become default/current. */
       if (!check_data (sysroot, store, m, release, result, prev, steps, flags, cancellable, error)
-          || !reuse_generation (sysroot, result, g_steal_pointer (&result->previous), boot_only,
+          || !gen_switch_reuse (sysroot, result, g_steal_pointer (&result->previous), boot_only,
                              dry_run, error))
         return NULL;
       if (!dry_run)
@@ -264,11 +175,11 @@ switch_generation (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags,
       g_autoptr (GenGeneration) same = gen_sysroot_load_generation (sysroot, other, error);
       if (!same)
         return NULL;
-      if (generation_matches (same, g))
+      if (gen_switch_generation_matches (same, g))
         {
           if (!check_data (sysroot, store, m, release, result, same, steps, flags, cancellable,
                            error)
-              || !reuse_generation (sysroot, result, g_steal_pointer (&same), boot_only, dry_run,
+              || !gen_switch_reuse (sysroot, result, g_steal_pointer (&same), boot_only, dry_run,
                                  error))
             return NULL;
           if (!dry_run)
@@ -286,6 +197,9 @@ switch_generation (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags,
       /* The release is still in the store's open transaction: compare with it. */
       if (prev)
         {
+          g_autoptr (GPtrArray) prev_files = gen_render_read_generation (sysroot->dfd, prev->number, error);
+          if (!prev_files)
+            return NULL;
           result->diff = gen_diff_compute (gen_store_get_repo (store), prev, prev_files, g, files,
                                            cancellable, error);
           if (!result->diff)
@@ -306,11 +220,11 @@ switch_generation (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags,
     return NULL;
   if (result->data && result->data->steps->len > 0 && progress)
     progress ("migrating data", 0, 0, user_data);
-  if (!move_data (sysroot, result, g, error))
+  if (!gen_switch_move_data (sysroot, result, g, error))
     return NULL;
   if (progress)
     progress ("writing generation", 0, 0, user_data);
-  if (!write_generation (sysroot, g, m, files, error)
+  if (!gen_switch_write_generation (sysroot, g, m, files, error)
       || !gen_store_set_generation_ref (store, g->number, g->release_checksum, cancellable, error)
       || !gen_boot_write_pending_entry (sysroot, g, boot_only ? sysroot->current : g->number,
                                         error))

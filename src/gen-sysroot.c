@@ -23,6 +23,7 @@ gen_sysroot_free (GenSysroot *s)
   gen_close_fd (&s->lock_fd);
   g_free (s->path);
   g_free (s->os);
+  g_clear_pointer (&s->records, g_hash_table_unref);
   g_free (s);
 }
 
@@ -213,6 +214,13 @@ gen_sysroot_load_generation (GenSysroot *s, guint number, GError **error)
                    number);
       return NULL;
     }
+  /* Rollback, cleanup and the boot menus each read every record: read each
+   * once per run.  Records are written once, under gen/tmp, and published by
+   * a rename; nothing rewrites one. */
+  GenGeneration *seen = s->records ? g_hash_table_lookup (s->records, GUINT_TO_POINTER (number))
+                                   : NULL;
+  if (seen)
+    return gen_generation_copy (seen);
   g_autofree char *path = g_strdup_printf (GEN_GENERATIONS_DIR "/%u/generation.json", number);
   g_autoptr (GError) local_error = NULL;
   g_autofree char *text = gen_read_file_at (s->dfd, path, NULL, &local_error);
@@ -237,6 +245,13 @@ gen_sysroot_load_generation (GenSysroot *s, guint number, GError **error)
       g_set_error (error, GEN_ERROR, GEN_ERROR_FAILED, "'%s' records generation %u", path,
                    g->number);
       g_clear_pointer (&g, gen_generation_free);
+    }
+  if (g)
+    {
+      if (!s->records)
+        s->records = g_hash_table_new_full (NULL, NULL, NULL,
+                                            (GDestroyNotify) gen_generation_free);
+      g_hash_table_replace (s->records, GUINT_TO_POINTER (number), gen_generation_copy (g));
     }
   return g;
 }

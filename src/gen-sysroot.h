@@ -44,6 +44,7 @@ typedef struct {
   guint current;     /* 0: none */
   guint default_gen; /* 0: none */
   guint last;        /* highest generation number ever committed */
+  GHashTable *records; /* number → GenGeneration read so far: a committed record never changes */
 } GenSysroot;
 
 void gen_sysroot_free (GenSysroot *sysroot);
