@@ -3,6 +3,7 @@
 
 #include "gen-builtins.h"
 #include "gen-gc.h"
+#include "gen-util.h"
 
 static char *
 format_bytes (guint64 bytes)
@@ -27,15 +28,6 @@ strings_json (GPtrArray *strings)
   for (guint i = 0; i < strings->len; i++)
     json_array_add_string_element (a, strings->pdata[i]);
   return a;
-}
-
-static char *
-numbers_text (GArray *numbers)
-{
-  g_autoptr (GString) s = g_string_new (NULL);
-  for (guint i = 0; i < numbers->len; i++)
-    g_string_append_printf (s, "%s%u", i ? ", " : "", g_array_index (numbers, guint, i));
-  return g_string_free (g_steal_pointer (&s), FALSE);
 }
 
 int
@@ -94,7 +86,7 @@ gen_builtin_gc (GenCli *cli, int argc, char **argv)
 
   for (guint i = 0; i < r->leftovers->len; i++)
     printf ("removed leftover: %s\n", (char *) r->leftovers->pdata[i]);
-  g_autofree char *kept = numbers_text (r->kept);
+  g_autofree char *kept = gen_uint_array_string (r->kept);
   if (r->kept->len == 0)
     {
       printf ("nothing to remove: no generations yet\n");
@@ -106,7 +98,7 @@ gen_builtin_gc (GenCli *cli, int argc, char **argv)
       return GEN_EXIT_OK;
     }
   const char *verb = dry_run ? "would remove" : "removed";
-  g_autofree char *removed = numbers_text (r->removed);
+  g_autofree char *removed = gen_uint_array_string (r->removed);
   printf ("%s generation%s %s\n", verb, r->removed->len == 1 ? "" : "s", removed);
   for (guint i = 0; i < r->paths->len; i++)
     printf ("%s %s\n", verb, (char *) r->paths->pdata[i]);

@@ -85,9 +85,7 @@ gen_rollback_full (GenSysroot *sysroot, guint to, gboolean force, char **out_for
       || !gen_sysroot_commit_state (sysroot, target->os, target->number, target->number,
                                     sysroot->last, &local_error))
     {
-      if (gen_error_is_no_space (local_error))
-        g_prefix_error (&local_error, "no space left in '%s': ", sysroot->path);
-      g_propagate_error (error, g_steal_pointer (&local_error));
+      gen_propagate_no_space (error, g_steal_pointer (&local_error), sysroot->path);
       return 0;
     }
   if (out_forced)

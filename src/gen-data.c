@@ -65,19 +65,10 @@ gen_data_decl_reads (const GenDataDecl *d, guint schema)
   return FALSE;
 }
 
-static char *
-uint_array_string (GArray *a)
-{
-  g_autoptr (GString) s = g_string_new (NULL);
-  for (guint i = 0; i < a->len; i++)
-    g_string_append_printf (s, "%s%u", i ? ", " : "", g_array_index (a, guint, i));
-  return g_string_free (g_steal_pointer (&s), FALSE);
-}
-
 char *
 gen_data_decl_reads_string (const GenDataDecl *d)
 {
-  return uint_array_string (d->reads);
+  return gen_uint_array_string (d->reads);
 }
 
 const char *

@@ -90,15 +90,6 @@ gen_os_name_is_valid (const char *name)
   return TRUE;
 }
 
-static gboolean
-has_control (const char *s)
-{
-  for (; *s; s++)
-    if ((guchar) *s < 0x20 || *s == 0x7f)
-      return TRUE;
-  return FALSE;
-}
-
 /* Parsing context: the manifest's display name prefixes every error. */
 typedef struct {
   const char *name;
@@ -675,7 +666,7 @@ parse_release (Ctx *ctx, JsonObject *root, GenManifest *m)
   const char *version = get_string (ctx, rel, "version", "release.version", &ok);
   if (!ok)
     return FALSE;
-  if (version && (has_control (version) || strlen (version) > 128))
+  if (version && (gen_has_control (version) || strlen (version) > 128))
     return fail (ctx, "release.version",
                  "must be one line of at most 128 characters, without control characters");
   if (version)
@@ -718,7 +709,7 @@ parse_kernel (Ctx *ctx, JsonObject *root, GenManifest *m)
           if (!JSON_NODE_HOLDS_VALUE (el) || json_node_get_value_type (el) != G_TYPE_STRING)
             return fail (ctx, key, "expected a string, got %s", node_type_name (el));
           const char *arg = json_node_get_string (el);
-          if (*arg == '\0' || strchr (arg, ' ') || has_control (arg))
+          if (*arg == '\0' || strchr (arg, ' ') || gen_has_control (arg))
             return fail (ctx, key, "'%s' must be one non-empty word", arg);
           if (g_str_has_prefix (arg, "gen."))
             return fail (ctx, key, "'%s': gen.* arguments are written by gen itself", arg);
@@ -886,7 +877,7 @@ parse_files (Ctx *ctx, JsonObject *config, GenManifest *m)
                 return FALSE;
               break;
             case GEN_CONFIG_SYMLINK:
-              if (*value == '\0' || strlen (value) > 4095 || has_control (value))
+              if (*value == '\0' || strlen (value) > 4095 || gen_has_control (value))
                 return fail (ctx, subkey, "must be a non-empty one-line link target without control characters");
               spec->value = g_strdup (value);
               spec->mode = 0;

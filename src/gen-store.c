@@ -382,15 +382,6 @@ find_kernel (GFile *root, GenRelease *r, GCancellable *cancellable, GError **err
   return TRUE;
 }
 
-static gboolean
-has_control (const char *s)
-{
-  for (; *s; s++)
-    if ((guchar) *s < 0x20 || *s == 0x7f)
-      return TRUE;
-  return FALSE;
-}
-
 /* VERSION_ID from usr/lib/os-release or etc/os-release, or NULL. */
 static char *
 read_os_release_version (GFile *root, GCancellable *cancellable)
@@ -410,7 +401,7 @@ read_os_release_version (GFile *root, GCancellable *cancellable)
             char *value = g_shell_unquote (*l + strlen ("VERSION_ID="), NULL);
             /* It goes into the boot entry's title: one printable line. */
             if (value && *value && strlen (value) <= 128 && g_utf8_validate (value, -1, NULL)
-                && !has_control (value))
+                && !gen_has_control (value))
               return value;
             g_free (value);
           }

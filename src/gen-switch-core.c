@@ -312,13 +312,8 @@ gen_switch_quick (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags,
 {
   g_autoptr (GError) local_error = NULL;
   GenSwitchResult *r = switch_quick (sysroot, m, flags, out_needs_store, &local_error);
-  if (r || !local_error)
-    return r;
-  /* As gen_switch() says it: a full disk first. */
-  if (gen_error_is_no_space (local_error))
-    g_prefix_error (&local_error, "no space left in '%s': ", sysroot->path);
-  g_propagate_error (error, g_steal_pointer (&local_error));
-  return NULL;
+  gen_propagate_no_space (error, g_steal_pointer (&local_error), sysroot->path);
+  return r;
 }
 
 static GenSwitchResult *

@@ -75,14 +75,8 @@ gen_switch (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags, GenProgre
   g_autoptr (GError) local_error = NULL;
   GenSwitchResult *r = switch_generation (sysroot, m, flags, progress, user_data, cancellable,
                                           &local_error);
-  if (r)
-    return r;
-  /* A full disk shows up deep in a step ("…: Writing content object:
-   * min-free-space-percent '3%' would be exceeded"): say it first. */
-  if (gen_error_is_no_space (local_error))
-    g_prefix_error (&local_error, "no space left in '%s': ", sysroot->path);
-  g_propagate_error (error, g_steal_pointer (&local_error));
-  return NULL;
+  gen_propagate_no_space (error, g_steal_pointer (&local_error), sysroot->path);
+  return r;
 }
 
 static GenSwitchResult *

@@ -332,6 +332,16 @@ gen_error_is_no_space (const GError *error)
              || (error->domain == G_IO_ERROR && strstr (error->message, "min-free-space-") != NULL));
 }
 
+void
+gen_propagate_no_space (GError **dest, GError *src, const char *where)
+{
+  if (!src)
+    return;
+  if (gen_error_is_no_space (src))
+    g_prefix_error (&src, "no space left in '%s': ", where);
+  g_propagate_error (dest, src);
+}
+
 char *
 gen_escape_controls (const char *text)
 {
@@ -349,6 +359,24 @@ gen_escape_controls (const char *text)
         g_string_append_c (out, c);
     }
   return g_string_free (out, FALSE);
+}
+
+gboolean
+gen_has_control (const char *s)
+{
+  for (; *s; s++)
+    if ((guchar) *s < 0x20 || *s == 0x7f)
+      return TRUE;
+  return FALSE;
+}
+
+char *
+gen_uint_array_string (GArray *numbers)
+{
+  g_autoptr (GString) s = g_string_new (NULL);
+  for (guint i = 0; i < numbers->len; i++)
+    g_string_append_printf (s, "%s%u", i ? ", " : "", g_array_index (numbers, guint, i));
+  return g_string_free (g_steal_pointer (&s), FALSE);
 }
 
 char *

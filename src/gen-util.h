@@ -53,9 +53,20 @@ gboolean gen_exists_at (int dfd, const char *path);
  * (ostree's min-free-space-percent, reported as a plain failure). */
 gboolean gen_error_is_no_space (const GError *error);
 
+/* Moves @src (if any) into @dest, first naming a full disk "no space left
+ * in '@where': …" (it shows up deep in a step, e.g. "…: Writing content
+ * object: min-free-space-percent '3%' would be exceeded"). */
+void gen_propagate_no_space (GError **dest, GError *src, const char *where);
+
 /* @text with control characters written as \n, \t or \xHH, so that a
  * message quoting input stays one line. */
 char *gen_escape_controls (const char *text);
+
+/* TRUE when @s holds a control character (below 0x20, or DEL). */
+gboolean gen_has_control (const char *s);
+
+/* "2, 4, 7" for an array of guint. */
+char *gen_uint_array_string (GArray *numbers);
 
 /* "2026-11-28T01:20:11Z" for now, or for @unix_time. */
 char *gen_iso8601_now (void);
