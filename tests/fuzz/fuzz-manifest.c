@@ -2,8 +2,9 @@
  *
  * Invariants: a manifest is returned or one error is set, never both; the
  * error is one UTF-8 line of the GEN_ERROR domain; a manifest that parses
- * has a valid OS name, one release source, targets below /etc/ sorted and
- * without duplicates, and modes without setuid or setgid bits. */
+ * has a valid OS name, one release source (a path or ref, or else a package
+ * list), targets below /etc/ sorted and without duplicates, and modes
+ * without setuid or setgid bits. */
 #include <unistd.h>
 
 #include "fuzz-common.h"
@@ -36,7 +37,10 @@ LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
     }
   FUZZ_CHECK (error == NULL);
   FUZZ_CHECK (gen_os_name_is_valid (m->os));
-  FUZZ_CHECK (m->release_source != NULL && *m->release_source != '\0');
+  if (m->release_kind == GEN_RELEASE_PACKAGES)
+    FUZZ_CHECK (m->packages != NULL && m->release_source == NULL);
+  else
+    FUZZ_CHECK (m->release_source != NULL && *m->release_source != '\0' && m->packages == NULL);
   FUZZ_CHECK (m->kernel_args != NULL);
   for (char **a = m->kernel_args; *a; a++)
     FUZZ_CHECK (**a != '\0' && !strpbrk (*a, " \t\n\r") && !g_str_has_prefix (*a, "gen."));
