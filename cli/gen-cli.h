@@ -10,7 +10,7 @@
 G_BEGIN_DECLS
 
 typedef struct {
-  const char *sysroot_path; /* --sysroot, default "/" */
+  const char *sysroot_path; /* --sysroot, or gen_sysroot_default_path () */
   GenSysroot *sysroot;      /* opened (and locked) when the command's flags ask */
   const char *command;      /* for messages: "switch" */
   char **argv;              /* the whole command line, for gen_cli_exec_store() */

@@ -61,7 +61,8 @@ print_usage (FILE *out)
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
     fprintf (out, "  %-10s %s\n", commands[i].name, commands[i].help);
   fprintf (out, "\nGlobal options:\n"
-                "  --sysroot DIR  operate on DIR instead of / (everything gen writes is under it)\n"
+                "  --sysroot DIR  operate on DIR (everything gen writes is under it); default /,\n"
+                "                 or on a system gen booted, the sysroot it booted from\n"
                 "  --version      print the version\n"
                 "  -h, --help     show this help; 'gen COMMAND --help' for a command\n");
 }
@@ -89,7 +90,7 @@ main (int argc, char **argv)
   /* A copy: option parsing removes what it parsed from argv, and a builtin
    * that hands its command line to gen-store must pass all of it. */
   g_auto (GStrv) argv_copy = g_strdupv (argv);
-  GenCli cli = { .sysroot_path = "/", .argv = argv_copy };
+  GenCli cli = { .sysroot_path = NULL, .argv = argv_copy };
 
   int i = 1;
   for (; i < argc && argv[i][0] == '-'; i++)
@@ -119,8 +120,13 @@ main (int argc, char **argv)
       print_usage (stderr);
       return GEN_EXIT_USAGE;
     }
-  if (*cli.sysroot_path == '\0')
+  if (cli.sysroot_path && *cli.sysroot_path == '\0')
     return gen_cli_usage_error ("--sysroot needs a folder");
+  /* Without --sysroot: "/", or on a system gen booted, the sysroot the boot
+   * hook mounted (gen-store, executed with the same arguments, finds the same). */
+  g_autofree char *default_sysroot = NULL;
+  if (!cli.sysroot_path)
+    cli.sysroot_path = default_sysroot = gen_sysroot_default_path (GEN_BOOTED_FILE);
 
   const Command *cmd = NULL;
   for (guint c = 0; c < G_N_ELEMENTS (commands); c++)

@@ -308,6 +308,19 @@ gen_sysroot_booted_from (GenSysroot *s, const char *booted_file)
   return n;
 }
 
+char *
+gen_sysroot_default_path (const char *booted_file)
+{
+  g_autofree char *text = NULL;
+  if (!g_file_get_contents (booted_file, &text, NULL, NULL))
+    return g_strdup ("/");
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  for (char **l = lines; *l; l++)
+    if (g_str_has_prefix (*l, "sysroot=") && g_path_is_absolute (*l + strlen ("sysroot=")))
+      return g_strdup (*l + strlen ("sysroot="));
+  return g_strdup ("/");
+}
+
 guint
 gen_sysroot_booted (GenSysroot *s)
 {

@@ -83,6 +83,11 @@ guint gen_sysroot_booted (GenSysroot *sysroot);
 /* The same from @booted_file alone. */
 guint gen_sysroot_booted_from (GenSysroot *sysroot, const char *booted_file);
 
+/* The sysroot a command works on when no --sysroot is given: on a system
+ * gen booted, the folder @booted_file's sysroot= line names (the boot hook
+ * mounts the sysroot there, and "/" is the generation); else "/". */
+char *gen_sysroot_default_path (const char *booted_file);
+
 /* gen/deploy/<checksum>: where a release is checked out, relative to the sysroot. */
 char *gen_sysroot_deploy_path (const char *checksum);
 

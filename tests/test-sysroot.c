@@ -256,6 +256,22 @@ test_booted (Fixture *f, gconstpointer data)
   g_assert_cmpuint (gen_sysroot_booted_from (f->sysroot, file), ==, 0);
 }
 
+/* Without --sysroot: "/" unless a booted file names an absolute sysroot. */
+static void
+test_default_path (Fixture *f, gconstpointer data)
+{
+  g_autofree char *file = g_build_filename (f->dir, "booted", NULL);
+  g_autofree char *none = gen_sysroot_default_path (file);
+  g_assert_cmpstr (none, ==, "/");
+  g_assert_true (g_file_set_contents (file, "os=demo\ngeneration=3\nsysroot=/run/gen/sysroot\n",
+                                      -1, NULL));
+  g_autofree char *booted = gen_sysroot_default_path (file);
+  g_assert_cmpstr (booted, ==, "/run/gen/sysroot");
+  g_assert_true (g_file_set_contents (file, "os=demo\nsysroot=relative\n", -1, NULL));
+  g_autofree char *relative = gen_sysroot_default_path (file);
+  g_assert_cmpstr (relative, ==, "/");
+}
+
 static void
 test_lock (Fixture *f, gconstpointer data)
 {
@@ -325,6 +341,7 @@ main (int argc, char **argv)
   g_test_add ("/sysroot/cleanup", Fixture, NULL, setup, test_cleanup, teardown);
   g_test_add ("/sysroot/lock", Fixture, NULL, setup, test_lock, teardown);
   g_test_add ("/sysroot/booted", Fixture, NULL, setup, test_booted, teardown);
+  g_test_add ("/sysroot/default-path", Fixture, NULL, setup, test_default_path, teardown);
   g_test_add ("/sysroot/rollback", Fixture, NULL, setup, test_rollback, teardown);
   return g_test_run ();
 }
