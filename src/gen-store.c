@@ -519,11 +519,7 @@ write_tree (GenStore *store, GenManifest *m, GenCompose *compose, OstreeMutableT
       return TRUE;
     }
 
-  if (!archive_validate (m->release_source, error))
-    {
-      g_prefix_error (error, "%s: release.archive: ", m->path);
-      return FALSE;
-    }
+  /* archive_validate() passed in gen_store_import(), before the transaction. */
   g_autoptr (GenArchive) a = archive_open (m->release_source, error);
   if (!a)
     return FALSE;
@@ -661,6 +657,12 @@ gen_store_import (GenStore *store, GenManifest *m, gboolean keep, GenProgressFun
         }
     }
 
+  /* A hostile or broken archive is refused before the store is touched. */
+  if (m->release_kind == GEN_RELEASE_ARCHIVE && !archive_validate (m->release_source, error))
+    {
+      g_prefix_error (error, "%s: release.archive: ", m->path);
+      return NULL;
+    }
   if (progress)
     progress ("importing release", 0, 0, user_data);
   store->staging_before = staging_entries (store);
