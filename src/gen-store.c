@@ -32,6 +32,8 @@ struct _GenStore {
   /* An import not kept yet (gen_store_keep): the stat cache entry to write,
    * or the cached release <os>/release is to name. */
   char *keep_cache_key, *keep_digest, *keep_cached;
+  /* The commit gen_store_keep() moved <os>/release away from, if any. */
+  char *replaced;
   gboolean dry_run;          /* write nothing lasting, not even to caches */
 };
 
@@ -60,6 +62,7 @@ gen_store_free (GenStore *store)
   g_free (store->keep_cache_key);
   g_free (store->keep_digest);
   g_free (store->keep_cached);
+  g_free (store->replaced);
   g_free (store);
 }
 
@@ -727,14 +730,23 @@ gen_store_keep (GenStore *store, GenManifest *m, GenRelease *r, GCancellable *ca
                 GError **error)
 {
   g_autofree char *ref = g_strdup_printf ("%s/release", m->os);
+  if (!store->keep_cached && !store->staging_before)
+    return TRUE; /* release.ref, or already kept */
+  /* Remembered for gen_store_left_orphan(). */
+  g_autofree char *before = NULL;
+  if (!ostree_repo_resolve_rev (store->repo, ref, TRUE, &before, error))
+    return FALSE;
+  if (before && !g_str_equal (before, r->checksum))
+    {
+      g_free (store->replaced);
+      store->replaced = g_steal_pointer (&before);
+    }
   if (store->keep_cached)
     {
       /* A stat cache hit: nothing to commit, only the ref to move. */
       g_autofree char *cached = g_steal_pointer (&store->keep_cached);
       return ostree_repo_set_ref_immediate (store->repo, NULL, ref, cached, cancellable, error);
     }
-  if (!store->staging_before)
-    return TRUE; /* release.ref, or already kept */
   ostree_repo_transaction_set_ref (store->repo, NULL, ref, r->checksum);
   if (!ostree_repo_commit_transaction (store->repo, NULL, cancellable, error))
     return FALSE;
@@ -939,6 +951,26 @@ prune_orphan_releases (GenStore *store, GPtrArray *removed, GCancellable *cancel
     g_ptr_array_add (removed, g_strdup_printf ("release %s (no ref names it)",
                                                (char *) orphans->pdata[i]));
   g_debug ("pruned %d of %d objects (%" G_GUINT64_FORMAT " bytes)", pruned, total, size);
+  return TRUE;
+}
+
+gboolean
+gen_store_left_orphan (GenStore *store)
+{
+  if (!store->replaced)
+    return FALSE;
+  g_autofree char *deploy = gen_sysroot_deploy_path (store->replaced);
+  if (gen_exists_at (store->sysroot_dfd, deploy))
+    return FALSE;
+  g_autoptr (GHashTable) refs = NULL;
+  if (!ostree_repo_list_refs (store->repo, NULL, &refs, NULL, NULL))
+    return TRUE; /* let gen_store_cleanup() look */
+  GHashTableIter it;
+  gpointer value;
+  g_hash_table_iter_init (&it, refs);
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    if (g_str_equal (value, store->replaced))
+      return FALSE;
   return TRUE;
 }
 

@@ -87,6 +87,12 @@ gboolean gen_store_set_generation_ref (GenStore *store, guint number, const char
 /* The refs gen/generation/N that keep each generation's release. */
 #define GEN_GENERATION_REF_PREFIX "gen/generation"
 
+/* Whether the last gen_store_keep() moved <os>/release away from a release
+ * that nothing names or uses any more (one an earlier failed run imported):
+ * only then has a switch, once committed, anything to prune.  Cheap: reads
+ * the refs, not the object folders gen_store_cleanup() lists. */
+gboolean gen_store_left_orphan (GenStore *store);
+
 /* Removes what killed or failed runs left in the store: refs of generations
  * above @last or without a folder in gen/generations (a killed gc), ostree staging folders (gen/repo/tmp/staging-*), and release
  * commits no ref names any more.  Needs the sysroot lock and no open

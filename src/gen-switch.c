@@ -54,10 +54,14 @@ check_data (GenSysroot *sysroot, GenStore *store, GenManifest *m, GenRelease *re
 /* After a switch: the release an earlier failed run imported is no longer
  * named by <os>/release once this run moved the ref; remove it now rather
  * than keep it for ever.  The switch has committed: a failure here only
- * leaves the release for the next run's cleanup. */
+ * leaves the release for the next run's cleanup.  The cleanup before the
+ * switch left nothing else: without such a release, skip listing every
+ * object folder of the store a second time. */
 static void
 prune_after_commit (GenStore *store, GenSysroot *sysroot)
 {
+  if (!gen_store_left_orphan (store))
+    return;
   g_autoptr (GError) local_error = NULL;
   if (!gen_store_cleanup (store, sysroot->last, NULL, NULL, &local_error))
     g_debug ("cleaning up the store after the switch: %s", local_error->message);
