@@ -38,7 +38,7 @@ guint
 gen_rollback_full (GenSysroot *sysroot, guint to, gboolean force, char **out_forced,
                    GError **error)
 {
-  g_autoptr (GPtrArray) gens = gen_sysroot_list_generations (sysroot, error);
+  g_autoptr (GPtrArray) gens = gen_sysroot_list_summaries (sysroot, error);
   if (!gens)
     return 0;
   if (gens->len == 0)
@@ -75,6 +75,11 @@ gen_rollback_full (GenSysroot *sysroot, guint to, gboolean force, char **out_for
     }
   if (!gen_generation_check_complete (sysroot, target, error))
     return 0;
+  /* The summary lacks the data's schema: the plan needs the record. */
+  g_autoptr (GenGeneration) record = gen_sysroot_load_generation (sysroot, target->number, error);
+  if (!record)
+    return 0;
+  target = record;
   g_autoptr (GenDataPlan) data = NULL;
   if (target->number != sysroot->current
       && !(data = gen_data_plan (sysroot, target, NULL, "rollback", force, error)))

@@ -1,7 +1,10 @@
 /* gen-boot.c: the boot menu every backend writes, and gen_boot_sync(). */
 #include "gen-boot-private.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "gen-error.h"
 #include "gen-pin.h"
@@ -130,23 +133,44 @@ gen_boot_menu_lookup (GenBootMenu *menu, guint number)
 }
 
 gboolean
-gen_boot_write_file (int dfd, const char *path, const char *text, GError **error)
+gen_boot_write_file (int dfd, GenIndex *index, const char *path, const char *text,
+                     GError **error)
 {
-  g_autofree char *old = gen_read_file_at (dfd, path, NULL, NULL);
-  if (old && g_str_equal (old, text))
+  if (index && gen_index_file_holds (index, dfd, path, text))
     return TRUE;
-  g_autofree char *dir = g_path_get_dirname (path);
-  if (!gen_mkdir_p_at (dfd, dir, 0755, error))
-    return FALSE;
-  return gen_write_file_at (dfd, path, text, strlen (text), 0644, error);
+  g_autofree char *old = gen_read_file_at (dfd, path, NULL, NULL);
+  if (!old || !g_str_equal (old, text))
+    {
+      g_autofree char *dir = g_path_get_dirname (path);
+      if (!gen_mkdir_p_at (dfd, dir, 0755, error)
+          || !gen_write_file_at (dfd, path, text, strlen (text), 0644, error))
+        return FALSE;
+    }
+  if (index)
+    gen_index_note_file (index, dfd, path, text);
+  return TRUE;
 }
 
-/* TRUE when gen wrote @path before: then it is kept up to date. */
+/* TRUE when gen wrote @path before: then it is kept up to date.  Reads only
+ * the first bytes: a menu of 1,000 generations is large. */
 static gboolean
 written_by_gen (int dfd, const char *path)
 {
-  g_autofree char *text = gen_read_file_at (dfd, path, NULL, NULL);
-  return text && g_str_has_prefix (text, GEN_BOOT_HEADER);
+  gen_autofd fd = openat (dfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0)
+    return FALSE;
+  char head[sizeof GEN_BOOT_HEADER - 1];
+  gsize got = 0;
+  while (got < sizeof head)
+    {
+      ssize_t n = read (fd, head + got, sizeof head - got);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        return FALSE;
+      got += n;
+    }
+  return memcmp (head, GEN_BOOT_HEADER, sizeof head) == 0;
 }
 
 gboolean
@@ -160,7 +184,7 @@ gen_boot_sync_without (GenSysroot *sysroot, const guint *without, GError **error
 {
   if (!sysroot->os || sysroot->default_gen == 0)
     return TRUE;
-  g_autoptr (GPtrArray) gens = gen_sysroot_list_generations (sysroot, error);
+  g_autoptr (GPtrArray) gens = gen_sysroot_list_summaries (sysroot, error);
   if (!gens)
     return FALSE;
   for (guint i = gens->len; i > 0; i--)
@@ -183,6 +207,7 @@ gen_boot_sync_without (GenSysroot *sysroot, const guint *without, GError **error
       = gen_boot_menu_new (sysroot->os, gens, sysroot->default_gen, sysroot->current, pins, error);
   if (!menu)
     return FALSE;
+  menu->index = gen_sysroot_index (sysroot);
   for (guint i = 0; i < G_N_ELEMENTS (backends); i++)
     {
       const GenBootBackend *b = backends[i];
@@ -201,10 +226,10 @@ gen_boot_sync_without (GenSysroot *sysroot, const guint *without, GError **error
 gboolean
 gen_boot_write_pending_entry (GenSysroot *sysroot, GenGeneration *g, guint current, GError **error)
 {
-  g_autoptr (GPtrArray) gens = gen_sysroot_list_generations (sysroot, error);
+  g_autoptr (GPtrArray) gens = gen_sysroot_list_summaries (sysroot, error);
   if (!gens)
     return FALSE;
-  g_ptr_array_add (gens, gen_generation_copy (g));
+  g_ptr_array_add (gens, g); /* borrowed, as the others */
   g_autofree guint *pins = gen_pins_load (sysroot, error);
   if (!pins)
     return FALSE;
@@ -215,7 +240,7 @@ gen_boot_write_pending_entry (GenSysroot *sysroot, GenGeneration *g, guint curre
   g_autofree char *name = gen_boot_entry_name (g->os, g->number);
   g_autofree char *path = g_build_filename (GEN_ENTRIES_DIR, name, NULL);
   g_autofree char *text = gen_boot_entry_text (e);
-  return gen_boot_write_file (sysroot->dfd, path, text, error);
+  return gen_boot_write_file (sysroot->dfd, gen_sysroot_index (sysroot), path, text, error);
 }
 
 gboolean

@@ -24,6 +24,7 @@ gen_sysroot_free (GenSysroot *s)
   g_free (s->path);
   g_free (s->os);
   g_clear_pointer (&s->records, g_hash_table_unref);
+  g_clear_pointer (&s->index, gen_index_free);
   g_free (s);
 }
 
@@ -178,11 +179,17 @@ compare_uint (gconstpointer a, gconstpointer b)
   return x < y ? -1 : x > y;
 }
 
-/* Numbers of the generation folders on disk, committed or not, ascending. */
+typedef struct {
+  guint number;
+  guint64 ino;
+} Folder;
+
+/* The generation folders on disk, committed or not, by number; with their
+ * inode numbers (readdir gives them without a stat). */
 static GArray *
-generation_numbers (GenSysroot *s, GError **error)
+generation_folders (GenSysroot *s, GError **error)
 {
-  g_autoptr (GArray) out = g_array_new (FALSE, FALSE, sizeof (guint));
+  g_autoptr (GArray) out = g_array_new (FALSE, FALSE, sizeof (Folder));
   int fd = gen_open_dir_at (s->dfd, GEN_GENERATIONS_DIR, error);
   if (fd < 0)
     return NULL;
@@ -196,13 +203,26 @@ generation_numbers (GenSysroot *s, GError **error)
   struct dirent *de;
   while ((de = readdir (d)) != NULL)
     {
-      guint n;
-      if (parse_generation_name (de->d_name, &n))
-        g_array_append_val (out, n);
+      Folder f = { 0, de->d_ino };
+      if (parse_generation_name (de->d_name, &f.number))
+        g_array_append_val (out, f);
     }
   closedir (d);
-  g_array_sort (out, compare_uint);
+  g_array_sort (out, compare_uint); /* number is the first member */
   return g_steal_pointer (&out);
+}
+
+/* Numbers of the generation folders on disk, committed or not, ascending. */
+static GArray *
+generation_numbers (GenSysroot *s, GError **error)
+{
+  g_autoptr (GArray) folders = generation_folders (s, error);
+  if (!folders)
+    return NULL;
+  GArray *out = g_array_sized_new (FALSE, FALSE, sizeof (guint), folders->len);
+  for (guint i = 0; i < folders->len; i++)
+    g_array_append_val (out, g_array_index (folders, Folder, i).number);
+  return out;
 }
 
 GenGeneration *
@@ -274,6 +294,53 @@ gen_sysroot_list_generations (GenSysroot *s, GError **error)
       g_ptr_array_add (out, g);
     }
   return g_steal_pointer (&out);
+}
+
+GenIndex *
+gen_sysroot_index (GenSysroot *s)
+{
+  return s->index;
+}
+
+GPtrArray *
+gen_sysroot_list_summaries (GenSysroot *s, GError **error)
+{
+  if (!s->index)
+    s->index = gen_index_load (s->dfd, GEN_INDEX_FILE);
+  g_autoptr (GArray) folders = generation_folders (s, error);
+  if (!folders)
+    return NULL;
+  g_autoptr (GPtrArray) out = g_ptr_array_sized_new (folders->len);
+  g_autoptr (GHashTable) present = g_hash_table_new (NULL, NULL);
+  for (guint i = 0; i < folders->len; i++)
+    {
+      Folder *f = &g_array_index (folders, Folder, i);
+      if (f->number > s->last)
+        continue; /* never committed: a killed run's leftover */
+      g_hash_table_add (present, GUINT_TO_POINTER (f->number));
+      GenGeneration *g = gen_index_lookup (s->index, f->number, f->ino);
+      if (!g)
+        {
+          g_autoptr (GenGeneration) full = gen_sysroot_load_generation (s, f->number, error);
+          if (!full)
+            return NULL;
+          g = gen_index_put (s->index, f->ino, full);
+        }
+      g_ptr_array_add (out, g);
+    }
+  gen_index_retain (s->index, present);
+  return g_steal_pointer (&out);
+}
+
+void
+gen_sysroot_save_index (GenSysroot *s)
+{
+  g_return_if_fail (s->lock_fd >= 0);
+  if (!s->index || !gen_index_is_dirty (s->index))
+    return;
+  g_autoptr (GError) error = NULL;
+  if (!gen_index_save (s->index, s->dfd, GEN_INDEX_FILE, &error))
+    g_debug ("%s", error->message);
 }
 
 /* Whether @path names the folder @dfd is open on. */
@@ -480,17 +547,14 @@ remove_via (GenSysroot *s, const char *path, const char *aside, GPtrArray *remov
 static gboolean
 remove_unused (GenSysroot *s, GPtrArray *removed, GError **error)
 {
-  g_autoptr (GArray) numbers = generation_numbers (s, error);
-  if (!numbers)
-    return FALSE;
+  g_autoptr (GPtrArray) gens = gen_sysroot_list_summaries (s, NULL);
+  if (!gens)
+    return TRUE;
   g_autoptr (GHashTable) used = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  for (guint i = 0; i < numbers->len; i++)
+  for (guint i = 0; i < gens->len; i++)
     {
-      guint n = g_array_index (numbers, guint, i);
-      if (n > s->last)
-        continue;
-      g_autoptr (GenGeneration) g = gen_sysroot_load_generation (s, n, NULL);
-      if (!g || !g->kernel_dir)
+      GenGeneration *g = gens->pdata[i];
+      if (!g->kernel_dir)
         return TRUE;
       g_hash_table_add (used, gen_sysroot_deploy_path (g->release_checksum));
       g_hash_table_add (used, g_build_filename (GEN_BOOT_DIR, g->kernel_dir, NULL));
@@ -613,9 +677,17 @@ gen_sysroot_cleanup (GenSysroot *s, GPtrArray *removed, GError **error)
     {
       g_autoptr (GenGeneration) def = gen_sysroot_load_generation (s, s->default_gen, NULL);
       if (!def || !gen_generation_check_complete (s, def, NULL))
-        return TRUE;
+        {
+          gen_sysroot_save_index (s);
+          return TRUE;
+        }
     }
-  return gen_boot_sync (s, error);
+  if (!gen_boot_sync (s, error))
+    return FALSE;
+  /* Before the run's commit: what the index learnt (new generations, menu
+   * files read again) is not learnt again by the next run. */
+  gen_sysroot_save_index (s);
+  return TRUE;
 }
 
 char *
