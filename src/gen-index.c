@@ -9,50 +9,84 @@
 
 #include "gen-util.h"
 
-/* The body: a GVariant of this type, after the SHA-256 of its bytes.
- *   magic, generations (number, folder inode, date, os, release checksum,
- *   release version, kernel version, kernel dir, initrd, kernel args,
- *   boot loader, boot limit), files (path, inode, size, mtime ns, ctime ns,
- *   SHA-256 of the text). */
-#define INDEX_MAGIC "gen-generations-index-1"
-#define INDEX_TYPE "(sa(utmsssmsmsmsbasmsu)a(sttttay))"
+/* The body: a GVariant of this type, after the SHA-256 of its bytes:
+ *   magic, last, numbers (ascending), their folders' inodes, their summaries
+ *   (date, os, release checksum, release version, kernel version, kernel
+ *   dir, initrd, kernel args, boot loader, boot limit), menu files (path,
+ *   inode, size, mtime ns, ctime ns, SHA-256 of the text), folder records
+ *   (name, path, inode, mtime ns, ctime ns, link count, when recorded, ns),
+ *   the digest of the menu last written (empty: none). */
+#define INDEX_MAGIC "gen-generations-index-2"
+#define SUMMARY_TYPE "(msssmsmsmsbasmsu)"
+#define INDEX_TYPE "(suauata" SUMMARY_TYPE "a(sttttay)a(ssttttt)ay)"
 #define DIGEST_LEN 32
-
-typedef struct {
-  guint64 ino;
-  GenGeneration *g;
-} Summary;
 
 typedef struct {
   guint64 ino, size, mtime_ns, ctime_ns;
   guint8 digest[DIGEST_LEN];
 } FileStamp;
 
+typedef struct {
+  char *path;
+  guint64 ino, mtime_ns, ctime_ns, nlink, at_ns;
+} DirStamp;
+
 struct _GenIndex {
-  GHashTable *gens;     /* number → Summary */
+  guint last;
+  GArray *numbers;      /* guint, ascending */
+  GArray *inos;         /* guint64, aligned with numbers */
+  GPtrArray *summaries; /* GenGeneration or NULL (not read from `loaded` yet), aligned */
+  GVariant *loaded;     /* the summaries as read, while numbers are as read */
   GHashTable *files;    /* path → FileStamp */
-  GHashTable *checked;  /* paths whose stat data this process compared: path → digest */
+  GHashTable *checked;  /* paths whose content this process knows: path → digest */
+  GHashTable *dirs;     /* name → DirStamp */
+  guint8 menu_key[DIGEST_LEN];
+  gboolean has_menu_key;
   GPtrArray *retired;   /* summaries dropped by this process, still borrowed */
   gboolean valid;
   gboolean dirty;
 };
 
 static void
-summary_free (Summary *s)
+dir_stamp_free (DirStamp *d)
 {
-  gen_generation_free (s->g);
-  g_free (s);
+  g_free (d->path);
+  g_free (d);
+}
+
+static void
+free_summary (gpointer g)
+{
+  if (g)
+    gen_generation_free (g);
 }
 
 static GenIndex *
 index_new (void)
 {
   GenIndex *index = g_new0 (GenIndex, 1);
-  index->gens = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) summary_free);
+  index->numbers = g_array_new (FALSE, FALSE, sizeof (guint));
+  index->inos = g_array_new (FALSE, FALSE, sizeof (guint64));
+  index->summaries = g_ptr_array_new_with_free_func (free_summary);
   index->files = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   index->checked = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  index->dirs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                       (GDestroyNotify) dir_stamp_free);
   index->retired = g_ptr_array_new_with_free_func ((GDestroyNotify) gen_generation_free);
   return index;
+}
+
+static void
+clear (GenIndex *index)
+{
+  index->last = 0;
+  g_array_set_size (index->numbers, 0);
+  g_array_set_size (index->inos, 0);
+  g_ptr_array_set_size (index->summaries, 0);
+  g_clear_pointer (&index->loaded, g_variant_unref);
+  g_hash_table_remove_all (index->files);
+  g_hash_table_remove_all (index->dirs);
+  index->has_menu_key = FALSE;
 }
 
 void
@@ -60,9 +94,13 @@ gen_index_free (GenIndex *index)
 {
   if (!index)
     return;
-  g_hash_table_unref (index->gens);
+  g_array_unref (index->numbers);
+  g_array_unref (index->inos);
+  g_ptr_array_unref (index->summaries);
+  g_clear_pointer (&index->loaded, g_variant_unref);
   g_hash_table_unref (index->files);
   g_hash_table_unref (index->checked);
+  g_hash_table_unref (index->dirs);
   g_ptr_array_unref (index->retired);
   g_free (index);
 }
@@ -106,6 +144,48 @@ summary_copy (GenGeneration *g)
   return c;
 }
 
+/* The summary at @pos, read from the loaded file on first use. */
+static GenGeneration *
+summary_at (GenIndex *index, guint pos)
+{
+  GenGeneration *g = index->summaries->pdata[pos];
+  if (g)
+    return g;
+  g_autoptr (GVariant) v = g_variant_get_child_value (index->loaded, pos);
+  const char *date, *os, *checksum, *version, *kver, *kdir, *loader;
+  gboolean initrd;
+  guint32 limit;
+  g_autofree const char **args = NULL;
+  g_variant_get (v, "(m&s&s&sm&sm&sm&sb^a&sm&su)", &date, &os, &checksum, &version, &kver, &kdir,
+                 &initrd, &args, &loader, &limit);
+  g = gen_generation_new ();
+  g->number = g_array_index (index->numbers, guint, pos);
+  g->date = g_strdup (date);
+  g->os = g_strdup (os);
+  g->release_checksum = g_strdup (checksum);
+  g->release_version = g_strdup (version);
+  g->kernel_version = g_strdup (kver);
+  g->kernel_dir = g_strdup (kdir);
+  g->has_initrd = initrd;
+  g_strfreev (g->kernel_args);
+  g->kernel_args = g_strdupv ((char **) args);
+  g->boot_loader = g_strdup (loader);
+  g->boot_limit = limit;
+  index->summaries->pdata[pos] = g;
+  return g;
+}
+
+/* Before the list of generations changes: every summary in memory. */
+static void
+materialize (GenIndex *index)
+{
+  if (!index->loaded)
+    return;
+  for (guint i = 0; i < index->summaries->len; i++)
+    summary_at (index, i);
+  g_clear_pointer (&index->loaded, g_variant_unref);
+}
+
 static gboolean
 parse (GenIndex *index, GBytes *bytes)
 {
@@ -120,51 +200,34 @@ parse (GenIndex *index, GBytes *bytes)
   g_autoptr (GBytes) body = g_bytes_new_from_bytes (bytes, DIGEST_LEN, len - DIGEST_LEN);
   g_autoptr (GVariant) v
       = g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE (INDEX_TYPE), body, FALSE));
-  const char *magic;
-  g_autoptr (GVariantIter) gens = NULL, files = NULL;
-  g_variant_get (v, "(&sa(utmsssmsmsmsbasmsu)a(sttttay))", &magic, &gens, &files);
-  if (!g_str_equal (magic, INDEX_MAGIC))
+  g_autoptr (GVariant) magic = g_variant_get_child_value (v, 0);
+  if (!g_str_equal (g_variant_get_string (magic, NULL), INDEX_MAGIC))
     return FALSE;
-  guint32 number, limit;
-  guint64 ino;
-  const char *date, *os, *checksum, *version, *kver, *kdir, *loader;
-  gboolean initrd;
-  g_autoptr (GVariantIter) args = NULL;
-  while (g_variant_iter_next (gens, "(utm&s&s&sm&sm&sm&sbasm&su)", &number, &ino, &date, &os,
-                              &checksum, &version, &kver, &kdir, &initrd, &args, &loader, &limit))
-    {
-      GenGeneration *g = gen_generation_new ();
-      g->number = number;
-      g->date = g_strdup (date);
-      g->os = g_strdup (os);
-      g->release_checksum = g_strdup (checksum);
-      g->release_version = g_strdup (version);
-      g->kernel_version = g_strdup (kver);
-      g->kernel_dir = g_strdup (kdir);
-      g->has_initrd = initrd;
-      g_autoptr (GStrvBuilder) b = g_strv_builder_new ();
-      const char *arg;
-      while (g_variant_iter_next (args, "&s", &arg))
-        g_strv_builder_add (b, arg);
-      g_clear_pointer (&args, g_variant_iter_free);
-      g_strfreev (g->kernel_args);
-      g->kernel_args = g_strv_builder_end (b);
-      g->boot_loader = g_strdup (loader);
-      g->boot_limit = limit;
-      Summary *s = g_new0 (Summary, 1);
-      s->ino = ino;
-      s->g = g;
-      if (number == 0)
-        {
-          summary_free (s);
-          return FALSE;
-        }
-      g_hash_table_replace (index->gens, GUINT_TO_POINTER (number), s);
-    }
+  g_autoptr (GVariant) last = g_variant_get_child_value (v, 1);
+  g_autoptr (GVariant) numbers = g_variant_get_child_value (v, 2);
+  g_autoptr (GVariant) inos = g_variant_get_child_value (v, 3);
+  g_autoptr (GVariant) sums = g_variant_get_child_value (v, 4);
+  gsize n_numbers, n_inos;
+  const guint32 *nums = g_variant_get_fixed_array (numbers, &n_numbers, sizeof (guint32));
+  const guint64 *ins = g_variant_get_fixed_array (inos, &n_inos, sizeof (guint64));
+  if (n_numbers != n_inos || n_numbers != g_variant_n_children (sums))
+    return FALSE;
+  for (gsize i = 0; i < n_numbers; i++)
+    if (nums[i] == 0 || (i > 0 && nums[i] <= nums[i - 1]))
+      return FALSE;
+  index->last = g_variant_get_uint32 (last);
+  g_array_append_vals (index->numbers, nums, n_numbers);
+  g_array_append_vals (index->inos, ins, n_inos);
+  g_ptr_array_set_size (index->summaries, n_numbers);
+  index->loaded = g_steal_pointer (&sums);
+
+  g_autoptr (GVariant) files = g_variant_get_child_value (v, 5);
+  GVariantIter it;
   const char *path;
   GVariant *dv;
   FileStamp st;
-  while (g_variant_iter_next (files, "(&stttt@ay)", &path, &st.ino, &st.size, &st.mtime_ns,
+  g_variant_iter_init (&it, files);
+  while (g_variant_iter_next (&it, "(&stttt@ay)", &path, &st.ino, &st.size, &st.mtime_ns,
                               &st.ctime_ns, &dv))
     {
       gsize n;
@@ -175,6 +238,25 @@ parse (GenIndex *index, GBytes *bytes)
           g_hash_table_replace (index->files, g_strdup (path), g_memdup2 (&st, sizeof st));
         }
       g_variant_unref (dv);
+    }
+  g_autoptr (GVariant) dirs = g_variant_get_child_value (v, 6);
+  const char *name, *dpath;
+  DirStamp ds;
+  g_variant_iter_init (&it, dirs);
+  while (g_variant_iter_next (&it, "(&s&sttttt)", &name, &dpath, &ds.ino, &ds.mtime_ns,
+                              &ds.ctime_ns, &ds.nlink, &ds.at_ns))
+    {
+      DirStamp *d = g_memdup2 (&ds, sizeof ds);
+      d->path = g_strdup (dpath);
+      g_hash_table_replace (index->dirs, g_strdup (name), d);
+    }
+  g_autoptr (GVariant) key = g_variant_get_child_value (v, 7);
+  gsize key_len;
+  const guint8 *k = g_variant_get_fixed_array (key, &key_len, 1);
+  if (key_len == DIGEST_LEN)
+    {
+      memcpy (index->menu_key, k, DIGEST_LEN);
+      index->has_menu_key = TRUE;
     }
   return TRUE;
 }
@@ -196,8 +278,7 @@ gen_index_load (int dfd, const char *path)
   if (!parse (index, bytes))
     {
       g_debug ("%s: damaged or of another format; rebuilding it", path);
-      g_hash_table_remove_all (index->gens);
-      g_hash_table_remove_all (index->files);
+      clear (index);
       index->dirty = TRUE;
       return index;
     }
@@ -205,43 +286,95 @@ gen_index_load (int dfd, const char *path)
   return index;
 }
 
-static gint
-compare_uint (gconstpointer a, gconstpointer b)
+guint
+gen_index_last (GenIndex *index)
 {
-  guint x = *(const guint *) a, y = *(const guint *) b;
-  return x < y ? -1 : x > y;
+  return index->last;
 }
 
-GArray *
-gen_index_numbers (GenIndex *index)
+void
+gen_index_set_last (GenIndex *index, guint last)
 {
-  GArray *out = g_array_sized_new (FALSE, FALSE, sizeof (guint), g_hash_table_size (index->gens));
-  GHashTableIter it;
-  gpointer key;
-  g_hash_table_iter_init (&it, index->gens);
-  while (g_hash_table_iter_next (&it, &key, NULL))
+  if (index->last != last)
+    index->dirty = TRUE;
+  index->last = last;
+}
+
+const guint *
+gen_index_numbers (GenIndex *index, guint *out_len)
+{
+  *out_len = index->numbers->len;
+  return (const guint *) index->numbers->data;
+}
+
+/* The position of @number, or where it would go; *@found whether it is there. */
+static guint
+find (GenIndex *index, guint number, gboolean *found)
+{
+  guint lo = 0, hi = index->numbers->len;
+  while (lo < hi)
     {
-      guint n = GPOINTER_TO_UINT (key);
-      g_array_append_val (out, n);
+      guint mid = lo + (hi - lo) / 2;
+      guint n = g_array_index (index->numbers, guint, mid);
+      if (n == number)
+        {
+          *found = TRUE;
+          return mid;
+        }
+      if (n < number)
+        lo = mid + 1;
+      else
+        hi = mid;
     }
-  g_array_sort (out, compare_uint);
-  return out;
+  *found = FALSE;
+  return lo;
+}
+
+static guint64
+ns (const struct timespec *t)
+{
+  return (guint64) t->tv_sec * G_GUINT64_CONSTANT (1000000000) + t->tv_nsec;
+}
+
+static guint64
+now_ns (void)
+{
+  struct timespec now;
+  clock_gettime (CLOCK_REALTIME, &now);
+  return ns (&now);
+}
+
+#define RACY_NS (GEN_INDEX_RACY_SECONDS * G_GUINT64_CONSTANT (1000000000))
+
+static gboolean
+dir_matches (const DirStamp *d, const struct stat *st)
+{
+  return d->ino == st->st_ino && d->mtime_ns == ns (&st->st_mtim)
+         && d->ctime_ns == ns (&st->st_ctim) && d->nlink == st->st_nlink;
 }
 
 gboolean
 gen_index_save (GenIndex *index, int dfd, const char *path, GError **error)
 {
-  g_autoptr (GVariantBuilder) gens = g_variant_builder_new (G_VARIANT_TYPE ("a(utmsssmsmsmsbasmsu)"));
-  g_autoptr (GArray) numbers = gen_index_numbers (index);
-  for (guint i = 0; i < numbers->len; i++)
+  /* A folder that changed since it was checked is not known any more. */
+  GHashTableIter hi;
+  gpointer key, value;
+  g_hash_table_iter_init (&hi, index->dirs);
+  while (g_hash_table_iter_next (&hi, &key, &value))
     {
-      Summary *s = g_hash_table_lookup (index->gens,
-                                        GUINT_TO_POINTER (g_array_index (numbers, guint, i)));
-      GenGeneration *g = s->g;
+      DirStamp *d = value;
+      struct stat st;
+      if (fstatat (dfd, d->path, &st, AT_SYMLINK_NOFOLLOW) < 0 || !dir_matches (d, &st)
+          || d->mtime_ns + RACY_NS >= d->at_ns)
+        g_hash_table_iter_remove (&hi);
+    }
+  g_autoptr (GVariantBuilder) sums = g_variant_builder_new (G_VARIANT_TYPE ("a" SUMMARY_TYPE));
+  for (guint i = 0; i < index->numbers->len; i++)
+    {
+      GenGeneration *g = summary_at (index, i);
       const char *const empty[] = { NULL };
-      g_variant_builder_add (gens, "(utmsssmsmsmsb^asmsu)", g->number, s->ino, g->date, g->os,
-                             g->release_checksum, g->release_version, g->kernel_version,
-                             g->kernel_dir, g->has_initrd,
+      g_variant_builder_add (sums, "(msssmsmsmsb^asmsu)", g->date, g->os, g->release_checksum,
+                             g->release_version, g->kernel_version, g->kernel_dir, g->has_initrd,
                              g->kernel_args ? (const char *const *) g->kernel_args : empty,
                              g->boot_loader, g->boot_limit);
     }
@@ -256,8 +389,28 @@ gen_index_save (GenIndex *index, int dfd, const char *path, GError **error)
                              g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, st->digest,
                                                         DIGEST_LEN, 1));
     }
-  g_autoptr (GVariant) v = g_variant_ref_sink (
-      g_variant_new ("(sa(utmsssmsmsmsbasmsu)a(sttttay))", INDEX_MAGIC, gens, files));
+  g_autoptr (GVariantBuilder) dirs = g_variant_builder_new (G_VARIANT_TYPE ("a(ssttttt)"));
+  g_hash_table_iter_init (&hi, index->dirs);
+  while (g_hash_table_iter_next (&hi, &key, &value))
+    {
+      DirStamp *d = value;
+      g_variant_builder_add (dirs, "(ssttttt)", (const char *) key, d->path, d->ino, d->mtime_ns,
+                             d->ctime_ns, d->nlink, d->at_ns);
+    }
+  GVariant *children[] = {
+    g_variant_new_string (INDEX_MAGIC),
+    g_variant_new_uint32 (index->last),
+    g_variant_new_fixed_array (G_VARIANT_TYPE_UINT32, index->numbers->data, index->numbers->len,
+                               sizeof (guint32)),
+    g_variant_new_fixed_array (G_VARIANT_TYPE_UINT64, index->inos->data, index->inos->len,
+                               sizeof (guint64)),
+    g_variant_builder_end (sums),
+    g_variant_builder_end (files),
+    g_variant_builder_end (dirs),
+    g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, index->menu_key,
+                               index->has_menu_key ? DIGEST_LEN : 0, 1),
+  };
+  g_autoptr (GVariant) v = g_variant_ref_sink (g_variant_new_tuple (children, G_N_ELEMENTS (children)));
   gsize body_len = g_variant_get_size (v);
   g_autofree guint8 *data = g_malloc (DIGEST_LEN + body_len);
   g_variant_store (v, data + DIGEST_LEN);
@@ -275,48 +428,119 @@ gen_index_save (GenIndex *index, int dfd, const char *path, GError **error)
 GenGeneration *
 gen_index_lookup (GenIndex *index, guint number, guint64 ino)
 {
-  Summary *s = g_hash_table_lookup (index->gens, GUINT_TO_POINTER (number));
-  return s && s->ino == ino ? s->g : NULL;
+  gboolean found;
+  guint pos = find (index, number, &found);
+  if (!found || (ino && g_array_index (index->inos, guint64, pos) != ino))
+    return NULL;
+  return summary_at (index, pos);
+}
+
+guint64
+gen_index_folder_ino (GenIndex *index, guint number)
+{
+  gboolean found;
+  guint pos = find (index, number, &found);
+  return found ? g_array_index (index->inos, guint64, pos) : 0;
 }
 
 GenGeneration *
 gen_index_put (GenIndex *index, guint64 ino, GenGeneration *g)
 {
-  Summary *old = g_hash_table_lookup (index->gens, GUINT_TO_POINTER (g->number));
-  if (old)
+  materialize (index);
+  gboolean found;
+  guint pos = find (index, g->number, &found);
+  GenGeneration *c = summary_copy (g);
+  if (found)
     {
-      /* Whoever borrowed it may still hold it. */
-      g_ptr_array_add (index->retired, g_steal_pointer (&old->g));
-      g_hash_table_remove (index->gens, GUINT_TO_POINTER (g->number));
+      /* Whoever borrowed the old one may still hold it. */
+      g_ptr_array_add (index->retired, g_steal_pointer (&index->summaries->pdata[pos]));
+      index->summaries->pdata[pos] = c;
+      g_array_index (index->inos, guint64, pos) = ino;
     }
-  Summary *s = g_new0 (Summary, 1);
-  s->ino = ino;
-  s->g = summary_copy (g);
-  g_hash_table_replace (index->gens, GUINT_TO_POINTER (g->number), s);
+  else
+    {
+      g_array_insert_val (index->numbers, pos, g->number);
+      g_array_insert_val (index->inos, pos, ino);
+      g_ptr_array_insert (index->summaries, pos, c);
+    }
   index->dirty = TRUE;
-  return s->g;
+  return c;
 }
 
 void
 gen_index_retain (GenIndex *index, GHashTable *present)
 {
-  GHashTableIter it;
-  gpointer key, value;
-  g_hash_table_iter_init (&it, index->gens);
-  while (g_hash_table_iter_next (&it, &key, &value))
-    if (!g_hash_table_contains (present, key))
-      {
-        Summary *s = value;
-        g_ptr_array_add (index->retired, g_steal_pointer (&s->g));
-        g_hash_table_iter_remove (&it);
-        index->dirty = TRUE;
-      }
+  for (guint i = index->numbers->len; i > 0; i--)
+    {
+      guint n = g_array_index (index->numbers, guint, i - 1);
+      if (g_hash_table_contains (present, GUINT_TO_POINTER (n)))
+        continue;
+      materialize (index);
+      g_ptr_array_add (index->retired, g_steal_pointer (&index->summaries->pdata[i - 1]));
+      g_ptr_array_remove_index (index->summaries, i - 1);
+      g_array_remove_index (index->numbers, i - 1);
+      g_array_remove_index (index->inos, i - 1);
+      index->dirty = TRUE;
+    }
 }
 
-static guint64
-ns (const struct timespec *t)
+void
+gen_index_record_dir (GenIndex *index, const char *name, const char *path, const struct stat *st)
 {
-  return (guint64) t->tv_sec * G_GUINT64_CONSTANT (1000000000) + t->tv_nsec;
+  DirStamp *old = g_hash_table_lookup (index->dirs, name);
+  guint64 at = now_ns ();
+  gboolean racy = ns (&st->st_mtim) + RACY_NS >= at;
+  /* A record that stays as it was (and as trusted) need not be saved again. */
+  if (old && dir_matches (old, st) && g_str_equal (old->path, path)
+      && (old->mtime_ns + RACY_NS >= old->at_ns) == racy)
+    return;
+  DirStamp *d = g_new0 (DirStamp, 1);
+  d->path = g_strdup (path);
+  d->ino = st->st_ino;
+  d->mtime_ns = ns (&st->st_mtim);
+  d->ctime_ns = ns (&st->st_ctim);
+  d->nlink = st->st_nlink;
+  d->at_ns = at;
+  g_hash_table_replace (index->dirs, g_strdup (name), d);
+  index->dirty = TRUE;
+}
+
+gboolean
+gen_index_dir_trusted (GenIndex *index, int dfd, const char *name)
+{
+  DirStamp *d = g_hash_table_lookup (index->dirs, name);
+  struct stat st;
+  return d && d->mtime_ns + RACY_NS < d->at_ns
+         && fstatat (dfd, d->path, &st, AT_SYMLINK_NOFOLLOW) == 0 && dir_matches (d, &st);
+}
+
+void
+gen_index_forget_dir (GenIndex *index, const char *name)
+{
+  if (g_hash_table_remove (index->dirs, name))
+    index->dirty = TRUE;
+}
+
+const guint8 *
+gen_index_menu_key (GenIndex *index)
+{
+  return index->has_menu_key ? index->menu_key : NULL;
+}
+
+void
+gen_index_set_menu_key (GenIndex *index, const guint8 *key)
+{
+  if (!key)
+    {
+      index->dirty |= index->has_menu_key;
+      index->has_menu_key = FALSE;
+      return;
+    }
+  if (index->has_menu_key && memcmp (index->menu_key, key, DIGEST_LEN) == 0)
+    return;
+  memcpy (index->menu_key, key, DIGEST_LEN);
+  index->has_menu_key = TRUE;
+  index->dirty = TRUE;
 }
 
 static gboolean
@@ -364,10 +588,7 @@ gen_index_note_file (GenIndex *index, int dfd, const char *path, const char *tex
   g_hash_table_replace (index->checked, g_strdup (path), g_memdup2 (st.digest, DIGEST_LEN));
   /* Racy: a change in the same clock tick could leave the stat data as they
    * are.  Such a file is read again by a later run, which notes it then. */
-  struct timespec now;
-  clock_gettime (CLOCK_REALTIME, &now);
-  gboolean racy = st.mtime_ns + GEN_INDEX_RACY_SECONDS * G_GUINT64_CONSTANT (1000000000)
-                  >= ns (&now);
+  gboolean racy = st.mtime_ns + RACY_NS >= now_ns ();
   FileStamp *kept = g_hash_table_lookup (index->files, path);
   if (racy)
     {

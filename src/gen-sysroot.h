@@ -80,7 +80,15 @@ GenGeneration *gen_sysroot_load_generation (GenSysroot *sysroot, guint number, G
  * (free it) borrows its elements from @sysroot: valid as long as it. */
 GPtrArray *gen_sysroot_list_summaries (GenSysroot *sysroot, GError **error);
 
-/* The index as this run knows it (read on first use); NULL before. */
+/* The numbers of the committed generations, ascending: no record read (when
+ * gen/generations is as the index knows it, not even the folder). */
+GArray *gen_sysroot_generation_numbers (GenSysroot *sysroot, GError **error);
+
+/* The summary of committed generation @number after one of the two calls
+ * above (borrowed, as theirs), or NULL. */
+GenGeneration *gen_sysroot_summary (GenSysroot *sysroot, guint number);
+
+/* The index as this run knows it (read on first use). */
 GenIndex *gen_sysroot_index (GenSysroot *sysroot);
 
 /* Writes gen/generations.idx when this run changed what it holds.  Needs the
