@@ -23,7 +23,7 @@
  *   - The whole file carries the SHA-256 of its body: a file that does not
  *     match, of another format or unreadable is ignored (and rewritten).
  * The file is written atomically (temporary file, fsync, rename, fsync of gen/)
- * by gen_sysroot_cleanup(), before a run's commit, and only when it changed;
+ * by gen_sysroot_commit_state(), just before a run's commit, and only when it changed;
  * at that time every folder record is checked again and dropped if the folder
  * changed since it was recorded.
  */

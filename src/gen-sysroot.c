@@ -462,6 +462,11 @@ gboolean
 gen_sysroot_commit_state (GenSysroot *s, const char *os, guint current, guint default_gen,
                           guint last, GError **error)
 {
+  /* Before the commit, as everything it publishes: what the index learnt in
+   * this run (new generations, folders found clean, menu files read) is not
+   * learnt again by the next one.  A run that commits nothing (a refused
+   * switch) leaves it as it was. */
+  gen_sysroot_save_index (s);
   g_autofree char *text = state_text (os, current, default_gen, last);
   if (!gen_write_file_at (s->dfd, GEN_STATE_FILE, text, strlen (text), 0644, error))
     {
@@ -787,17 +792,9 @@ gen_sysroot_cleanup (GenSysroot *s, GPtrArray *removed, GError **error)
       GenGeneration *def = all ? gen_sysroot_summary (s, s->default_gen)
                                : (read = gen_sysroot_load_generation (s, s->default_gen, NULL));
       if (!def || !gen_generation_check_complete (s, def, NULL))
-        {
-          gen_sysroot_save_index (s);
-          return TRUE;
-        }
+        return TRUE;
     }
-  if (!gen_boot_sync (s, error))
-    return FALSE;
-  /* Before the run's commit: what the index learnt (new generations, folders
-   * found clean, menu files read again) is not learnt again by the next run. */
-  gen_sysroot_save_index (s);
-  return TRUE;
+  return gen_boot_sync (s, error);
 }
 
 char *

@@ -91,8 +91,8 @@ GenGeneration *gen_sysroot_summary (GenSysroot *sysroot, guint number);
 /* The index as this run knows it (read on first use). */
 GenIndex *gen_sysroot_index (GenSysroot *sysroot);
 
-/* Writes gen/generations.idx when this run changed what it holds.  Needs the
- * lock.  A failure costs only time (the next run reads the records again):
+/* Writes gen/generations.idx when this run changed what it holds (done by
+ * gen_sysroot_commit_state(), before the commit).  Needs the lock.  A failure costs only time (the next run reads the records again):
  * it is logged, not returned. */
 void gen_sysroot_save_index (GenSysroot *sysroot);
 
