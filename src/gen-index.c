@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "gen-util.h"
 
@@ -37,7 +38,8 @@ struct _GenIndex {
   GArray *inos;         /* guint64, aligned with numbers */
   GPtrArray *summaries; /* GenGeneration or NULL (not read from `loaded` yet), aligned */
   GVariant *loaded;     /* the summaries as read, while numbers are as read */
-  GHashTable *files;    /* path → FileStamp */
+  GHashTable *files;    /* path → FileStamp, once read from `loaded_files` */
+  GVariant *loaded_files; /* the file stamps as read, until first used */
   GHashTable *checked;  /* paths whose content this process knows: path → digest */
   GHashTable *dirs;     /* name → DirStamp */
   guint8 menu_key[DIGEST_LEN];
@@ -84,6 +86,7 @@ clear (GenIndex *index)
   g_array_set_size (index->inos, 0);
   g_ptr_array_set_size (index->summaries, 0);
   g_clear_pointer (&index->loaded, g_variant_unref);
+  g_clear_pointer (&index->loaded_files, g_variant_unref);
   g_hash_table_remove_all (index->files);
   g_hash_table_remove_all (index->dirs);
   index->has_menu_key = FALSE;
@@ -98,6 +101,7 @@ gen_index_free (GenIndex *index)
   g_array_unref (index->inos);
   g_ptr_array_unref (index->summaries);
   g_clear_pointer (&index->loaded, g_variant_unref);
+  g_clear_pointer (&index->loaded_files, g_variant_unref);
   g_hash_table_unref (index->files);
   g_hash_table_unref (index->checked);
   g_hash_table_unref (index->dirs);
@@ -186,6 +190,33 @@ materialize (GenIndex *index)
   g_clear_pointer (&index->loaded, g_variant_unref);
 }
 
+/* The file stamps, from the loaded file on first use. */
+static GHashTable *
+file_stamps (GenIndex *index)
+{
+  if (!index->loaded_files)
+    return index->files;
+  GVariantIter it;
+  const char *path;
+  GVariant *dv;
+  FileStamp st;
+  g_variant_iter_init (&it, index->loaded_files);
+  while (g_variant_iter_next (&it, "(&stttt@ay)", &path, &st.ino, &st.size, &st.mtime_ns,
+                              &st.ctime_ns, &dv))
+    {
+      gsize n;
+      const guint8 *d = g_variant_get_fixed_array (dv, &n, 1);
+      if (n == DIGEST_LEN)
+        {
+          memcpy (st.digest, d, DIGEST_LEN);
+          g_hash_table_replace (index->files, g_strdup (path), g_memdup2 (&st, sizeof st));
+        }
+      g_variant_unref (dv);
+    }
+  g_clear_pointer (&index->loaded_files, g_variant_unref);
+  return index->files;
+}
+
 static gboolean
 parse (GenIndex *index, GBytes *bytes)
 {
@@ -221,24 +252,9 @@ parse (GenIndex *index, GBytes *bytes)
   g_ptr_array_set_size (index->summaries, n_numbers);
   index->loaded = g_steal_pointer (&sums);
 
-  g_autoptr (GVariant) files = g_variant_get_child_value (v, 5);
+  /* Needed only when the menu is written: read then. */
+  index->loaded_files = g_variant_get_child_value (v, 5);
   GVariantIter it;
-  const char *path;
-  GVariant *dv;
-  FileStamp st;
-  g_variant_iter_init (&it, files);
-  while (g_variant_iter_next (&it, "(&stttt@ay)", &path, &st.ino, &st.size, &st.mtime_ns,
-                              &st.ctime_ns, &dv))
-    {
-      gsize n;
-      const guint8 *d = g_variant_get_fixed_array (dv, &n, 1);
-      if (n == DIGEST_LEN)
-        {
-          memcpy (st.digest, d, DIGEST_LEN);
-          g_hash_table_replace (index->files, g_strdup (path), g_memdup2 (&st, sizeof st));
-        }
-      g_variant_unref (dv);
-    }
   g_autoptr (GVariant) dirs = g_variant_get_child_value (v, 6);
   const char *name, *dpath;
   DirStamp ds;
@@ -266,15 +282,18 @@ gen_index_load (int dfd, const char *path)
 {
   GenIndex *index = index_new ();
   g_autoptr (GError) error = NULL;
-  gsize len;
-  char *text = gen_read_file_at (dfd, path, &len, &error);
-  if (!text)
+  int fd = openat (dfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  /* Mapped, not read: the variant is used in place. */
+  g_autoptr (GMappedFile) map = fd >= 0 ? g_mapped_file_new_from_fd (fd, FALSE, &error) : NULL;
+  if (fd >= 0)
+    close (fd);
+  if (!map)
     {
-      g_debug ("%s: %s; rebuilding it", path, error->message);
+      g_debug ("%s: %s; rebuilding it", path, error ? error->message : g_strerror (errno));
       index->dirty = TRUE;
       return index;
     }
-  g_autoptr (GBytes) bytes = g_bytes_new_take (text, len);
+  g_autoptr (GBytes) bytes = g_mapped_file_get_bytes (map);
   if (!parse (index, bytes))
     {
       g_debug ("%s: damaged or of another format; rebuilding it", path);
@@ -379,7 +398,7 @@ gen_index_save (GenIndex *index, int dfd, const char *path, GError **error)
                              g->boot_loader, g->boot_limit);
     }
   g_autoptr (GVariantBuilder) files = g_variant_builder_new (G_VARIANT_TYPE ("a(sttttay)"));
-  g_autoptr (GList) paths = g_hash_table_get_keys (index->files);
+  g_autoptr (GList) paths = g_hash_table_get_keys (file_stamps (index));
   paths = g_list_sort (paths, (GCompareFunc) g_strcmp0);
   for (GList *l = paths; l; l = l->next)
     {
@@ -562,7 +581,7 @@ gen_index_file_holds (GenIndex *index, int dfd, const char *path, const char *te
   const guint8 *known = g_hash_table_lookup (index->checked, path);
   if (!known)
     {
-      FileStamp *kept = g_hash_table_lookup (index->files, path);
+      FileStamp *kept = g_hash_table_lookup (file_stamps (index), path);
       FileStamp now;
       if (!kept || !stamp_of (dfd, path, &now) || now.ino != kept->ino || now.size != kept->size
           || now.mtime_ns != kept->mtime_ns || now.ctime_ns != kept->ctime_ns)
@@ -589,7 +608,7 @@ gen_index_note_file (GenIndex *index, int dfd, const char *path, const char *tex
   /* Racy: a change in the same clock tick could leave the stat data as they
    * are.  Such a file is read again by a later run, which notes it then. */
   gboolean racy = st.mtime_ns + RACY_NS >= now_ns ();
-  FileStamp *kept = g_hash_table_lookup (index->files, path);
+  FileStamp *kept = g_hash_table_lookup (file_stamps (index), path);
   if (racy)
     {
       if (kept)
@@ -609,6 +628,6 @@ void
 gen_index_forget_file (GenIndex *index, const char *path)
 {
   g_hash_table_remove (index->checked, path);
-  if (g_hash_table_remove (index->files, path))
+  if (g_hash_table_remove (file_stamps (index), path))
     index->dirty = TRUE;
 }
