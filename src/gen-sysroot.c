@@ -227,22 +227,10 @@ generation_numbers (GenSysroot *s, GError **error)
   return out;
 }
 
-GenGeneration *
-gen_sysroot_load_generation (GenSysroot *s, guint number, GError **error)
+/* Reads generation @number's record, without the cache. */
+static GenGeneration *
+read_generation (GenSysroot *s, guint number, GError **error)
 {
-  if (number == 0 || number > s->last)
-    {
-      g_set_error (error, GEN_ERROR, GEN_ERROR_NO_GENERATION, "generation %u does not exist",
-                   number);
-      return NULL;
-    }
-  /* Rollback, cleanup and the boot menus each read every record: read each
-   * once per run.  Records are written once, under gen/tmp, and published by
-   * a rename; nothing rewrites one. */
-  GenGeneration *seen = s->records ? g_hash_table_lookup (s->records, GUINT_TO_POINTER (number))
-                                   : NULL;
-  if (seen)
-    return gen_generation_copy (seen);
   g_autofree char *path = g_strdup_printf (GEN_GENERATIONS_DIR "/%u/generation.json", number);
   g_autoptr (GError) local_error = NULL;
   g_autofree char *text = gen_read_file_at (s->dfd, path, NULL, &local_error);
@@ -268,6 +256,25 @@ gen_sysroot_load_generation (GenSysroot *s, guint number, GError **error)
                    g->number);
       g_clear_pointer (&g, gen_generation_free);
     }
+  return g;
+}
+
+GenGeneration *
+gen_sysroot_load_generation (GenSysroot *s, guint number, GError **error)
+{
+  if (number == 0 || number > s->last)
+    {
+      g_set_error (error, GEN_ERROR, GEN_ERROR_NO_GENERATION, "generation %u does not exist",
+                   number);
+      return NULL;
+    }
+  /* Read each record once per run.  Records are written once, under
+   * gen/tmp, and published by a rename; nothing rewrites one. */
+  GenGeneration *seen = s->records ? g_hash_table_lookup (s->records, GUINT_TO_POINTER (number))
+                                   : NULL;
+  if (seen)
+    return gen_generation_copy (seen);
+  GenGeneration *g = read_generation (s, number, error);
   if (g)
     {
       if (!s->records)
@@ -290,7 +297,10 @@ gen_sysroot_list_generations (GenSysroot *s, GError **error)
       guint n = g_array_index (numbers, guint, i);
       if (n > s->last)
         continue; /* never committed: a killed run's leftover */
-      GenGeneration *g = gen_sysroot_load_generation (s, n, error);
+      /* Each once: not through the per-run cache, which would copy it. */
+      GenGeneration *seen
+          = s->records ? g_hash_table_lookup (s->records, GUINT_TO_POINTER (n)) : NULL;
+      GenGeneration *g = seen ? gen_generation_copy (seen) : read_generation (s, n, error);
       if (!g)
         return NULL;
       g_ptr_array_add (out, g);
