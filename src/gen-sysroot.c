@@ -391,8 +391,8 @@ gen_sysroot_list_summaries (GenSysroot *s, GError **error)
 void
 gen_sysroot_save_index (GenSysroot *s)
 {
-  g_return_if_fail (s->lock_fd >= 0);
-  if (!s->index || !gen_index_is_dirty (s->index))
+  /* Only under the lock: two runs writing it at once could each save what the other undid. */
+  if (s->lock_fd < 0 || !s->index || !gen_index_is_dirty (s->index))
     return;
   g_autoptr (GError) error = NULL;
   if (!gen_index_save (s->index, s->dfd, GEN_INDEX_FILE, &error))

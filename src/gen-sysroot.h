@@ -92,7 +92,7 @@ GenGeneration *gen_sysroot_summary (GenSysroot *sysroot, guint number);
 GenIndex *gen_sysroot_index (GenSysroot *sysroot);
 
 /* Writes gen/generations.idx when this run changed what it holds (done by
- * gen_sysroot_commit_state(), before the commit).  Needs the lock.  A failure costs only time (the next run reads the records again):
+ * gen_sysroot_commit_state(), before the commit); nothing without the lock.  A failure costs only time (the next run reads the records again):
  * it is logged, not returned. */
 void gen_sysroot_save_index (GenSysroot *sysroot);
 
