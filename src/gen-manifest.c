@@ -57,6 +57,16 @@ packages_spec_free (GenPackagesSpec *p)
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GenPackagesSpec, packages_spec_free)
 
+static void
+remote_spec_free (GenRemoteSpec *r)
+{
+  g_free (r->name);
+  g_free (r->url);
+  g_free (r->gpg_keys);
+  g_free (r);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GenRemoteSpec, remote_spec_free)
+
 void
 gen_manifest_free (GenManifest *m)
 {
@@ -67,6 +77,7 @@ gen_manifest_free (GenManifest *m)
   g_clear_pointer (&m->bytes, g_bytes_unref);
   g_free (m->os);
   g_free (m->release_source);
+  g_free (m->release_remote);
   g_clear_pointer (&m->packages, packages_spec_free);
   g_free (m->release_version);
   g_strfreev (m->kernel_args);
@@ -75,7 +86,20 @@ gen_manifest_free (GenManifest *m)
   gen_data_decl_free (m->release_data);
   g_strfreev (m->data_paths);
   g_free (m->boot_loader);
+  g_clear_pointer (&m->remotes, g_ptr_array_unref);
   g_free (m);
+}
+
+const GenRemoteSpec *
+gen_manifest_find_remote (GenManifest *m, const char *name)
+{
+  for (guint i = 0; i < m->remotes->len; i++)
+    {
+      const GenRemoteSpec *r = m->remotes->pdata[i];
+      if (g_str_equal (r->name, name))
+        return r;
+    }
+  return NULL;
 }
 
 gboolean
@@ -591,6 +615,141 @@ parse_packages (Ctx *ctx, JsonObject *rel, GenManifest *m)
   return TRUE;
 }
 
+/* --- remotes --------------------------------------------------------------- */
+
+/* A name ostree takes for a remote, and that fits in a ref "NAME:REF". */
+static gboolean
+remote_name_is_valid (const char *name)
+{
+  gsize len = strlen (name);
+  if (len == 0 || len > 64 || !g_ascii_isalnum (name[0]))
+    return FALSE;
+  for (const char *p = name; *p; p++)
+    if (!(g_ascii_isalnum (*p) || *p == '_' || *p == '-' || *p == '.'))
+      return FALSE;
+  return TRUE;
+}
+
+static GenRemoteSpec *
+parse_remote (Ctx *ctx, const char *name, JsonNode *node)
+{
+  g_autofree char *key = g_strdup_printf ("remotes.%s", name);
+  if (!remote_name_is_valid (name))
+    {
+      fail (ctx, key, "a remote name is letters, digits, '_', '-' or '.' (at most 64)");
+      return NULL;
+    }
+  if (!JSON_NODE_HOLDS_OBJECT (node))
+    {
+      fail (ctx, key, "expected an object, got %s", node_type_name (node));
+      return NULL;
+    }
+  JsonObject *obj = json_node_get_object (node);
+  static const char *const keys[] = { "url", "gpg-verify", "gpg-keys", NULL };
+  if (!check_keys (ctx, obj, key, keys))
+    return NULL;
+
+  g_autoptr (GenRemoteSpec) r = g_new0 (GenRemoteSpec, 1);
+  r->name = g_strdup (name);
+  g_autofree char *url_key = g_strdup_printf ("%s.url", key);
+  gboolean ok;
+  const char *url = get_string (ctx, obj, "url", url_key, &ok);
+  if (!ok)
+    return NULL;
+  if (!url)
+    {
+      fail (ctx, url_key, "missing");
+      return NULL;
+    }
+  if (g_str_has_prefix (url, "http://") || g_str_has_prefix (url, "https://"))
+    {
+      if (strpbrk (url, " \t\n\r") || strlen (url) > 2048)
+        {
+          fail (ctx, url_key, "'%s' is not a valid URL", url);
+          return NULL;
+        }
+      r->url = g_strdup (url);
+    }
+  else if (strstr (url, "://"))
+    {
+      fail (ctx, url_key, "'%s': a remote is an http:// or https:// URL or a folder", url);
+      return NULL;
+    }
+  else
+    {
+      g_autofree char *dir = resolve_path (ctx, url);
+      if (!ctx->stored && !g_file_test (dir, G_FILE_TEST_IS_DIR))
+        {
+          fail (ctx, url_key, "'%s' %s", url,
+                g_file_test (dir, G_FILE_TEST_EXISTS) ? "is not a folder" : "does not exist");
+          return NULL;
+        }
+      r->url = g_strconcat ("file://", dir, NULL);
+    }
+
+  g_autofree char *verify_key = g_strdup_printf ("%s.gpg-verify", key);
+  JsonNode *verify = json_object_get_member (obj, "gpg-verify");
+  r->gpg_verify = TRUE;
+  if (verify)
+    {
+      if (!JSON_NODE_HOLDS_VALUE (verify) || json_node_get_value_type (verify) != G_TYPE_BOOLEAN)
+        {
+          fail (ctx, verify_key, "expected true or false, got %s", node_type_name (verify));
+          return NULL;
+        }
+      r->gpg_verify = json_node_get_boolean (verify);
+    }
+  g_autofree char *keys_key = g_strdup_printf ("%s.gpg-keys", key);
+  const char *keyring = get_string (ctx, obj, "gpg-keys", keys_key, &ok);
+  if (!ok)
+    return NULL;
+  if (r->gpg_verify && !keyring)
+    {
+      fail (ctx, keys_key, "missing: give the keyring that signs this remote's commits, or "
+                           "\"gpg-verify\": false to pull unsigned commits");
+      return NULL;
+    }
+  if (!r->gpg_verify && keyring)
+    {
+      fail (ctx, keys_key, "given with \"gpg-verify\": false: nothing would check it");
+      return NULL;
+    }
+  if (keyring)
+    {
+      r->gpg_keys = ctx->stored ? resolve_path (ctx, keyring) : resolve_inside (ctx, keys_key, keyring);
+      if (!r->gpg_keys)
+        return NULL;
+    }
+  return g_steal_pointer (&r);
+}
+
+static gint
+compare_remotes (gconstpointer a, gconstpointer b)
+{
+  return strcmp ((*(GenRemoteSpec *const *) a)->name, (*(GenRemoteSpec *const *) b)->name);
+}
+
+static gboolean
+parse_remotes (Ctx *ctx, JsonObject *root, GenManifest *m)
+{
+  m->remotes = g_ptr_array_new_with_free_func ((GDestroyNotify) remote_spec_free);
+  if (!json_object_has_member (root, "remotes"))
+    return TRUE;
+  JsonObject *remotes = get_object (ctx, root, "remotes", "remotes", FALSE);
+  if (!remotes)
+    return FALSE;
+  g_autoptr (GList) names = json_object_get_members (remotes);
+  for (GList *l = names; l; l = l->next)
+    {
+      GenRemoteSpec *r = parse_remote (ctx, l->data, json_object_get_member (remotes, l->data));
+      if (!r)
+        return FALSE;
+      g_ptr_array_add (m->remotes, r);
+    }
+  g_ptr_array_sort (m->remotes, compare_remotes);
+  return TRUE;
+}
+
 static gboolean
 parse_release (Ctx *ctx, JsonObject *root, GenManifest *m)
 {
@@ -645,6 +804,14 @@ parse_release (Ctx *ctx, JsonObject *root, GenManifest *m)
         {
           if (strpbrk (value, " \t\n") || strstr (value, ".."))
             return fail (ctx, key, "'%s' is not a valid ref", value);
+          const char *colon = strchr (value, ':');
+          if (colon)
+            {
+              g_autofree char *remote = g_strndup (value, colon - value);
+              if (!remote_name_is_valid (remote) || colon[1] == '\0' || strchr (colon + 1, ':'))
+                return fail (ctx, key, "'%s' is not REF or REMOTE:REF", value);
+              m->release_remote = g_steal_pointer (&remote);
+            }
           m->release_source = g_strdup (value);
         }
       else
@@ -1234,7 +1401,8 @@ parse (const char *data, gsize len, const char *path, const char *dir, gboolean 
       return NULL;
     }
   JsonObject *root = json_node_get_object (root_node);
-  static const char *const keys[] = { "os", "release", "kernel", "config", "data", "boot", NULL };
+  static const char *const keys[] = { "os",   "release", "kernel",  "config",
+                                      "data", "boot",    "remotes", NULL };
   if (!check_keys (&ctx, root, NULL, keys))
     return NULL;
 
@@ -1263,7 +1431,7 @@ parse (const char *data, gsize len, const char *path, const char *dir, gboolean 
 
   if (!parse_release (&ctx, root, m) || !parse_kernel (&ctx, root, m)
       || !parse_config (&ctx, root, m) || !parse_data (&ctx, root, m)
-      || !parse_boot (&ctx, root, m))
+      || !parse_boot (&ctx, root, m) || !parse_remotes (&ctx, root, m))
     return NULL;
   return g_steal_pointer (&m);
 }

@@ -50,6 +50,15 @@ typedef struct {
   GStrv setuid;        /* absolute paths that keep setuid/setgid bits, sorted; never NULL */
 } GenPackagesSpec;
 
+/* remotes.NAME (docs/gen.manifest.5, REMOTES): an ostree remote that
+ * release.ref "NAME:REF" pulls from (gen-pull.c). */
+typedef struct {
+  char *name;
+  char *url;          /* http://, https:// or file:// (a folder, resolved) */
+  gboolean gpg_verify; /* commits must carry a signature by a key in gpg_keys */
+  char *gpg_keys;     /* resolved keyring file, or NULL when gpg_verify is FALSE */
+} GenRemoteSpec;
+
 typedef struct {
   char *path;             /* the manifest file as given */
   char *dir;              /* its folder, resolved; relative paths start here */
@@ -57,6 +66,7 @@ typedef struct {
   char *os;
   GenReleaseKind release_kind;
   char *release_source;   /* resolved dir/archive path, or the ref; NULL for packages */
+  char *release_remote;   /* release.ref "REMOTE:REF": REMOTE; else NULL */
   GenPackagesSpec *packages; /* GEN_RELEASE_PACKAGES only */
   char *release_version;  /* NULL unless the manifest sets one */
   GStrv kernel_args;      /* never NULL */
@@ -66,9 +76,13 @@ typedef struct {
   GStrv data_paths;       /* data.paths, sorted; never NULL */
   char *boot_loader;      /* boot.loader: "systemd-boot" (the default), "grub" or "extlinux" */
   guint boot_limit;       /* boot.limit: newest generations in the menu; 0 for all */
+  GPtrArray *remotes;     /* GenRemoteSpec, sorted by name; never NULL */
 } GenManifest;
 
 void gen_manifest_free (GenManifest *manifest);
+
+/* The remote @name the manifest declares, or NULL. */
+const GenRemoteSpec *gen_manifest_find_remote (GenManifest *manifest, const char *name);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GenManifest, gen_manifest_free)
 
 /* Largest manifest accepted, in bytes. */

@@ -12,6 +12,7 @@
 
 #include "gen-compose.h"
 #include "gen-error.h"
+#include "gen-pull.h"
 #include "gen-statcache.h"
 #include "gen-crash.h"
 #include "gen-util.h"
@@ -588,12 +589,17 @@ gen_store_import (GenStore *store, GenManifest *m, gboolean keep, GenProgressFun
 {
   if (m->release_kind == GEN_RELEASE_REF)
     {
+      /* A remote's ref is pulled first; a dry run uses what was pulled last. */
+      if (m->release_remote && !store->dry_run
+          && !gen_pull_release (store->repo, m, progress, user_data, cancellable, error))
+        return NULL;
       g_autofree char *checksum = NULL;
       if (!ostree_repo_resolve_rev (store->repo, m->release_source, FALSE, &checksum, NULL))
         {
           g_set_error (error, GEN_ERROR, GEN_ERROR_INVALID_RELEASE,
-                       "%s: release.ref: '%s' is not a ref or commit in the store", m->path,
-                       m->release_source);
+                       "%s: release.ref: '%s' %s", m->path, m->release_source,
+                       m->release_remote ? "has not been pulled yet (a dry run does not pull)"
+                                         : "is not a ref or commit in the store");
           return NULL;
         }
       return release_from_commit (store, checksum, m->release_version, cancellable, error);

@@ -116,6 +116,39 @@ test_minimal (Fixture *f, gconstpointer data)
   g_assert_cmpuint (m->boot_limit, ==, 0);
 }
 
+/* release.ref "REMOTE:REF" and the remotes it pulls from. */
+static void
+test_remotes (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  const char *json = "{\"os\":\"x\",\"release\":{\"ref\":\"origin:x/stable\"},\"remotes\":{"
+                     "\"origin\":{\"url\":\"https://releases.example/repo\",\"gpg-keys\":\"files/blob\"},"
+                     "\"local\":{\"url\":\"releases\",\"gpg-verify\":false}}}";
+  g_autoptr (GenManifest) m = parse (f, json, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (m->release_source, ==, "origin:x/stable");
+  g_assert_cmpstr (m->release_remote, ==, "origin");
+  g_assert_cmpuint (m->remotes->len, ==, 2);
+  const GenRemoteSpec *local = m->remotes->pdata[0]; /* sorted by name */
+  g_assert_cmpstr (local->name, ==, "local");
+  g_autofree char *releases = g_build_filename (f->dir, "releases", NULL);
+  g_autofree char *file_url = g_strconcat ("file://", releases, NULL);
+  g_assert_cmpstr (local->url, ==, file_url);
+  g_assert_false (local->gpg_verify);
+  g_assert_null (local->gpg_keys);
+  const GenRemoteSpec *origin = gen_manifest_find_remote (m, "origin");
+  g_assert_true (origin == m->remotes->pdata[1]);
+  g_assert_cmpstr (origin->url, ==, "https://releases.example/repo");
+  g_assert_true (origin->gpg_verify);
+  g_assert_true (g_str_has_suffix (origin->gpg_keys, "/files/blob"));
+  g_assert_null (gen_manifest_find_remote (m, "other"));
+
+  g_autoptr (GenManifest) plain = parse (f, "{\"os\":\"x\",\"release\":{\"ref\":\"x/stable\"}}", &error);
+  g_assert_no_error (error);
+  g_assert_null (plain->release_remote);
+  g_assert_cmpuint (plain->remotes->len, ==, 0);
+}
+
 /* Each bad manifest and a piece of the one error it must give. */
 static const struct {
   const char *json;
@@ -174,6 +207,21 @@ static const struct {
   { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"config\":{\"files\":{\"/etc/x\\ud800y\":{\"content\":\"a\"}}}}", "m.json: config.files: a key or string is not valid UTF-8" },
   { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"config\":{\"files\":{\"/etc/x\\ny\":{\"content\":\"a\"}}}}", "m.json: config.files[\"/etc/x\\ny\"]: target must be a path below /etc/ without '.', '..', empty parts or control characters" },
   { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"config\":{\"files\":{\"/etc/x\\ud800:{}}}}", "m.json: not valid JSON" },
+  /* remotes and release.ref "REMOTE:REF". */
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"o:\"}}", "release.ref: 'o:' is not REF or REMOTE:REF" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\":r\"}}", "release.ref: ':r' is not REF or REMOTE:REF" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"a:b:c\"}}", "release.ref: 'a:b:c' is not REF or REMOTE:REF" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"remotes\":[]}", "m.json: remotes: expected an object, got an array" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"remotes\":{\"o\":1}}", "m.json: remotes.o: expected an object, got a number" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"remotes\":{\"a/b\":{}}}", "m.json: remotes.a/b: a remote name is letters" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"remotes\":{\"o\":{}}}", "m.json: remotes.o.url: missing" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"remotes\":{\"o\":{\"url\":\"http://h/r\",\"mirror\":1}}}", "m.json: remotes.o.mirror: unknown key (expected 'url', 'gpg-verify', 'gpg-keys')" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"remotes\":{\"o\":{\"url\":\"ftp://h/r\"}}}", "remotes.o.url: 'ftp://h/r': a remote is an http:// or https:// URL or a folder" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"remotes\":{\"o\":{\"url\":\"nope\",\"gpg-verify\":false}}}", "remotes.o.url: 'nope' does not exist" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"remotes\":{\"o\":{\"url\":\"http://h/r\"}}}", "remotes.o.gpg-keys: missing: give the keyring" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"remotes\":{\"o\":{\"url\":\"http://h/r\",\"gpg-verify\":\"no\"}}}", "remotes.o.gpg-verify: expected true or false, got a string" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"remotes\":{\"o\":{\"url\":\"http://h/r\",\"gpg-verify\":false,\"gpg-keys\":\"files/blob\"}}}", "remotes.o.gpg-keys: given with \"gpg-verify\": false" },
+  { "{\"os\":\"d\",\"release\":{\"ref\":\"r\"},\"remotes\":{\"o\":{\"url\":\"http://h/r\",\"gpg-keys\":\"../secret\"}}}", "remotes.o.gpg-keys: '../secret' is outside the manifest's folder" },
   /* Duplicate keys, at every level: JSON-GLib would keep the last silently. */
   { "{\"os\":\"d\",\"os\":\"e\",\"release\":{\"ref\":\"r\"}}", "m.json: os: the key appears more than once" },
   { "{\"os\":\"d\",\"release\":{\"ref\":\"r\",\"ref\":\"s\"}}", "m.json: release.ref: the key appears more than once" },
@@ -309,6 +357,7 @@ main (int argc, char **argv)
   g_test_add ("/manifest/valid", Fixture, NULL, setup, test_valid, teardown);
   g_test_add ("/manifest/minimal", Fixture, NULL, setup, test_minimal, teardown);
   g_test_add ("/manifest/invalid", Fixture, NULL, setup, test_invalid, teardown);
+  g_test_add ("/manifest/remotes", Fixture, NULL, setup, test_remotes, teardown);
   g_test_add ("/manifest/invalid-utf8", Fixture, NULL, setup, test_invalid_utf8, teardown);
   g_test_add ("/manifest/deep-nesting", Fixture, NULL, setup, test_deep_nesting, teardown);
   g_test_add ("/manifest/fifo-and-size", Fixture, NULL, setup, test_load_fifo_and_size, teardown);

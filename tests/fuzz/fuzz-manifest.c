@@ -3,7 +3,7 @@
  * Invariants: a manifest is returned or one error is set, never both; the
  * error is one UTF-8 line of the GEN_ERROR domain; a manifest that parses
  * has a valid OS name, one release source (a path or ref, or else a package
- * list), targets below /etc/ sorted and without duplicates, and modes
+ * list), remotes with a URL and keys exactly when they verify, targets below /etc/ sorted and without duplicates, and modes
  * without setuid or setgid bits. */
 #include <unistd.h>
 
@@ -41,6 +41,20 @@ LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
     FUZZ_CHECK (m->packages != NULL && m->release_source == NULL);
   else
     FUZZ_CHECK (m->release_source != NULL && *m->release_source != '\0' && m->packages == NULL);
+  if (m->release_remote)
+    FUZZ_CHECK (m->release_kind == GEN_RELEASE_REF
+                && g_str_has_prefix (m->release_source, m->release_remote)
+                && m->release_source[strlen (m->release_remote)] == ':');
+  for (guint i = 0; i < m->remotes->len; i++)
+    {
+      const GenRemoteSpec *r = m->remotes->pdata[i];
+      FUZZ_CHECK (*r->name && !strpbrk (r->name, ":/ "));
+      FUZZ_CHECK (g_str_has_prefix (r->url, "http://") || g_str_has_prefix (r->url, "https://")
+                  || g_str_has_prefix (r->url, "file:///"));
+      FUZZ_CHECK (r->gpg_verify == (r->gpg_keys != NULL));
+      if (i > 0)
+        FUZZ_CHECK (strcmp (((GenRemoteSpec *) m->remotes->pdata[i - 1])->name, r->name) < 0);
+    }
   FUZZ_CHECK (m->kernel_args != NULL);
   for (char **a = m->kernel_args; *a; a++)
     FUZZ_CHECK (**a != '\0' && !strpbrk (*a, " \t\n\r") && !g_str_has_prefix (*a, "gen."));
