@@ -92,7 +92,9 @@ gen_generation_to_json (GenGeneration *g)
   set_string_or_null (boot, "loader", g->boot_loader);
   set_uint_or_null (boot, "limit", g->boot_limit);
   json_object_set_object_member (o, "boot", boot);
-  return json_node_init_object (json_node_alloc (), o);
+  JsonNode *node = json_node_new (JSON_NODE_OBJECT);
+  json_node_take_object (node, o);
+  return node;
 }
 
 static char *
