@@ -113,8 +113,8 @@ gen_boot_systemd_boot_prune (int dfd, GenBootMenu *menu, GError **error)
   /* A set, not gen_boot_menu_lookup(): a menu may have 1,000 entries. */
   g_autoptr (GHashTable) kept = g_hash_table_new (NULL, NULL);
   for (guint i = 0; i < menu->entries->len; i++)
-    g_hash_table_add (kept, GUINT_TO_POINTER (
-                                ((GenBootEntry *) menu->entries->pdata[i])->generation->number));
+    g_hash_table_add (
+        kept, GUINT_TO_POINTER (((GenBootEntry *) menu->entries->pdata[i])->generation->number));
   g_autoptr (GPtrArray) stale = g_ptr_array_new_with_free_func (g_free);
   struct dirent *de;
   while ((de = readdir (d)) != NULL)

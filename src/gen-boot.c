@@ -142,8 +142,7 @@ gen_boot_menu_lookup (GenBootMenu *menu, guint number)
 }
 
 gboolean
-gen_boot_write_file (int dfd, GenIndex *index, const char *path, const char *text,
-                     GError **error)
+gen_boot_write_file (int dfd, GenIndex *index, const char *path, const char *text, GError **error)
 {
   if (index && gen_index_file_holds (index, dfd, path, text))
     return TRUE;

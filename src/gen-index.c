@@ -22,29 +22,32 @@
 #define INDEX_TYPE "(suauata" SUMMARY_TYPE "a(sttttay)a(ssttttt)ay)"
 #define DIGEST_LEN 32
 
-typedef struct {
+typedef struct
+{
   guint64 ino, size, mtime_ns, ctime_ns;
   guint8 digest[DIGEST_LEN];
 } FileStamp;
 
-typedef struct {
+typedef struct
+{
   char *path;
   guint64 ino, mtime_ns, ctime_ns, nlink, at_ns;
 } DirStamp;
 
-struct _GenIndex {
+struct _GenIndex
+{
   guint last;
-  GArray *numbers;      /* guint, ascending */
-  GArray *inos;         /* guint64, aligned with numbers */
-  GPtrArray *summaries; /* GenGeneration or NULL (not read from `loaded` yet), aligned */
-  GVariant *loaded;     /* the summaries as read, while numbers are as read */
-  GHashTable *files;    /* path → FileStamp, once read from `loaded_files` */
+  GArray *numbers;        /* guint, ascending */
+  GArray *inos;           /* guint64, aligned with numbers */
+  GPtrArray *summaries;   /* GenGeneration or NULL (not read from `loaded` yet), aligned */
+  GVariant *loaded;       /* the summaries as read, while numbers are as read */
+  GHashTable *files;      /* path → FileStamp, once read from `loaded_files` */
   GVariant *loaded_files; /* the file stamps as read, until first used */
-  GHashTable *checked;  /* paths whose content this process knows: path → digest */
-  GHashTable *dirs;     /* name → DirStamp */
+  GHashTable *checked;    /* paths whose content this process knows: path → digest */
+  GHashTable *dirs;       /* name → DirStamp */
   guint8 menu_key[DIGEST_LEN];
   gboolean has_menu_key;
-  GPtrArray *retired;   /* summaries dropped by this process, still borrowed */
+  GPtrArray *retired; /* summaries dropped by this process, still borrowed */
   gboolean valid;
   gboolean dirty;
 };
@@ -72,8 +75,8 @@ index_new (void)
   index->summaries = g_ptr_array_new_with_free_func (free_summary);
   index->files = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   index->checked = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  index->dirs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                       (GDestroyNotify) dir_stamp_free);
+  index->dirs
+      = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) dir_stamp_free);
   index->retired = g_ptr_array_new_with_free_func ((GDestroyNotify) gen_generation_free);
   return index;
 }
@@ -403,10 +406,9 @@ gen_index_save (GenIndex *index, int dfd, const char *path, GError **error)
   for (GList *l = paths; l; l = l->next)
     {
       FileStamp *st = g_hash_table_lookup (index->files, l->data);
-      g_variant_builder_add (files, "(stttt@ay)", (const char *) l->data, st->ino, st->size,
-                             st->mtime_ns, st->ctime_ns,
-                             g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, st->digest,
-                                                        DIGEST_LEN, 1));
+      g_variant_builder_add (
+          files, "(stttt@ay)", (const char *) l->data, st->ino, st->size, st->mtime_ns,
+          st->ctime_ns, g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, st->digest, DIGEST_LEN, 1));
     }
   g_autoptr (GVariantBuilder) dirs = g_variant_builder_new (G_VARIANT_TYPE ("a(ssttttt)"));
   g_hash_table_iter_init (&hi, index->dirs);
@@ -429,7 +431,8 @@ gen_index_save (GenIndex *index, int dfd, const char *path, GError **error)
     g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, index->menu_key,
                                index->has_menu_key ? DIGEST_LEN : 0, 1),
   };
-  g_autoptr (GVariant) v = g_variant_ref_sink (g_variant_new_tuple (children, G_N_ELEMENTS (children)));
+  g_autoptr (GVariant) v
+      = g_variant_ref_sink (g_variant_new_tuple (children, G_N_ELEMENTS (children)));
   gsize body_len = g_variant_get_size (v);
   g_autofree guint8 *data = g_malloc (DIGEST_LEN + body_len);
   g_variant_store (v, data + DIGEST_LEN);
