@@ -246,11 +246,13 @@ archive_validate (const char *path, GError **error)
         }
       g_autofree char *member = archive_member_path (raw);
       const char *hardlink = archive_entry_hardlink (entry);
+      g_autofree char *shown = shown_name (raw);
       if (hardlink && (hardlink[0] == '/' || !member_path_is_safe (hardlink)))
         {
+          g_autofree char *shown_target = shown_name (hardlink);
           g_set_error (error, GEN_ERROR, GEN_ERROR_INVALID_RELEASE,
-                       "archive '%s': hard link '%s' points outside the tree ('%s')", path, raw,
-                       hardlink);
+                       "archive '%s': hard link '%s' points outside the tree ('%s')", path,
+                       shown, shown_target);
           return FALSE;
         }
       mode_t type = archive_entry_filetype (entry);
@@ -259,7 +261,7 @@ archive_validate (const char *path, GError **error)
           g_set_error (error, GEN_ERROR, GEN_ERROR_INVALID_RELEASE,
                        "archive '%s': member '%s' is a device node, FIFO or socket, which a "
                        "release may not hold",
-                       path, raw);
+                       path, shown);
           return FALSE;
         }
       if (type == AE_IFLNK)
@@ -267,15 +269,15 @@ archive_validate (const char *path, GError **error)
           const char *target = archive_entry_symlink (entry);
           if (!target || !member || !symlink_stays_inside (member, target))
             {
+              g_autofree char *shown_target = shown_name (target ? target : "");
               g_set_error (error, GEN_ERROR, GEN_ERROR_INVALID_RELEASE,
                            "archive '%s': symlink '%s' points outside the tree ('%s')", path,
-                           raw, target ? target : "");
+                           shown, shown_target);
               return FALSE;
             }
         }
       if (archive_read_data_skip (a) != ARCHIVE_OK)
         {
-          g_autofree char *shown = shown_name (raw);
           g_set_error (error, GEN_ERROR, GEN_ERROR_INVALID_RELEASE,
                        "reading archive '%s': member '%s': %s", path, shown,
                        archive_error_string (a));
