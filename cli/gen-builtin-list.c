@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "gen-builtins.h"
+#include "gen-pin.h"
 
 int
 gen_builtin_list (GenCli *cli, int argc, char **argv)
@@ -25,13 +26,16 @@ gen_builtin_list (GenCli *cli, int argc, char **argv)
   g_autoptr (GenDataState) data = gen_data_state_load (cli->sysroot, &error);
   if (!data)
     return gen_cli_error (error);
+  /* Once, not once per generation: a gen/pins.json that cannot be read
+   * shows nothing pinned, as before. */
+  g_autofree guint *pins = gen_pins_load (cli->sysroot, NULL);
 
   if (json)
     {
       g_autoptr (JsonArray) arr = json_array_new ();
       for (guint i = 0; i < gens->len; i++)
         {
-          JsonNode *node = gen_cli_generation_json (cli->sysroot, gens->pdata[i], booted);
+          JsonNode *node = gen_cli_generation_json (cli->sysroot, gens->pdata[i], booted, pins);
           gen_cli_data_annotate (node, cli->sysroot, data, gens->pdata[i]);
           json_array_add_element (arr, node);
         }
@@ -52,7 +56,7 @@ gen_builtin_list (GenCli *cli, int argc, char **argv)
   for (guint i = 0; i < gens->len; i++)
     {
       GenGeneration *g = gens->pdata[i];
-      g_autofree char *flags = gen_cli_generation_flags (cli->sysroot, g, booted);
+      g_autofree char *flags = gen_cli_generation_flags (cli->sysroot, g, booted, pins);
       g_autofree char *date = g_strdup (g->date ? g->date : "-");
       if (strlen (date) >= 19)
         {

@@ -87,7 +87,7 @@ gen_builtin_status (GenCli *cli, int argc, char **argv)
       json_object_set_member (o, "data", gen_cli_data_state_json (s, data, current));
       if (current)
         {
-          JsonNode *node = gen_cli_generation_json (s, current, booted);
+          JsonNode *node = gen_cli_generation_json (s, current, booted, pins);
           gen_cli_data_annotate (node, s, data, current);
           json_object_set_member (o, "generation", node);
         }

@@ -115,20 +115,19 @@ gen_cli_progress_done (void)
 }
 
 JsonNode *
-gen_cli_generation_json (GenSysroot *sysroot, GenGeneration *g, guint booted)
+gen_cli_generation_json (GenSysroot *sysroot, GenGeneration *g, guint booted, const guint *pins)
 {
   JsonNode *node = gen_generation_to_json (g);
   JsonObject *o = json_node_get_object (node);
   json_object_set_boolean_member (o, "current", g->number == sysroot->current);
   json_object_set_boolean_member (o, "default", g->number == sysroot->default_gen);
   json_object_set_boolean_member (o, "booted", g->number == booted);
-  g_autofree guint *pins = gen_pins_load (sysroot, NULL);
   json_object_set_boolean_member (o, "pinned", gen_pins_contains (pins, g->number));
   return node;
 }
 
 char *
-gen_cli_generation_flags (GenSysroot *sysroot, GenGeneration *g, guint booted)
+gen_cli_generation_flags (GenSysroot *sysroot, GenGeneration *g, guint booted, const guint *pins)
 {
   g_autoptr (GPtrArray) flags = g_ptr_array_new ();
   if (g->number == sysroot->current)
@@ -137,7 +136,6 @@ gen_cli_generation_flags (GenSysroot *sysroot, GenGeneration *g, guint booted)
     g_ptr_array_add (flags, (char *) "default");
   if (g->number == booted)
     g_ptr_array_add (flags, (char *) "booted");
-  g_autofree guint *pins = gen_pins_load (sysroot, NULL);
   if (gen_pins_contains (pins, g->number))
     g_ptr_array_add (flags, (char *) "pinned");
   g_ptr_array_add (flags, NULL);

@@ -52,10 +52,12 @@ void gen_cli_progress_done (void);
 
 /* A generation as `gen list --json` shows it: the record plus current,
  * default, booted and pinned. */
-JsonNode *gen_cli_generation_json (GenSysroot *sysroot, GenGeneration *g, guint booted);
+JsonNode *gen_cli_generation_json (GenSysroot *sysroot, GenGeneration *g, guint booted,
+                                   const guint *pins);
 
 /* "current, default" and so on, for human output. */
-char *gen_cli_generation_flags (GenSysroot *sysroot, GenGeneration *g, guint booted);
+char *gen_cli_generation_flags (GenSysroot *sysroot, GenGeneration *g, guint booted,
+                                const guint *pins);
 
 /* gen-cli-data.c: "warning: --force: RISK" on stderr (nothing for NULL). */
 void gen_cli_warn_forced (const char *forced);

@@ -38,22 +38,23 @@ guint
 gen_rollback_full (GenSysroot *sysroot, guint to, gboolean force, char **out_forced,
                    GError **error)
 {
-  g_autoptr (GPtrArray) gens = gen_sysroot_list_generations (sysroot, error);
-  if (!gens)
+  g_autoptr (GArray) numbers = gen_sysroot_generation_numbers (sysroot, error);
+  if (!numbers)
     return 0;
-  if (gens->len == 0)
+  if (numbers->len == 0)
     {
       g_set_error (error, GEN_ERROR, GEN_ERROR_NO_GENERATION,
                    "there are no generations to roll back to");
       return 0;
     }
-  GenGeneration *target = NULL;
-  for (guint i = 0; i < gens->len; i++)
+  guint target_number = 0;
+  for (guint i = 0; i < numbers->len; i++)
     {
-      GenGeneration *g = gens->pdata[i];
-      if (to ? g->number == to : g->number < sysroot->current)
-        target = g;
+      guint n = g_array_index (numbers, guint, i);
+      if (to ? n == to : n < sysroot->current)
+        target_number = n;
     }
+  GenGeneration *target = target_number ? gen_sysroot_summary (sysroot, target_number) : NULL;
   if (!target && !to && sysroot->current == 0)
     {
       g_set_error (error, GEN_ERROR, GEN_ERROR_NO_GENERATION,
@@ -75,6 +76,11 @@ gen_rollback_full (GenSysroot *sysroot, guint to, gboolean force, char **out_for
     }
   if (!gen_generation_check_complete (sysroot, target, error))
     return 0;
+  /* The summary lacks the data's schema: the plan needs the record. */
+  g_autoptr (GenGeneration) record = gen_sysroot_load_generation (sysroot, target->number, error);
+  if (!record)
+    return 0;
+  target = record;
   g_autoptr (GenDataPlan) data = NULL;
   if (target->number != sysroot->current
       && !(data = gen_data_plan (sysroot, target, NULL, "rollback", force, error)))

@@ -39,7 +39,7 @@ static gboolean
 write_menu (int dfd, GenBootMenu *menu, GError **error)
 {
   g_autofree char *text = gen_boot_extlinux_text (menu);
-  return gen_boot_write_file (dfd, EXTLINUX_CONF, text, error);
+  return gen_boot_write_file (dfd, menu->index, EXTLINUX_CONF, text, error);
 }
 
 const GenBootBackend gen_boot_backend_extlinux = {

@@ -133,10 +133,10 @@ write_menu (int dfd, GenBootMenu *menu, GError **error)
   if (!gen_exists_at (dfd, GRUB_ENV))
     {
       g_autofree char *env = gen_boot_grub_env_text ();
-      if (!gen_boot_write_file (dfd, GRUB_ENV, env, error))
+      if (!gen_boot_write_file (dfd, NULL, GRUB_ENV, env, error))
         return FALSE;
     }
-  return gen_boot_write_file (dfd, GRUB_CFG, text, error);
+  return gen_boot_write_file (dfd, menu->index, GRUB_CFG, text, error);
 }
 
 const GenBootBackend gen_boot_backend_grub = {

@@ -23,7 +23,9 @@ extern const GenBootBackend gen_boot_backend_extlinux;
 gboolean gen_boot_systemd_boot_prune (int sysroot_dfd, GenBootMenu *menu, GError **error);
 
 /* Writes @text to @path (relative to the sysroot) atomically, creating its
- * folder; leaves the file alone when it already holds @text. */
-gboolean gen_boot_write_file (int sysroot_dfd, const char *path, const char *text, GError **error);
+ * folder; leaves the file alone when it already holds @text: when @index
+ * (may be NULL) knows it does without reading it, else by reading it. */
+gboolean gen_boot_write_file (int sysroot_dfd, GenIndex *index, const char *path,
+                              const char *text, GError **error);
 
 G_END_DECLS

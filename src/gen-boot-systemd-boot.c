@@ -76,7 +76,7 @@ write_menu (int dfd, GenBootMenu *menu, GError **error)
       g_autofree char *name = gen_boot_entry_name (menu->os, e->generation->number);
       g_autofree char *path = g_build_filename (GEN_ENTRIES_DIR, name, NULL);
       g_autofree char *text = gen_boot_entry_text (e);
-      if (!gen_boot_write_file (dfd, path, text, error))
+      if (!gen_boot_write_file (dfd, menu->index, path, text, error))
         return FALSE;
     }
   return gen_boot_write_loader_conf (dfd, menu->os, menu->default_entry->generation->number, error);
@@ -110,18 +110,31 @@ gen_boot_systemd_boot_prune (int dfd, GenBootMenu *menu, GError **error)
         close (dup_fd);
       return gen_throw_errno (error, "reading '%s'", GEN_ENTRIES_DIR);
     }
+  /* A set, not gen_boot_menu_lookup(): a menu may have 1,000 entries. */
+  g_autoptr (GHashTable) kept = g_hash_table_new (NULL, NULL);
+  for (guint i = 0; i < menu->entries->len; i++)
+    g_hash_table_add (
+        kept, GUINT_TO_POINTER (((GenBootEntry *) menu->entries->pdata[i])->generation->number));
   g_autoptr (GPtrArray) stale = g_ptr_array_new_with_free_func (g_free);
   struct dirent *de;
   while ((de = readdir (d)) != NULL)
     {
       guint n = entry_number (menu->os, de->d_name);
-      if (n && !gen_boot_menu_lookup (menu, n))
+      if (n && !g_hash_table_contains (kept, GUINT_TO_POINTER (n)))
         g_ptr_array_add (stale, g_strdup (de->d_name));
     }
   closedir (d);
   for (guint i = 0; i < stale->len; i++)
-    if (unlinkat (fd, stale->pdata[i], 0) < 0 && errno != ENOENT)
-      return gen_throw_errno (error, "removing '%s/%s'", GEN_ENTRIES_DIR, (char *) stale->pdata[i]);
+    {
+      if (unlinkat (fd, stale->pdata[i], 0) < 0 && errno != ENOENT)
+        return gen_throw_errno (error, "removing '%s/%s'", GEN_ENTRIES_DIR,
+                                (char *) stale->pdata[i]);
+      if (menu->index)
+        {
+          g_autofree char *path = g_build_filename (GEN_ENTRIES_DIR, stale->pdata[i], NULL);
+          gen_index_forget_file (menu->index, path);
+        }
+    }
   if (stale->len > 0 && fsync (fd) < 0)
     return gen_throw_errno (error, "syncing '%s'", GEN_ENTRIES_DIR);
   return TRUE;

@@ -1,7 +1,11 @@
 /* gen-boot.c: the boot menu every backend writes, and gen_boot_sync(). */
 #include "gen-boot-private.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "gen-error.h"
 #include "gen-pin.h"
@@ -60,6 +64,18 @@ is_pinned (const guint *pinned, guint number)
   return FALSE;
 }
 
+/* Whether the menu keeps generation @number, the @newer_count-th newest
+ * (from 0): the newest `limit` generations, then whatever must stay bootable
+ * whatever its age: the default, the current one (the system the operator
+ * knows works) and pinned ones. */
+static gboolean
+menu_keeps (guint newer_count, guint number, guint limit, guint default_gen, guint current,
+            const guint *pinned)
+{
+  return limit == 0 || newer_count < limit || number == default_gen || number == current
+         || is_pinned (pinned, number);
+}
+
 GenBootMenu *
 gen_boot_menu_new (const char *os, GPtrArray *generations, guint default_gen, guint current,
                    const guint *pinned, GError **error)
@@ -87,14 +103,10 @@ gen_boot_menu_new (const char *os, GPtrArray *generations, guint default_gen, gu
   menu->loader = g_strdup (def->boot_loader ? def->boot_loader : gen_boot_loader_names[0]);
   guint limit = def->boot_limit;
 
-  /* Newest first: the newest `limit` generations, then whatever must stay
-   * bootable whatever its age: the default, the current one (the system the
-   * operator knows works) and pinned ones. */
   for (guint i = 0; i < sorted->len; i++)
     {
       GenGeneration *g = sorted->pdata[i];
-      if (!(limit == 0 || i < limit || g->number == default_gen || g->number == current
-            || is_pinned (pinned, g->number)))
+      if (!menu_keeps (i, g->number, limit, default_gen, current, pinned))
         continue;
       GenBootEntry *e = g_new0 (GenBootEntry, 1);
       e->generation = g;
@@ -130,23 +142,43 @@ gen_boot_menu_lookup (GenBootMenu *menu, guint number)
 }
 
 gboolean
-gen_boot_write_file (int dfd, const char *path, const char *text, GError **error)
+gen_boot_write_file (int dfd, GenIndex *index, const char *path, const char *text, GError **error)
 {
-  g_autofree char *old = gen_read_file_at (dfd, path, NULL, NULL);
-  if (old && g_str_equal (old, text))
+  if (index && gen_index_file_holds (index, dfd, path, text))
     return TRUE;
-  g_autofree char *dir = g_path_get_dirname (path);
-  if (!gen_mkdir_p_at (dfd, dir, 0755, error))
-    return FALSE;
-  return gen_write_file_at (dfd, path, text, strlen (text), 0644, error);
+  g_autofree char *old = gen_read_file_at (dfd, path, NULL, NULL);
+  if (!old || !g_str_equal (old, text))
+    {
+      g_autofree char *dir = g_path_get_dirname (path);
+      if (!gen_mkdir_p_at (dfd, dir, 0755, error)
+          || !gen_write_file_at (dfd, path, text, strlen (text), 0644, error))
+        return FALSE;
+    }
+  if (index)
+    gen_index_note_file (index, dfd, path, text);
+  return TRUE;
 }
 
-/* TRUE when gen wrote @path before: then it is kept up to date. */
+/* TRUE when gen wrote @path before: then it is kept up to date.  Reads only
+ * the first bytes: a menu of 1,000 generations is large. */
 static gboolean
 written_by_gen (int dfd, const char *path)
 {
-  g_autofree char *text = gen_read_file_at (dfd, path, NULL, NULL);
-  return text && g_str_has_prefix (text, GEN_BOOT_HEADER);
+  gen_autofd fd = openat (dfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0)
+    return FALSE;
+  char head[sizeof GEN_BOOT_HEADER - 1];
+  gsize got = 0;
+  while (got < sizeof head)
+    {
+      ssize_t n = read (fd, head + got, sizeof head - got);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        return FALSE;
+      got += n;
+    }
+  return memcmp (head, GEN_BOOT_HEADER, sizeof head) == 0;
 }
 
 gboolean
@@ -155,34 +187,82 @@ gen_boot_sync (GenSysroot *sysroot, GError **error)
   return gen_boot_sync_without (sysroot, NULL, error);
 }
 
+/* The digest of what the systemd-boot entries of the menu hold, from the
+ * committed generations @numbers (ascending) alone: each entry's text follows
+ * from its generation's record (the same while its folder keeps its inode:
+ * records are never rewritten) and from the next older entry (its fallback).
+ * Bump "entries-1" when gen_boot_entry_text() changes. */
+static void
+menu_key (GenSysroot *sysroot, GArray *numbers, guint limit, const guint *pinned, guint8 out[32])
+{
+  GenIndex *index = gen_sysroot_index (sysroot);
+  g_autoptr (GChecksum) c = g_checksum_new (G_CHECKSUM_SHA256);
+  g_checksum_update (c, (const guchar *) "entries-1", -1);
+  g_checksum_update (c, (const guchar *) sysroot->os, strlen (sysroot->os) + 1);
+  for (guint i = numbers->len; i > 0; i--)
+    {
+      guint n = g_array_index (numbers, guint, i - 1);
+      if (!menu_keeps (numbers->len - i, n, limit, sysroot->default_gen, sysroot->current, pinned))
+        continue;
+      guint64 v[2] = { n, gen_index_folder_ino (index, n) };
+      g_checksum_update (c, (const guchar *) v, sizeof v);
+    }
+  gsize len = 32;
+  g_checksum_get_digest (c, out, &len);
+}
+
 gboolean
 gen_boot_sync_without (GenSysroot *sysroot, const guint *without, GError **error)
 {
   if (!sysroot->os || sysroot->default_gen == 0)
     return TRUE;
-  g_autoptr (GPtrArray) gens = gen_sysroot_list_generations (sysroot, error);
-  if (!gens)
+  g_autoptr (GArray) numbers = gen_sysroot_generation_numbers (sysroot, error);
+  if (!numbers)
     return FALSE;
-  for (guint i = gens->len; i > 0; i--)
-    if (gen_pins_contains (without, ((GenGeneration *) gens->pdata[i - 1])->number))
-      g_ptr_array_remove_index (gens, i - 1);
+  for (guint i = numbers->len; i > 0; i--)
+    if (gen_pins_contains (without, g_array_index (numbers, guint, i - 1)))
+      g_array_remove_index (numbers, i - 1);
   g_autofree guint *pins = gen_pins_load (sysroot, error);
   if (!pins)
     return FALSE;
   /* A default whose record is gone (removed by hand): leave the menus as they
    * are, so that a rollback to another generation can still repair them. */
-  gboolean have_default = FALSE;
-  for (guint i = 0; i < gens->len; i++)
-    have_default |= ((GenGeneration *) gens->pdata[i])->number == sysroot->default_gen;
-  if (!have_default)
+  GenGeneration *def = gen_pins_contains (without, sysroot->default_gen)
+                           ? NULL
+                           : gen_sysroot_summary (sysroot, sysroot->default_gen);
+  if (!def)
     {
       g_debug ("boot menus left alone: generation %u has no record", sysroot->default_gen);
       return TRUE;
     }
+  const char *loader = def->boot_loader ? def->boot_loader : gen_boot_loader_names[0];
+  gboolean others = FALSE;
+  for (guint i = 0; i < G_N_ELEMENTS (backends); i++)
+    if (backends[i]->path
+        && (g_str_equal (loader, backends[i]->name)
+            || written_by_gen (sysroot->dfd, backends[i]->path)))
+      others = TRUE;
+
+  /* The entries are as this menu would write them, and nothing changed in
+   * their folder since they were: only loader.conf can differ.  Neither
+   * records nor texts are needed to know that. */
+  GenIndex *index = gen_sysroot_index (sysroot);
+  guint8 key[32];
+  menu_key (sysroot, numbers, def->boot_limit, pins, key);
+  const guint8 *known = gen_index_menu_key (index);
+  if (!others && known && memcmp (known, key, sizeof key) == 0
+      && gen_index_dir_trusted (index, sysroot->dfd, "menu"))
+    return gen_boot_write_loader_conf (sysroot->dfd, sysroot->os, sysroot->default_gen, error);
+
+  g_autoptr (GPtrArray) gens = g_ptr_array_sized_new (numbers->len);
+  for (guint i = 0; i < numbers->len; i++)
+    g_ptr_array_add (gens, gen_sysroot_summary (sysroot, g_array_index (numbers, guint, i)));
   g_autoptr (GenBootMenu) menu
       = gen_boot_menu_new (sysroot->os, gens, sysroot->default_gen, sysroot->current, pins, error);
   if (!menu)
     return FALSE;
+  menu->index = index;
+
   for (guint i = 0; i < G_N_ELEMENTS (backends); i++)
     {
       const GenBootBackend *b = backends[i];
@@ -195,16 +275,24 @@ gen_boot_sync_without (GenSysroot *sysroot, const guint *without, GError **error
         }
     }
   /* Last: no menu names a removed entry any more. */
-  return gen_boot_systemd_boot_prune (sysroot->dfd, menu, error);
+  if (!gen_boot_systemd_boot_prune (sysroot->dfd, menu, error))
+    return FALSE;
+  struct stat st;
+  if (fstatat (sysroot->dfd, GEN_ENTRIES_DIR, &st, 0) == 0)
+    {
+      gen_index_set_menu_key (index, key);
+      gen_index_record_dir (index, "menu", GEN_ENTRIES_DIR, &st);
+    }
+  return TRUE;
 }
 
 gboolean
 gen_boot_write_pending_entry (GenSysroot *sysroot, GenGeneration *g, guint current, GError **error)
 {
-  g_autoptr (GPtrArray) gens = gen_sysroot_list_generations (sysroot, error);
+  g_autoptr (GPtrArray) gens = gen_sysroot_list_summaries (sysroot, error);
   if (!gens)
     return FALSE;
-  g_ptr_array_add (gens, gen_generation_copy (g));
+  g_ptr_array_add (gens, g); /* borrowed, as the others */
   g_autofree guint *pins = gen_pins_load (sysroot, error);
   if (!pins)
     return FALSE;
@@ -215,7 +303,7 @@ gen_boot_write_pending_entry (GenSysroot *sysroot, GenGeneration *g, guint curre
   g_autofree char *name = gen_boot_entry_name (g->os, g->number);
   g_autofree char *path = g_build_filename (GEN_ENTRIES_DIR, name, NULL);
   g_autofree char *text = gen_boot_entry_text (e);
-  return gen_boot_write_file (sysroot->dfd, path, text, error);
+  return gen_boot_write_file (sysroot->dfd, gen_sysroot_index (sysroot), path, text, error);
 }
 
 gboolean

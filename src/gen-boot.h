@@ -36,6 +36,7 @@ typedef struct {
   GPtrArray *entries;       /* GenBootEntry, newest generation first */
   GenBootEntry *default_entry;
   GPtrArray *generations;   /* holds what the entries point at */
+  GenIndex *index;          /* borrowed, may be NULL: which menu files are known to be right */
 } GenBootMenu;
 
 void gen_boot_menu_free (GenBootMenu *menu);

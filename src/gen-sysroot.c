@@ -24,6 +24,7 @@ gen_sysroot_free (GenSysroot *s)
   g_free (s->path);
   g_free (s->os);
   g_clear_pointer (&s->records, g_hash_table_unref);
+  g_clear_pointer (&s->index, gen_index_free);
   g_free (s);
 }
 
@@ -178,11 +179,19 @@ compare_uint (gconstpointer a, gconstpointer b)
   return x < y ? -1 : x > y;
 }
 
-/* Numbers of the generation folders on disk, committed or not, ascending. */
+typedef struct {
+  guint number;
+  guint64 ino;
+} Folder;
+
+static GenIndex *ensure_index (GenSysroot *s);
+
+/* The generation folders on disk, committed or not, by number; with their
+ * inode numbers (readdir gives them without a stat). */
 static GArray *
-generation_numbers (GenSysroot *s, GError **error)
+generation_folders (GenSysroot *s, GError **error)
 {
-  g_autoptr (GArray) out = g_array_new (FALSE, FALSE, sizeof (guint));
+  g_autoptr (GArray) out = g_array_new (FALSE, FALSE, sizeof (Folder));
   int fd = gen_open_dir_at (s->dfd, GEN_GENERATIONS_DIR, error);
   if (fd < 0)
     return NULL;
@@ -196,31 +205,32 @@ generation_numbers (GenSysroot *s, GError **error)
   struct dirent *de;
   while ((de = readdir (d)) != NULL)
     {
-      guint n;
-      if (parse_generation_name (de->d_name, &n))
-        g_array_append_val (out, n);
+      Folder f = { 0, de->d_ino };
+      if (parse_generation_name (de->d_name, &f.number))
+        g_array_append_val (out, f);
     }
   closedir (d);
-  g_array_sort (out, compare_uint);
+  g_array_sort (out, compare_uint); /* number is the first member */
   return g_steal_pointer (&out);
 }
 
-GenGeneration *
-gen_sysroot_load_generation (GenSysroot *s, guint number, GError **error)
+/* Numbers of the generation folders on disk, committed or not, ascending. */
+static GArray *
+generation_numbers (GenSysroot *s, GError **error)
 {
-  if (number == 0 || number > s->last)
-    {
-      g_set_error (error, GEN_ERROR, GEN_ERROR_NO_GENERATION, "generation %u does not exist",
-                   number);
-      return NULL;
-    }
-  /* Rollback, cleanup and the boot menus each read every record: read each
-   * once per run.  Records are written once, under gen/tmp, and published by
-   * a rename; nothing rewrites one. */
-  GenGeneration *seen = s->records ? g_hash_table_lookup (s->records, GUINT_TO_POINTER (number))
-                                   : NULL;
-  if (seen)
-    return gen_generation_copy (seen);
+  g_autoptr (GArray) folders = generation_folders (s, error);
+  if (!folders)
+    return NULL;
+  GArray *out = g_array_sized_new (FALSE, FALSE, sizeof (guint), folders->len);
+  for (guint i = 0; i < folders->len; i++)
+    g_array_append_val (out, g_array_index (folders, Folder, i).number);
+  return out;
+}
+
+/* Reads generation @number's record, without the cache. */
+static GenGeneration *
+read_generation (GenSysroot *s, guint number, GError **error)
+{
   g_autofree char *path = g_strdup_printf (GEN_GENERATIONS_DIR "/%u/generation.json", number);
   g_autoptr (GError) local_error = NULL;
   g_autofree char *text = gen_read_file_at (s->dfd, path, NULL, &local_error);
@@ -246,6 +256,25 @@ gen_sysroot_load_generation (GenSysroot *s, guint number, GError **error)
                    g->number);
       g_clear_pointer (&g, gen_generation_free);
     }
+  return g;
+}
+
+GenGeneration *
+gen_sysroot_load_generation (GenSysroot *s, guint number, GError **error)
+{
+  if (number == 0 || number > s->last)
+    {
+      g_set_error (error, GEN_ERROR, GEN_ERROR_NO_GENERATION, "generation %u does not exist",
+                   number);
+      return NULL;
+    }
+  /* Read each record once per run.  Records are written once, under
+   * gen/tmp, and published by a rename; nothing rewrites one. */
+  GenGeneration *seen = s->records ? g_hash_table_lookup (s->records, GUINT_TO_POINTER (number))
+                                   : NULL;
+  if (seen)
+    return gen_generation_copy (seen);
+  GenGeneration *g = read_generation (s, number, error);
   if (g)
     {
       if (!s->records)
@@ -268,12 +297,106 @@ gen_sysroot_list_generations (GenSysroot *s, GError **error)
       guint n = g_array_index (numbers, guint, i);
       if (n > s->last)
         continue; /* never committed: a killed run's leftover */
-      GenGeneration *g = gen_sysroot_load_generation (s, n, error);
+      /* Each once: not through the per-run cache, which would copy it. */
+      GenGeneration *seen
+          = s->records ? g_hash_table_lookup (s->records, GUINT_TO_POINTER (n)) : NULL;
+      GenGeneration *g = seen ? gen_generation_copy (seen) : read_generation (s, n, error);
       if (!g)
         return NULL;
       g_ptr_array_add (out, g);
     }
   return g_steal_pointer (&out);
+}
+
+GenIndex *
+gen_sysroot_index (GenSysroot *s)
+{
+  return ensure_index (s);
+}
+
+static GenIndex *
+ensure_index (GenSysroot *s)
+{
+  if (!s->index)
+    s->index = gen_index_load (s->dfd, GEN_INDEX_FILE);
+  return s->index;
+}
+
+/* Brings the index's generations in step with gen/generations: nothing to
+ * do while that folder is as it was when listed last (and `last` the same);
+ * else lists it and reads the records of new folders. */
+static gboolean
+refresh_generations (GenSysroot *s, GError **error)
+{
+  GenIndex *index = ensure_index (s);
+  if (gen_index_last (index) == s->last && gen_index_dir_trusted (index, s->dfd, GEN_GENERATIONS_DIR))
+    return TRUE;
+  struct stat st;
+  if (fstatat (s->dfd, GEN_GENERATIONS_DIR, &st, 0) < 0)
+    return gen_throw_errno (error, "reading '%s'", GEN_GENERATIONS_DIR);
+  g_autoptr (GArray) folders = generation_folders (s, error);
+  if (!folders)
+    return FALSE;
+  g_autoptr (GHashTable) present = g_hash_table_new (NULL, NULL);
+  for (guint i = 0; i < folders->len; i++)
+    {
+      Folder *f = &g_array_index (folders, Folder, i);
+      if (f->number > s->last)
+        continue; /* never committed: a killed run's leftover */
+      g_hash_table_add (present, GUINT_TO_POINTER (f->number));
+      if (gen_index_lookup (index, f->number, f->ino))
+        continue;
+      g_autoptr (GenGeneration) full = gen_sysroot_load_generation (s, f->number, error);
+      if (!full)
+        return FALSE;
+      gen_index_put (index, f->ino, full);
+    }
+  gen_index_retain (index, present);
+  gen_index_set_last (index, s->last);
+  gen_index_record_dir (index, GEN_GENERATIONS_DIR, GEN_GENERATIONS_DIR, &st);
+  return TRUE;
+}
+
+GArray *
+gen_sysroot_generation_numbers (GenSysroot *s, GError **error)
+{
+  if (!refresh_generations (s, error))
+    return NULL;
+  guint n;
+  const guint *numbers = gen_index_numbers (s->index, &n);
+  GArray *out = g_array_sized_new (FALSE, FALSE, sizeof (guint), n);
+  g_array_append_vals (out, numbers, n);
+  return out;
+}
+
+GenGeneration *
+gen_sysroot_summary (GenSysroot *s, guint number)
+{
+  return s->index ? gen_index_lookup (s->index, number, 0) : NULL;
+}
+
+GPtrArray *
+gen_sysroot_list_summaries (GenSysroot *s, GError **error)
+{
+  if (!refresh_generations (s, error))
+    return NULL;
+  guint n;
+  const guint *numbers = gen_index_numbers (s->index, &n);
+  GPtrArray *out = g_ptr_array_sized_new (n);
+  for (guint i = 0; i < n; i++)
+    g_ptr_array_add (out, gen_index_lookup (s->index, numbers[i], 0));
+  return out;
+}
+
+void
+gen_sysroot_save_index (GenSysroot *s)
+{
+  /* Only under the lock: two runs writing it at once could each save what the other undid. */
+  if (s->lock_fd < 0 || !s->index || !gen_index_is_dirty (s->index))
+    return;
+  g_autoptr (GError) error = NULL;
+  if (!gen_index_save (s->index, s->dfd, GEN_INDEX_FILE, &error))
+    g_debug ("%s", error->message);
 }
 
 /* Whether @path names the folder @dfd is open on. */
@@ -349,6 +472,11 @@ gboolean
 gen_sysroot_commit_state (GenSysroot *s, const char *os, guint current, guint default_gen,
                           guint last, GError **error)
 {
+  /* Before the commit, as everything it publishes: what the index learnt in
+   * this run (new generations, folders found clean, menu files read) is not
+   * learnt again by the next one.  A run that commits nothing (a refused
+   * switch) leaves it as it was. */
+  gen_sysroot_save_index (s);
   g_autofree char *text = state_text (os, current, default_gen, last);
   if (!gen_write_file_at (s->dfd, GEN_STATE_FILE, text, strlen (text), 0644, error))
     {
@@ -400,9 +528,11 @@ entry_names (GenSysroot *s, GError **error)
   return g_steal_pointer (&names);
 }
 
-/* Removes temporary files (".NAME.tmp-XXXXXXXX") gen_write_file_at may have left in @dir. */
+/* Removes temporary files (".NAME.tmp-XXXXXXXX") gen_write_file_at may have left in @dir;
+ * *@found (may be NULL) is set when there were any. */
 static gboolean
-remove_tmp_files (GenSysroot *s, const char *dir, GPtrArray *removed, GError **error)
+remove_tmp_files (GenSysroot *s, const char *dir, GPtrArray *removed, gboolean *found,
+                  GError **error)
 {
   int fd = openat (s->dfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0)
@@ -419,6 +549,8 @@ remove_tmp_files (GenSysroot *s, const char *dir, GPtrArray *removed, GError **e
     if (de->d_name[0] == '.' && strstr (de->d_name, ".tmp-"))
       g_ptr_array_add (names, g_strdup (de->d_name));
   closedir (d);
+  if (found && names->len > 0)
+    *found = TRUE;
   for (guint i = 0; i < names->len; i++)
     {
       g_autofree char *path = g_build_filename (dir, names->pdata[i], NULL);
@@ -480,17 +612,30 @@ remove_via (GenSysroot *s, const char *path, const char *aside, GPtrArray *remov
 static gboolean
 remove_unused (GenSysroot *s, GPtrArray *removed, GError **error)
 {
-  g_autoptr (GArray) numbers = generation_numbers (s, error);
-  if (!numbers)
-    return FALSE;
+  /* Nothing to do when none of the three folders changed since a run found
+   * nothing to remove (gen-index.h). */
+  GenIndex *index = ensure_index (s);
+  g_autofree char *kernels = s->os ? g_build_filename (GEN_BOOT_DIR, s->os, NULL) : NULL;
+  g_autofree char *kernels_record = s->os ? g_strconcat ("unused:", kernels, NULL) : NULL;
+  if (gen_index_dir_trusted (index, s->dfd, "unused:" GEN_GENERATIONS_DIR)
+      && gen_index_dir_trusted (index, s->dfd, "unused:" GEN_DEPLOY_DIR)
+      && (!kernels || gen_index_dir_trusted (index, s->dfd, kernels_record)))
+    return TRUE;
+  struct stat st_gens, st_deploy, st_kernels;
+  gboolean have_stats = fstatat (s->dfd, GEN_GENERATIONS_DIR, &st_gens, 0) == 0
+                        && fstatat (s->dfd, GEN_DEPLOY_DIR, &st_deploy, 0) == 0
+                        && (!kernels || fstatat (s->dfd, kernels, &st_kernels, 0) == 0);
+  guint removed_before = removed ? removed->len : 0;
+  gboolean removed_any = FALSE;
+
+  g_autoptr (GPtrArray) gens = gen_sysroot_list_summaries (s, NULL);
+  if (!gens)
+    return TRUE;
   g_autoptr (GHashTable) used = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  for (guint i = 0; i < numbers->len; i++)
+  for (guint i = 0; i < gens->len; i++)
     {
-      guint n = g_array_index (numbers, guint, i);
-      if (n > s->last)
-        continue;
-      g_autoptr (GenGeneration) g = gen_sysroot_load_generation (s, n, NULL);
-      if (!g || !g->kernel_dir)
+      GenGeneration *g = gens->pdata[i];
+      if (!g->kernel_dir)
         return TRUE;
       g_hash_table_add (used, gen_sysroot_deploy_path (g->release_checksum));
       g_hash_table_add (used, g_build_filename (GEN_BOOT_DIR, g->kernel_dir, NULL));
@@ -507,11 +652,10 @@ remove_unused (GenSysroot *s, GPtrArray *removed, GError **error)
       g_autofree char *aside = g_strdup_printf (GEN_TMP_DIR "/unused-deploy-%s", name);
       if (!remove_via (s, path, aside, removed, error))
         return FALSE;
+      removed_any = TRUE;
     }
-  if (!s->os)
-    return TRUE;
-  g_autofree char *kernels = g_build_filename (GEN_BOOT_DIR, s->os, NULL);
-  g_autoptr (GPtrArray) kdirs = dir_names (s, kernels, error);
+  g_autoptr (GPtrArray) kdirs = kernels ? dir_names (s, kernels, error)
+                                        : g_ptr_array_new_with_free_func (g_free);
   if (!kdirs)
     return FALSE;
   for (guint i = 0; i < kdirs->len; i++)
@@ -523,6 +667,14 @@ remove_unused (GenSysroot *s, GPtrArray *removed, GError **error)
       g_autofree char *aside = g_strdup_printf ("%s/.%s.tmp-unused", kernels, name);
       if (!remove_via (s, path, aside, removed, error))
         return FALSE;
+      removed_any = TRUE;
+    }
+  if (have_stats && !removed_any && (!removed || removed->len == removed_before))
+    {
+      gen_index_record_dir (index, "unused:" GEN_GENERATIONS_DIR, GEN_GENERATIONS_DIR, &st_gens);
+      gen_index_record_dir (index, "unused:" GEN_DEPLOY_DIR, GEN_DEPLOY_DIR, &st_deploy);
+      if (kernels)
+        gen_index_record_dir (index, kernels_record, kernels, &st_kernels);
     }
   return TRUE;
 }
@@ -558,15 +710,39 @@ gen_sysroot_cleanup (GenSysroot *s, GPtrArray *removed, GError **error)
   else if (!gen_mkdir_p_at (s->dfd, GEN_TMP_DIR, 0755, error))
     return FALSE;
 
+  /* The two folders that grow with the generations need no look when a run
+   * found them clean and they did not change since (gen-index.h). */
+  GenIndex *index = ensure_index (s);
+  gboolean same_last = gen_index_last (index) == s->last;
+  gboolean gens_clean
+      = same_last && gen_index_dir_trusted (index, s->dfd, "clean:" GEN_GENERATIONS_DIR);
+  gboolean entries_clean
+      = same_last && gen_index_dir_trusted (index, s->dfd, "clean:" GEN_ENTRIES_DIR);
+  struct stat st_gens, st_entries;
+  gboolean record_gens = !gens_clean && fstatat (s->dfd, GEN_GENERATIONS_DIR, &st_gens, 0) == 0;
+  gboolean record_entries
+      = !entries_clean && s->os && fstatat (s->dfd, GEN_ENTRIES_DIR, &st_entries, 0) == 0;
+
   static const char *const dirs[] = { GEN_STATE_DIR, GEN_DEPLOY_DIR, GEN_GENERATIONS_DIR,
                                       GEN_LOADER_DIR, GEN_ENTRIES_DIR, GEN_BOOT_DIR };
   for (guint i = 0; i < G_N_ELEMENTS (dirs); i++)
-    if (!remove_tmp_files (s, dirs[i], removed, error))
-      return FALSE;
+    {
+      gboolean is_gens = g_str_equal (dirs[i], GEN_GENERATIONS_DIR);
+      gboolean is_entries = g_str_equal (dirs[i], GEN_ENTRIES_DIR);
+      if ((is_gens && gens_clean) || (is_entries && entries_clean))
+        continue;
+      gboolean found = FALSE;
+      if (!remove_tmp_files (s, dirs[i], removed, &found, error))
+        return FALSE;
+      if (found && is_gens)
+        record_gens = FALSE;
+      if (found && is_entries)
+        record_entries = FALSE;
+    }
   if (s->os)
     {
       g_autofree char *kernels = g_build_filename (GEN_BOOT_DIR, s->os, NULL);
-      if (!remove_tmp_files (s, kernels, removed, error))
+      if (!remove_tmp_files (s, kernels, removed, NULL, error))
         return FALSE;
     }
 
@@ -574,11 +750,12 @@ gen_sysroot_cleanup (GenSysroot *s, GPtrArray *removed, GError **error)
    * every folder and every entry numbered above `last`.  The entry goes
    * first, so that a cleanup killed half way never leaves an entry whose
    * folder is gone. */
-  g_autoptr (GArray) numbers = generation_numbers (s, error);
+  g_autoptr (GArray) numbers = gens_clean ? g_array_new (FALSE, FALSE, sizeof (guint))
+                                          : generation_numbers (s, error);
   if (!numbers)
     return FALSE;
-  g_autoptr (GPtrArray) entries = s->os ? entry_names (s, error) : NULL;
-  if (s->os && !entries)
+  g_autoptr (GPtrArray) entries = s->os && !entries_clean ? entry_names (s, error) : NULL;
+  if (s->os && !entries_clean && !entries)
     return FALSE;
   for (guint i = 0; entries && i < entries->len; i++)
     {
@@ -589,6 +766,8 @@ gen_sysroot_cleanup (GenSysroot *s, GPtrArray *removed, GError **error)
       GEN_CRASH_POINT ("before removing", entry);
       if (unlinkat (s->dfd, entry, 0) < 0 && errno != ENOENT)
         return gen_throw_errno (error, "removing '%s'", entry);
+      gen_index_forget_file (index, entry);
+      record_entries = FALSE;
       if (removed)
         g_ptr_array_add (removed, g_steal_pointer (&entry));
     }
@@ -600,18 +779,28 @@ gen_sysroot_cleanup (GenSysroot *s, GPtrArray *removed, GError **error)
       g_autofree char *path = g_strdup_printf (GEN_GENERATIONS_DIR "/%u", n);
       if (!gen_rm_rf_at (s->dfd, path, error))
         return FALSE;
+      record_gens = FALSE;
       if (removed)
         g_ptr_array_add (removed, g_steal_pointer (&path));
     }
+  /* Nothing was there: the stat data taken before the look stand for a clean folder. */
+  if (record_gens)
+    gen_index_record_dir (index, "clean:" GEN_GENERATIONS_DIR, GEN_GENERATIONS_DIR, &st_gens);
+  if (record_entries)
+    gen_index_record_dir (index, "clean:" GEN_ENTRIES_DIR, GEN_ENTRIES_DIR, &st_entries);
 
   if (!remove_unused (s, removed, error))
     return FALSE;
 
   /* A run killed between the state and the boot menus left them behind:
-   * rewrite them, but only towards a complete default generation. */
+   * rewrite them, but only towards a complete default generation (when a
+   * record cannot be read, gen_boot_sync() says which). */
   if (s->os && s->default_gen > 0)
     {
-      g_autoptr (GenGeneration) def = gen_sysroot_load_generation (s, s->default_gen, NULL);
+      g_autoptr (GArray) all = gen_sysroot_generation_numbers (s, NULL);
+      g_autoptr (GenGeneration) read = NULL;
+      GenGeneration *def = all ? gen_sysroot_summary (s, s->default_gen)
+                               : (read = gen_sysroot_load_generation (s, s->default_gen, NULL));
       if (!def || !gen_generation_check_complete (s, def, NULL))
         return TRUE;
     }

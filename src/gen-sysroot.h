@@ -20,6 +20,7 @@
 #include <gio/gio.h>
 
 #include "gen-generation.h"
+#include "gen-index.h"
 
 G_BEGIN_DECLS
 
@@ -45,6 +46,7 @@ typedef struct {
   guint default_gen; /* 0: none */
   guint last;        /* highest generation number ever committed */
   GHashTable *records; /* number → GenGeneration read so far: a committed record never changes */
+  GenIndex *index;     /* gen/generations.idx, once read (gen_sysroot_list_summaries) */
 } GenSysroot;
 
 void gen_sysroot_free (GenSysroot *sysroot);
@@ -70,6 +72,29 @@ gboolean gen_sysroot_cleanup (GenSysroot *sysroot, GPtrArray *out_removed, GErro
 /* Every committed generation, sorted by number (GenGeneration). */
 GPtrArray *gen_sysroot_list_generations (GenSysroot *sysroot, GError **error);
 GenGeneration *gen_sysroot_load_generation (GenSysroot *sysroot, guint number, GError **error);
+
+/* Every committed generation, sorted by number, as gen/generations.idx keeps
+ * it (gen-index.h): number, date, os, release, kernel and boot settings, not
+ * the manifest nor the data (gen_sysroot_load_generation() has those).  Reads
+ * only the records the index lacks or holds for another folder.  The array
+ * (free it) borrows its elements from @sysroot: valid as long as it. */
+GPtrArray *gen_sysroot_list_summaries (GenSysroot *sysroot, GError **error);
+
+/* The numbers of the committed generations, ascending: no record read (when
+ * gen/generations is as the index knows it, not even the folder). */
+GArray *gen_sysroot_generation_numbers (GenSysroot *sysroot, GError **error);
+
+/* The summary of committed generation @number after one of the two calls
+ * above (borrowed, as theirs), or NULL. */
+GenGeneration *gen_sysroot_summary (GenSysroot *sysroot, guint number);
+
+/* The index as this run knows it (read on first use). */
+GenIndex *gen_sysroot_index (GenSysroot *sysroot);
+
+/* Writes gen/generations.idx when this run changed what it holds (done by
+ * gen_sysroot_commit_state(), before the commit); nothing without the lock.  A failure costs only time (the next run reads the records again):
+ * it is logged, not returned. */
+void gen_sysroot_save_index (GenSysroot *sysroot);
 
 /* What the boot hook writes for the booted system (bootloader-hooks/gen-hook.sh):
  * os=, generation=, release=, root= and sysroot= lines. */

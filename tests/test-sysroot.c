@@ -330,6 +330,88 @@ test_rollback (Fixture *f, gconstpointer data)
   g_assert_cmpuint (f->sysroot->current, ==, 3);
 }
 
+/* gen/generations.idx (gen-index.h): what is saved comes back; a damaged
+ * file gives an empty index; a summary is found only for its folder's inode. */
+static void
+test_index_roundtrip (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GenIndex) index = gen_index_load (f->sysroot->dfd, GEN_INDEX_FILE);
+  g_assert_false (gen_index_was_valid (index));
+  for (guint n = 1; n <= 3; n++)
+    {
+      g_autoptr (GenGeneration) g = make_generation (n);
+      gen_index_put (index, 100 + n, g);
+    }
+  gen_index_set_last (index, 3);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (gen_index_save (index, f->sysroot->dfd, GEN_INDEX_FILE, &error));
+  g_assert_no_error (error);
+  g_assert_false (gen_index_is_dirty (index));
+
+  g_autoptr (GenIndex) again = gen_index_load (f->sysroot->dfd, GEN_INDEX_FILE);
+  g_assert_true (gen_index_was_valid (again));
+  g_assert_cmpuint (gen_index_last (again), ==, 3);
+  guint len;
+  const guint *numbers = gen_index_numbers (again, &len);
+  g_assert_cmpuint (len, ==, 3);
+  g_assert_cmpuint (numbers[0], ==, 1);
+  g_assert_cmpuint (numbers[2], ==, 3);
+  GenGeneration *g2 = gen_index_lookup (again, 2, 102);
+  g_assert_nonnull (g2);
+  g_assert_cmpstr (g2->kernel_dir, ==, "demo/6.1.0-0123456789abcdef");
+  g_assert_cmpstr (g2->release_version, ==, "2.0");
+  g_assert_true (g2->has_initrd);
+  g_assert_cmpstrv (g2->kernel_args, ((const char *const[]) { "console=ttyS0", "quiet", NULL }));
+  g_assert_null (gen_index_lookup (again, 2, 999)); /* another folder: not trusted */
+  g_assert_null (gen_index_lookup (again, 4, 0));
+
+  /* Dropping one makes it dirty; a number not present is gone. */
+  g_autoptr (GHashTable) present = g_hash_table_new (NULL, NULL);
+  g_hash_table_add (present, GUINT_TO_POINTER (1));
+  g_hash_table_add (present, GUINT_TO_POINTER (3));
+  gen_index_retain (again, present);
+  g_assert_true (gen_index_is_dirty (again));
+  g_assert_null (gen_index_lookup (again, 2, 0));
+  g_assert_cmpstr (gen_index_lookup (again, 3, 103)->os, ==, "demo");
+
+  /* One byte changed: the checksum no longer matches. */
+  g_autofree char *path = g_build_filename (f->dir, GEN_INDEX_FILE, NULL);
+  g_autofree char *text = NULL;
+  gsize size;
+  g_assert_true (g_file_get_contents (path, &text, &size, NULL));
+  text[size / 2] ^= 1;
+  g_assert_true (g_file_set_contents (path, text, size, NULL));
+  g_autoptr (GenIndex) damaged = gen_index_load (f->sysroot->dfd, GEN_INDEX_FILE);
+  g_assert_false (gen_index_was_valid (damaged));
+  g_assert_null (gen_index_lookup (damaged, 1, 0));
+}
+
+/* A folder record: trusted only while the folder is unchanged, and never
+ * when it changed within the racy window before it was recorded. */
+static void
+test_index_dir_records (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GenIndex) index = gen_index_load (f->sysroot->dfd, GEN_INDEX_FILE);
+  struct stat st;
+  g_assert_no_errno (fstatat (f->sysroot->dfd, GEN_GENERATIONS_DIR, &st, 0));
+  gen_index_record_dir (index, "x", GEN_GENERATIONS_DIR, &st);
+  /* Just created by setup: racy. */
+  g_assert_false (gen_index_dir_trusted (index, f->sysroot->dfd, "x"));
+  /* Aged (mtime set back; ctime moves, so take the stat data again). */
+  g_autofree char *dir = g_build_filename (f->dir, GEN_GENERATIONS_DIR, NULL);
+  struct timespec old[2] = { { 1000000000, 0 }, { 1000000000, 0 } };
+  g_assert_no_errno (utimensat (AT_FDCWD, dir, old, 0));
+  g_assert_no_errno (fstatat (f->sysroot->dfd, GEN_GENERATIONS_DIR, &st, 0));
+  gen_index_record_dir (index, "x", GEN_GENERATIONS_DIR, &st);
+  g_assert_true (gen_index_dir_trusted (index, f->sysroot->dfd, "x"));
+  /* A new name in the folder: not trusted any more. */
+  g_autofree char *sub = g_build_filename (dir, "7", NULL);
+  g_assert_no_errno (mkdir (sub, 0755));
+  g_assert_no_errno (utimensat (AT_FDCWD, dir, old, 0)); /* even with the old mtime */
+  g_assert_false (gen_index_dir_trusted (index, f->sysroot->dfd, "x"));
+  g_assert_false (gen_index_dir_trusted (index, f->sysroot->dfd, "unknown"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -343,5 +425,7 @@ main (int argc, char **argv)
   g_test_add ("/sysroot/booted", Fixture, NULL, setup, test_booted, teardown);
   g_test_add ("/sysroot/default-path", Fixture, NULL, setup, test_default_path, teardown);
   g_test_add ("/sysroot/rollback", Fixture, NULL, setup, test_rollback, teardown);
+  g_test_add ("/index/roundtrip", Fixture, NULL, setup, test_index_roundtrip, teardown);
+  g_test_add ("/index/dir-records", Fixture, NULL, setup, test_index_dir_records, teardown);
   return g_test_run ();
 }

@@ -1,0 +1,636 @@
+/* gen-index.c: gen/generations.idx (see gen-index.h). */
+#include "gen-index.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gen-util.h"
+
+/* The body: a GVariant of this type, after the SHA-256 of its bytes:
+ *   magic, last, numbers (ascending), their folders' inodes, their summaries
+ *   (date, os, release checksum, release version, kernel version, kernel
+ *   dir, initrd, kernel args, boot loader, boot limit), menu files (path,
+ *   inode, size, mtime ns, ctime ns, SHA-256 of the text), folder records
+ *   (name, path, inode, mtime ns, ctime ns, link count, when recorded, ns),
+ *   the digest of the menu last written (empty: none). */
+#define INDEX_MAGIC "gen-generations-index-2"
+#define SUMMARY_TYPE "(msssmsmsmsbasmsu)"
+#define INDEX_TYPE "(suauata" SUMMARY_TYPE "a(sttttay)a(ssttttt)ay)"
+#define DIGEST_LEN 32
+
+typedef struct
+{
+  guint64 ino, size, mtime_ns, ctime_ns;
+  guint8 digest[DIGEST_LEN];
+} FileStamp;
+
+typedef struct
+{
+  char *path;
+  guint64 ino, mtime_ns, ctime_ns, nlink, at_ns;
+} DirStamp;
+
+struct _GenIndex
+{
+  guint last;
+  GArray *numbers;        /* guint, ascending */
+  GArray *inos;           /* guint64, aligned with numbers */
+  GPtrArray *summaries;   /* GenGeneration or NULL (not read from `loaded` yet), aligned */
+  GVariant *loaded;       /* the summaries as read, while numbers are as read */
+  GHashTable *files;      /* path → FileStamp, once read from `loaded_files` */
+  GVariant *loaded_files; /* the file stamps as read, until first used */
+  GHashTable *checked;    /* paths whose content this process knows: path → digest */
+  GHashTable *dirs;       /* name → DirStamp */
+  guint8 menu_key[DIGEST_LEN];
+  gboolean has_menu_key;
+  GPtrArray *retired; /* summaries dropped by this process, still borrowed */
+  gboolean valid;
+  gboolean dirty;
+};
+
+static void
+dir_stamp_free (DirStamp *d)
+{
+  g_free (d->path);
+  g_free (d);
+}
+
+static void
+free_summary (gpointer g)
+{
+  if (g)
+    gen_generation_free (g);
+}
+
+static GenIndex *
+index_new (void)
+{
+  GenIndex *index = g_new0 (GenIndex, 1);
+  index->numbers = g_array_new (FALSE, FALSE, sizeof (guint));
+  index->inos = g_array_new (FALSE, FALSE, sizeof (guint64));
+  index->summaries = g_ptr_array_new_with_free_func (free_summary);
+  index->files = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  index->checked = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  index->dirs
+      = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) dir_stamp_free);
+  index->retired = g_ptr_array_new_with_free_func ((GDestroyNotify) gen_generation_free);
+  return index;
+}
+
+static void
+clear (GenIndex *index)
+{
+  index->last = 0;
+  g_array_set_size (index->numbers, 0);
+  g_array_set_size (index->inos, 0);
+  g_ptr_array_set_size (index->summaries, 0);
+  g_clear_pointer (&index->loaded, g_variant_unref);
+  g_clear_pointer (&index->loaded_files, g_variant_unref);
+  g_hash_table_remove_all (index->files);
+  g_hash_table_remove_all (index->dirs);
+  index->has_menu_key = FALSE;
+}
+
+void
+gen_index_free (GenIndex *index)
+{
+  if (!index)
+    return;
+  g_array_unref (index->numbers);
+  g_array_unref (index->inos);
+  g_ptr_array_unref (index->summaries);
+  g_clear_pointer (&index->loaded, g_variant_unref);
+  g_clear_pointer (&index->loaded_files, g_variant_unref);
+  g_hash_table_unref (index->files);
+  g_hash_table_unref (index->checked);
+  g_hash_table_unref (index->dirs);
+  g_ptr_array_unref (index->retired);
+  g_free (index);
+}
+
+gboolean
+gen_index_was_valid (GenIndex *index)
+{
+  return index->valid;
+}
+
+gboolean
+gen_index_is_dirty (GenIndex *index)
+{
+  return index->dirty;
+}
+
+static void
+sha256 (const void *data, gsize len, guint8 out[DIGEST_LEN])
+{
+  g_autoptr (GChecksum) c = g_checksum_new (G_CHECKSUM_SHA256);
+  g_checksum_update (c, data, len);
+  gsize n = DIGEST_LEN;
+  g_checksum_get_digest (c, out, &n);
+}
+
+static GenGeneration *
+summary_copy (GenGeneration *g)
+{
+  GenGeneration *c = gen_generation_new ();
+  c->number = g->number;
+  c->date = g_strdup (g->date);
+  c->os = g_strdup (g->os);
+  c->release_checksum = g_strdup (g->release_checksum);
+  c->release_version = g_strdup (g->release_version);
+  c->kernel_version = g_strdup (g->kernel_version);
+  c->kernel_dir = g_strdup (g->kernel_dir);
+  c->has_initrd = g->has_initrd;
+  c->kernel_args = g_strdupv (g->kernel_args);
+  c->boot_loader = g_strdup (g->boot_loader);
+  c->boot_limit = g->boot_limit;
+  return c;
+}
+
+/* The summary at @pos, read from the loaded file on first use. */
+static GenGeneration *
+summary_at (GenIndex *index, guint pos)
+{
+  GenGeneration *g = index->summaries->pdata[pos];
+  if (g)
+    return g;
+  g_autoptr (GVariant) v = g_variant_get_child_value (index->loaded, pos);
+  const char *date, *os, *checksum, *version, *kver, *kdir, *loader;
+  gboolean initrd;
+  guint32 limit;
+  g_autofree const char **args = NULL;
+  g_variant_get (v, "(m&s&s&sm&sm&sm&sb^a&sm&su)", &date, &os, &checksum, &version, &kver, &kdir,
+                 &initrd, &args, &loader, &limit);
+  g = gen_generation_new ();
+  g->number = g_array_index (index->numbers, guint, pos);
+  g->date = g_strdup (date);
+  g->os = g_strdup (os);
+  g->release_checksum = g_strdup (checksum);
+  g->release_version = g_strdup (version);
+  g->kernel_version = g_strdup (kver);
+  g->kernel_dir = g_strdup (kdir);
+  g->has_initrd = initrd;
+  g_strfreev (g->kernel_args);
+  g->kernel_args = g_strdupv ((char **) args);
+  g->boot_loader = g_strdup (loader);
+  g->boot_limit = limit;
+  index->summaries->pdata[pos] = g;
+  return g;
+}
+
+/* Before the list of generations changes: every summary in memory. */
+static void
+materialize (GenIndex *index)
+{
+  if (!index->loaded)
+    return;
+  for (guint i = 0; i < index->summaries->len; i++)
+    summary_at (index, i);
+  g_clear_pointer (&index->loaded, g_variant_unref);
+}
+
+/* The file stamps, from the loaded file on first use. */
+static GHashTable *
+file_stamps (GenIndex *index)
+{
+  if (!index->loaded_files)
+    return index->files;
+  GVariantIter it;
+  const char *path;
+  GVariant *dv;
+  FileStamp st;
+  g_variant_iter_init (&it, index->loaded_files);
+  while (g_variant_iter_next (&it, "(&stttt@ay)", &path, &st.ino, &st.size, &st.mtime_ns,
+                              &st.ctime_ns, &dv))
+    {
+      gsize n;
+      const guint8 *d = g_variant_get_fixed_array (dv, &n, 1);
+      if (n == DIGEST_LEN)
+        {
+          memcpy (st.digest, d, DIGEST_LEN);
+          g_hash_table_replace (index->files, g_strdup (path), g_memdup2 (&st, sizeof st));
+        }
+      g_variant_unref (dv);
+    }
+  g_clear_pointer (&index->loaded_files, g_variant_unref);
+  return index->files;
+}
+
+static gboolean
+parse (GenIndex *index, GBytes *bytes)
+{
+  gsize len;
+  const guint8 *data = g_bytes_get_data (bytes, &len);
+  if (len < DIGEST_LEN)
+    return FALSE;
+  guint8 digest[DIGEST_LEN];
+  sha256 (data + DIGEST_LEN, len - DIGEST_LEN, digest);
+  if (memcmp (digest, data, DIGEST_LEN) != 0)
+    return FALSE;
+  g_autoptr (GBytes) body = g_bytes_new_from_bytes (bytes, DIGEST_LEN, len - DIGEST_LEN);
+  g_autoptr (GVariant) v
+      = g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE (INDEX_TYPE), body, FALSE));
+  g_autoptr (GVariant) magic = g_variant_get_child_value (v, 0);
+  if (!g_str_equal (g_variant_get_string (magic, NULL), INDEX_MAGIC))
+    return FALSE;
+  g_autoptr (GVariant) last = g_variant_get_child_value (v, 1);
+  g_autoptr (GVariant) numbers = g_variant_get_child_value (v, 2);
+  g_autoptr (GVariant) inos = g_variant_get_child_value (v, 3);
+  g_autoptr (GVariant) sums = g_variant_get_child_value (v, 4);
+  gsize n_numbers, n_inos;
+  const guint32 *nums = g_variant_get_fixed_array (numbers, &n_numbers, sizeof (guint32));
+  const guint64 *ins = g_variant_get_fixed_array (inos, &n_inos, sizeof (guint64));
+  if (n_numbers != n_inos || n_numbers != g_variant_n_children (sums))
+    return FALSE;
+  for (gsize i = 0; i < n_numbers; i++)
+    if (nums[i] == 0 || (i > 0 && nums[i] <= nums[i - 1]))
+      return FALSE;
+  index->last = g_variant_get_uint32 (last);
+  g_array_append_vals (index->numbers, nums, n_numbers);
+  g_array_append_vals (index->inos, ins, n_inos);
+  g_ptr_array_set_size (index->summaries, n_numbers);
+  index->loaded = g_steal_pointer (&sums);
+
+  /* Needed only when the menu is written: read then. */
+  index->loaded_files = g_variant_get_child_value (v, 5);
+  GVariantIter it;
+  g_autoptr (GVariant) dirs = g_variant_get_child_value (v, 6);
+  const char *name, *dpath;
+  DirStamp ds;
+  g_variant_iter_init (&it, dirs);
+  while (g_variant_iter_next (&it, "(&s&sttttt)", &name, &dpath, &ds.ino, &ds.mtime_ns,
+                              &ds.ctime_ns, &ds.nlink, &ds.at_ns))
+    {
+      DirStamp *d = g_memdup2 (&ds, sizeof ds);
+      d->path = g_strdup (dpath);
+      g_hash_table_replace (index->dirs, g_strdup (name), d);
+    }
+  g_autoptr (GVariant) key = g_variant_get_child_value (v, 7);
+  gsize key_len;
+  const guint8 *k = g_variant_get_fixed_array (key, &key_len, 1);
+  if (key_len == DIGEST_LEN)
+    {
+      memcpy (index->menu_key, k, DIGEST_LEN);
+      index->has_menu_key = TRUE;
+    }
+  return TRUE;
+}
+
+GenIndex *
+gen_index_load (int dfd, const char *path)
+{
+  GenIndex *index = index_new ();
+  g_autoptr (GError) error = NULL;
+  int fd = openat (dfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  /* Mapped, not read: the variant is used in place. */
+  g_autoptr (GMappedFile) map = fd >= 0 ? g_mapped_file_new_from_fd (fd, FALSE, &error) : NULL;
+  if (fd >= 0)
+    close (fd);
+  if (!map)
+    {
+      g_debug ("%s: %s; rebuilding it", path, error ? error->message : g_strerror (errno));
+      index->dirty = TRUE;
+      return index;
+    }
+  g_autoptr (GBytes) bytes = g_mapped_file_get_bytes (map);
+  if (!parse (index, bytes))
+    {
+      g_debug ("%s: damaged or of another format; rebuilding it", path);
+      clear (index);
+      index->dirty = TRUE;
+      return index;
+    }
+  index->valid = TRUE;
+  return index;
+}
+
+guint
+gen_index_last (GenIndex *index)
+{
+  return index->last;
+}
+
+void
+gen_index_set_last (GenIndex *index, guint last)
+{
+  if (index->last != last)
+    index->dirty = TRUE;
+  index->last = last;
+}
+
+const guint *
+gen_index_numbers (GenIndex *index, guint *out_len)
+{
+  *out_len = index->numbers->len;
+  return (const guint *) index->numbers->data;
+}
+
+/* The position of @number, or where it would go; *@found whether it is there. */
+static guint
+find (GenIndex *index, guint number, gboolean *found)
+{
+  guint lo = 0, hi = index->numbers->len;
+  while (lo < hi)
+    {
+      guint mid = lo + (hi - lo) / 2;
+      guint n = g_array_index (index->numbers, guint, mid);
+      if (n == number)
+        {
+          *found = TRUE;
+          return mid;
+        }
+      if (n < number)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+  *found = FALSE;
+  return lo;
+}
+
+static guint64
+ns (const struct timespec *t)
+{
+  return (guint64) t->tv_sec * G_GUINT64_CONSTANT (1000000000) + t->tv_nsec;
+}
+
+static guint64
+now_ns (void)
+{
+  struct timespec now;
+  clock_gettime (CLOCK_REALTIME, &now);
+  return ns (&now);
+}
+
+#define RACY_NS (GEN_INDEX_RACY_SECONDS * G_GUINT64_CONSTANT (1000000000))
+
+static gboolean
+dir_matches (const DirStamp *d, const struct stat *st)
+{
+  return d->ino == st->st_ino && d->mtime_ns == ns (&st->st_mtim)
+         && d->ctime_ns == ns (&st->st_ctim) && d->nlink == st->st_nlink;
+}
+
+gboolean
+gen_index_save (GenIndex *index, int dfd, const char *path, GError **error)
+{
+  /* A folder that changed since it was checked is not known any more. */
+  GHashTableIter hi;
+  gpointer key, value;
+  g_hash_table_iter_init (&hi, index->dirs);
+  while (g_hash_table_iter_next (&hi, &key, &value))
+    {
+      DirStamp *d = value;
+      struct stat st;
+      if (fstatat (dfd, d->path, &st, AT_SYMLINK_NOFOLLOW) < 0 || !dir_matches (d, &st)
+          || d->mtime_ns + RACY_NS >= d->at_ns)
+        g_hash_table_iter_remove (&hi);
+    }
+  g_autoptr (GVariantBuilder) sums = g_variant_builder_new (G_VARIANT_TYPE ("a" SUMMARY_TYPE));
+  for (guint i = 0; i < index->numbers->len; i++)
+    {
+      GenGeneration *g = summary_at (index, i);
+      const char *const empty[] = { NULL };
+      g_variant_builder_add (sums, "(msssmsmsmsb^asmsu)", g->date, g->os, g->release_checksum,
+                             g->release_version, g->kernel_version, g->kernel_dir, g->has_initrd,
+                             g->kernel_args ? (const char *const *) g->kernel_args : empty,
+                             g->boot_loader, g->boot_limit);
+    }
+  g_autoptr (GVariantBuilder) files = g_variant_builder_new (G_VARIANT_TYPE ("a(sttttay)"));
+  g_autoptr (GList) paths = g_hash_table_get_keys (file_stamps (index));
+  paths = g_list_sort (paths, (GCompareFunc) g_strcmp0);
+  for (GList *l = paths; l; l = l->next)
+    {
+      FileStamp *st = g_hash_table_lookup (index->files, l->data);
+      g_variant_builder_add (
+          files, "(stttt@ay)", (const char *) l->data, st->ino, st->size, st->mtime_ns,
+          st->ctime_ns, g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, st->digest, DIGEST_LEN, 1));
+    }
+  g_autoptr (GVariantBuilder) dirs = g_variant_builder_new (G_VARIANT_TYPE ("a(ssttttt)"));
+  g_hash_table_iter_init (&hi, index->dirs);
+  while (g_hash_table_iter_next (&hi, &key, &value))
+    {
+      DirStamp *d = value;
+      g_variant_builder_add (dirs, "(ssttttt)", (const char *) key, d->path, d->ino, d->mtime_ns,
+                             d->ctime_ns, d->nlink, d->at_ns);
+    }
+  GVariant *children[] = {
+    g_variant_new_string (INDEX_MAGIC),
+    g_variant_new_uint32 (index->last),
+    g_variant_new_fixed_array (G_VARIANT_TYPE_UINT32, index->numbers->data, index->numbers->len,
+                               sizeof (guint32)),
+    g_variant_new_fixed_array (G_VARIANT_TYPE_UINT64, index->inos->data, index->inos->len,
+                               sizeof (guint64)),
+    g_variant_builder_end (sums),
+    g_variant_builder_end (files),
+    g_variant_builder_end (dirs),
+    g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, index->menu_key,
+                               index->has_menu_key ? DIGEST_LEN : 0, 1),
+  };
+  g_autoptr (GVariant) v
+      = g_variant_ref_sink (g_variant_new_tuple (children, G_N_ELEMENTS (children)));
+  gsize body_len = g_variant_get_size (v);
+  g_autofree guint8 *data = g_malloc (DIGEST_LEN + body_len);
+  g_variant_store (v, data + DIGEST_LEN);
+  sha256 (data + DIGEST_LEN, body_len, data);
+  if (!gen_write_file_at (dfd, path, data, DIGEST_LEN + body_len, 0644, error))
+    {
+      g_prefix_error (error, "writing %s: ", path);
+      return FALSE;
+    }
+  index->dirty = FALSE;
+  index->valid = TRUE;
+  return TRUE;
+}
+
+GenGeneration *
+gen_index_lookup (GenIndex *index, guint number, guint64 ino)
+{
+  gboolean found;
+  guint pos = find (index, number, &found);
+  if (!found || (ino && g_array_index (index->inos, guint64, pos) != ino))
+    return NULL;
+  return summary_at (index, pos);
+}
+
+guint64
+gen_index_folder_ino (GenIndex *index, guint number)
+{
+  gboolean found;
+  guint pos = find (index, number, &found);
+  return found ? g_array_index (index->inos, guint64, pos) : 0;
+}
+
+GenGeneration *
+gen_index_put (GenIndex *index, guint64 ino, GenGeneration *g)
+{
+  materialize (index);
+  gboolean found;
+  guint pos = find (index, g->number, &found);
+  GenGeneration *c = summary_copy (g);
+  if (found)
+    {
+      /* Whoever borrowed the old one may still hold it. */
+      g_ptr_array_add (index->retired, g_steal_pointer (&index->summaries->pdata[pos]));
+      index->summaries->pdata[pos] = c;
+      g_array_index (index->inos, guint64, pos) = ino;
+    }
+  else
+    {
+      g_array_insert_val (index->numbers, pos, g->number);
+      g_array_insert_val (index->inos, pos, ino);
+      g_ptr_array_insert (index->summaries, pos, c);
+    }
+  index->dirty = TRUE;
+  return c;
+}
+
+void
+gen_index_retain (GenIndex *index, GHashTable *present)
+{
+  for (guint i = index->numbers->len; i > 0; i--)
+    {
+      guint n = g_array_index (index->numbers, guint, i - 1);
+      if (g_hash_table_contains (present, GUINT_TO_POINTER (n)))
+        continue;
+      materialize (index);
+      g_ptr_array_add (index->retired, g_steal_pointer (&index->summaries->pdata[i - 1]));
+      g_ptr_array_remove_index (index->summaries, i - 1);
+      g_array_remove_index (index->numbers, i - 1);
+      g_array_remove_index (index->inos, i - 1);
+      index->dirty = TRUE;
+    }
+}
+
+void
+gen_index_record_dir (GenIndex *index, const char *name, const char *path, const struct stat *st)
+{
+  DirStamp *old = g_hash_table_lookup (index->dirs, name);
+  guint64 at = now_ns ();
+  gboolean racy = ns (&st->st_mtim) + RACY_NS >= at;
+  /* A record that stays as it was (and as trusted) need not be saved again. */
+  if (old && dir_matches (old, st) && g_str_equal (old->path, path)
+      && (old->mtime_ns + RACY_NS >= old->at_ns) == racy)
+    return;
+  DirStamp *d = g_new0 (DirStamp, 1);
+  d->path = g_strdup (path);
+  d->ino = st->st_ino;
+  d->mtime_ns = ns (&st->st_mtim);
+  d->ctime_ns = ns (&st->st_ctim);
+  d->nlink = st->st_nlink;
+  d->at_ns = at;
+  g_hash_table_replace (index->dirs, g_strdup (name), d);
+  index->dirty = TRUE;
+}
+
+gboolean
+gen_index_dir_trusted (GenIndex *index, int dfd, const char *name)
+{
+  DirStamp *d = g_hash_table_lookup (index->dirs, name);
+  struct stat st;
+  return d && d->mtime_ns + RACY_NS < d->at_ns
+         && fstatat (dfd, d->path, &st, AT_SYMLINK_NOFOLLOW) == 0 && dir_matches (d, &st);
+}
+
+void
+gen_index_forget_dir (GenIndex *index, const char *name)
+{
+  if (g_hash_table_remove (index->dirs, name))
+    index->dirty = TRUE;
+}
+
+const guint8 *
+gen_index_menu_key (GenIndex *index)
+{
+  return index->has_menu_key ? index->menu_key : NULL;
+}
+
+void
+gen_index_set_menu_key (GenIndex *index, const guint8 *key)
+{
+  if (!key)
+    {
+      index->dirty |= index->has_menu_key;
+      index->has_menu_key = FALSE;
+      return;
+    }
+  if (index->has_menu_key && memcmp (index->menu_key, key, DIGEST_LEN) == 0)
+    return;
+  memcpy (index->menu_key, key, DIGEST_LEN);
+  index->has_menu_key = TRUE;
+  index->dirty = TRUE;
+}
+
+static gboolean
+stamp_of (int dfd, const char *path, FileStamp *out)
+{
+  struct stat st;
+  if (fstatat (dfd, path, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG (st.st_mode))
+    return FALSE;
+  out->ino = st.st_ino;
+  out->size = st.st_size;
+  out->mtime_ns = ns (&st.st_mtim);
+  out->ctime_ns = ns (&st.st_ctim);
+  return TRUE;
+}
+
+gboolean
+gen_index_file_holds (GenIndex *index, int dfd, const char *path, const char *text)
+{
+  const guint8 *known = g_hash_table_lookup (index->checked, path);
+  if (!known)
+    {
+      FileStamp *kept = g_hash_table_lookup (file_stamps (index), path);
+      FileStamp now;
+      if (!kept || !stamp_of (dfd, path, &now) || now.ino != kept->ino || now.size != kept->size
+          || now.mtime_ns != kept->mtime_ns || now.ctime_ns != kept->ctime_ns)
+        return FALSE;
+      known = kept->digest;
+      g_hash_table_replace (index->checked, g_strdup (path), g_memdup2 (known, DIGEST_LEN));
+    }
+  guint8 digest[DIGEST_LEN];
+  sha256 (text, strlen (text), digest);
+  return memcmp (digest, known, DIGEST_LEN) == 0;
+}
+
+void
+gen_index_note_file (GenIndex *index, int dfd, const char *path, const char *text)
+{
+  FileStamp st;
+  if (!stamp_of (dfd, path, &st))
+    {
+      gen_index_forget_file (index, path);
+      return;
+    }
+  sha256 (text, strlen (text), st.digest);
+  g_hash_table_replace (index->checked, g_strdup (path), g_memdup2 (st.digest, DIGEST_LEN));
+  /* Racy: a change in the same clock tick could leave the stat data as they
+   * are.  Such a file is read again by a later run, which notes it then. */
+  gboolean racy = st.mtime_ns + RACY_NS >= now_ns ();
+  FileStamp *kept = g_hash_table_lookup (file_stamps (index), path);
+  if (racy)
+    {
+      if (kept)
+        {
+          g_hash_table_remove (index->files, path);
+          index->dirty = TRUE;
+        }
+      return;
+    }
+  if (kept && memcmp (kept, &st, sizeof st) == 0)
+    return;
+  g_hash_table_replace (index->files, g_strdup (path), g_memdup2 (&st, sizeof st));
+  index->dirty = TRUE;
+}
+
+void
+gen_index_forget_file (GenIndex *index, const char *path)
+{
+  g_hash_table_remove (index->checked, path);
+  if (g_hash_table_remove (file_stamps (index), path))
+    index->dirty = TRUE;
+}

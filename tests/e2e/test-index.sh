@@ -1,0 +1,111 @@
+#!/bin/bash
+# gen/generations.idx, the cache of generation summaries and menu file stamps
+# (src/gen-index.h): a missing, corrupt or stale index is detected and
+# rebuilt, never trusted; a generation folder replaced by hand, an entry
+# removed by hand or a leftover folder is seen even when the index was
+# trusted; an unchanged sysroot does not rewrite it.
+# shellcheck source=tests/e2e/lib.sh
+. "$TESTS_DIR/e2e/lib.sh"
+
+plan 39
+
+make_release rel/1.0 1.0
+hostname () { echo "{ \"files\": { \"/etc/hostname\": { \"content\": \"$1\\n\" } } }"; }
+for h in one two three four; do manifest "m-$h.json" '{ "dir": "rel/1.0" }' "$(hostname $h)"; done
+must gen init --os demo
+for h in one two three; do must gen switch "m-$h.json"; done
+
+I=$S/gen/generations.idx
+E=$S/boot/loader/entries
+numbers () { gen list --json > "$T/list.json" && jq_ "$T/list.json" '[g["generation"] for g in d["generations"]]'; }
+loader_default () { sed -n 's/^default //p' "$S/boot/loader/loader.conf"; }
+fsck_ok () { expect_exit 0 gen fsck; }
+# Folders changed in the last 2 seconds are racy (not trusted): let them age.
+age () { sleep 3; }
+
+age
+expect_exit 0 gen rollback --to 2
+expect_true "a run that commits writes the index" test -s "$I"
+expect_exit 0 gen rollback --to 3
+cp "$I" "$T/idx.trusted"
+expect_exit 0 gen rollback --to 2
+expect_true "an unchanged sysroot: the index is not rewritten" cmp -s "$I" "$T/idx.trusted"
+expect_eq "$(loader_default)" demo-2.conf "the trusted index: loader.conf still follows the rollback"
+expect_eq "$(numbers)" "[1, 2, 3]" "list: the three generations"
+
+# --- corrupt: one byte changed -------------------------------------------------
+cp "$I" "$T/idx.corrupt"
+printf '\377' | dd of="$T/idx.corrupt" bs=1 seek=200 conv=notrunc status=none
+cp "$T/idx.corrupt" "$I"
+expect_exit 0 gen rollback --to 3
+expect_eq "$(loader_default)" demo-3.conf "corrupt index: the rollback is right"
+expect_true "corrupt index: rewritten" sh -c "! cmp -s '$I' '$T/idx.corrupt'"
+expect_eq "$(numbers)" "[1, 2, 3]" "corrupt index: list is right"
+fsck_ok
+
+# --- truncated, then deleted ---------------------------------------------------
+head -c 20 "$T/idx.trusted" > "$I"
+expect_exit 0 gen rollback --to 1
+expect_eq "$(loader_default)" demo-1.conf "truncated index: the rollback is right"
+rm "$I"
+expect_exit 0 gen rollback --to 3
+expect_true "deleted index: written again" test -s "$I"
+expect_eq "$(numbers)" "[1, 2, 3]" "deleted index: list is right"
+
+# --- stale: an index saved before generation 4 existed --------------------------
+cp "$I" "$T/idx.old"
+must gen switch m-four.json
+cp "$T/idx.old" "$I"
+expect_exit 0 gen rollback --to 4
+expect_eq "$(loader_default)" demo-4.conf "stale index: rollback --to 4 finds generation 4"
+expect_eq "$(numbers)" "[1, 2, 3, 4]" "stale index: list has generation 4"
+expect_true "stale index: every entry is there" test -e "$E/demo-1.conf" -a -e "$E/demo-4.conf"
+
+# --- a generation folder replaced by hand (another record, the same number) ----
+age
+expect_exit 0 gen rollback --to 3
+cp "$I" "$T/idx.before-replace"
+cp -a "$S/gen/generations/1" "$S/gen/replaced-1"
+python3 - "$S/gen/replaced-1/generation.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["date"] = "2001-02-03T04:05:06Z"
+json.dump(d, open(sys.argv[1], "w"), indent=2)
+PY
+rm -r "$S/gen/generations/1"
+mv "$S/gen/replaced-1" "$S/gen/generations/1"
+expect_exit 0 gen rollback --to 4
+expect_file_contains "$E/demo-1.conf" "2001-02-03" "replaced folder: its entry is written from the new record"
+numbers > /dev/null
+expect_eq "$(jq_ "$T/list.json" 'd["generations"][0]["date"]')" 2001-02-03T04:05:06Z \
+  "replaced folder: list shows the new record"
+fsck_ok
+
+# --- an entry removed by hand, with a trusted index -------------------------------
+age
+expect_exit 0 gen rollback --to 3
+expect_exit 0 gen rollback --to 4
+cp "$I" "$T/idx.trusted2"
+rm "$E/demo-2.conf"
+expect_exit 0 gen rollback --to 3
+expect_true "removed entry: written again" grep -q "generation 2" "$E/demo-2.conf"
+
+# --- a leftover folder above `last`, with a trusted index -------------------------
+age
+expect_exit 0 gen rollback --to 4
+cp -a "$S/gen/generations/2" "$S/gen/generations/9"
+expect_exit 0 gen rollback --to 3
+expect_true "leftover folder above last: removed" test ! -e "$S/gen/generations/9"
+expect_eq "$(numbers)" "[1, 2, 3, 4]" "leftover: list is right"
+
+# --- a generation removed by hand (as gc would) ---------------------------------
+age
+expect_exit 0 gen rollback --to 4
+rm -r "$S/gen/generations/2"
+rm "$E/demo-2.conf"
+expect_exit 0 gen rollback --to 3
+expect_eq "$(numbers)" "[1, 3, 4]" "removed generation: list is right"
+expect_exit 1 gen rollback --to 2
+expect_true "removed generation: no entry" test ! -e "$E/demo-2.conf"
+
+finish
