@@ -1,6 +1,8 @@
 #include "gen-git.h"
 
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 /* git's output, or NULL when it fails or is missing.  The program is looked
  * up once with access() rather than by G_SPAWN_SEARCH_PATH, which tries an
@@ -27,6 +29,30 @@ run_git (const char *dir, const char *const *args)
   return g_steal_pointer (&out);
 }
 
+/* Whether git could find a repository for @dir: unless the environment
+ * names one, git looks for ".git" in @dir and its parents, so when none has
+ * it git would fail and the fork and exec are saved.  (git may stop earlier,
+ * at a file system boundary or a ceiling; then it is run and decides.) */
+static gboolean
+in_git_tree (const char *dir)
+{
+  if (g_getenv ("GIT_DIR") || g_getenv ("GIT_WORK_TREE"))
+    return TRUE;
+  g_autofree char *d = g_canonicalize_filename (dir, NULL);
+  for (;;)
+    {
+      g_autofree char *dot_git = g_build_filename (d, ".git", NULL);
+      if (access (dot_git, F_OK) == 0 || errno != ENOENT)
+        return TRUE;
+      char *slash = strrchr (d, '/');
+      if (!slash || slash == d)
+        break;
+      *slash = '\0';
+    }
+  g_autofree char *top = g_build_filename ("/", ".git", NULL);
+  return access (top, F_OK) == 0 || errno != ENOENT;
+}
+
 /* One git run: `status --porcelain=v2 --branch` starts with the header
  * "# branch.oid <commit>" ("(initial)" before the first commit), and every
  * other line is a change under @dir, untracked files included. */
@@ -36,6 +62,8 @@ gen_git_describe (const char *dir, char **out_revision, gboolean *out_dirty)
   static const char *const args[] = { "status", "--porcelain=v2", "--branch", "--", ".", NULL };
   *out_revision = NULL;
   *out_dirty = FALSE;
+  if (!in_git_tree (dir))
+    return;
   g_autofree char *out = run_git (dir, args);
   if (!out)
     return;

@@ -45,47 +45,52 @@ add_entry (Walk *w, const char *rel, const struct stat *st)
     w->racy = TRUE;
 }
 
+/* @path holds the entry's name relative to the top ("./a/b"); it grows and
+ * shrinks in place, so no path is built per entry.  The names of a folder
+ * are copied into one chunk (readdir reuses its buffer), sorted, and each
+ * is looked at with fstatat on the folder's fd. */
 static gboolean
-walk (Walk *w, int dfd, const char *rel, GError **error)
+walk (Walk *w, int fd, GString *path, GError **error)
 {
-  int fd = openat (dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0)
-    return gen_throw_errno (error, "opening '%s'", rel);
   DIR *d = fdopendir (fd);
   if (!d)
     {
       close (fd);
-      return gen_throw_errno (error, "reading '%s'", rel);
+      return gen_throw_errno (error, "reading '%s'", path->str);
     }
-  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GStringChunk) chunk = g_string_chunk_new (4096);
+  g_autoptr (GPtrArray) names = g_ptr_array_new ();
   struct dirent *de;
   while ((de = readdir (d)) != NULL)
     if (!g_str_equal (de->d_name, ".") && !g_str_equal (de->d_name, ".."))
-      g_ptr_array_add (names, g_strdup (de->d_name));
+      g_ptr_array_add (names, g_string_chunk_insert (chunk, de->d_name));
   g_ptr_array_sort (names, compare_names);
+  gsize len = path->len;
   gboolean ok = TRUE;
   for (guint i = 0; ok && i < names->len; i++)
     {
       const char *name = names->pdata[i];
-      g_autofree char *child = g_build_filename (rel, name, NULL);
+      g_string_truncate (path, len);
+      g_string_append_c (path, '/');
+      g_string_append (path, name);
       struct stat st;
       if (fstatat (dirfd (d), name, &st, AT_SYMLINK_NOFOLLOW) < 0)
         {
-          ok = gen_throw_errno (error, "reading '%s'", child);
+          ok = gen_throw_errno (error, "reading '%s'", path->str);
           break;
         }
-      add_entry (w, child, &st);
+      add_entry (w, path->str, &st);
       if (!S_ISDIR (st.st_mode))
         continue;
       int sub = openat (dirfd (d), name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       if (sub < 0)
         {
-          ok = gen_throw_errno (error, "opening '%s'", child);
+          ok = gen_throw_errno (error, "opening '%s'", path->str);
           break;
         }
-      ok = walk (w, sub, child, error);
-      close (sub);
+      ok = walk (w, sub, path, error); /* takes @sub */
     }
+  g_string_truncate (path, len);
   closedir (d);
   return ok;
 }
@@ -107,7 +112,14 @@ gen_statcache_digest (const char *path, gboolean *out_racy, GError **error)
       return NULL;
     }
   add_entry (&w, ".", &st);
-  if (!walk (&w, dfd, ".", error))
+  int fd = openat (dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    {
+      gen_throw_errno (error, "opening '%s'", path);
+      return NULL;
+    }
+  g_autoptr (GString) rel = g_string_new (".");
+  if (!walk (&w, fd, rel, error))
     return NULL;
   *out_racy = w.racy;
   return g_strdup (g_checksum_get_string (sum));

@@ -389,8 +389,10 @@ switch_quick (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags,
   g->kernel_args = g_strdupv (m->kernel_args);
   g_free (g->manifest_path);
   g->manifest_path = g_canonicalize_filename (m->path, NULL);
+  /* The manifest's git revision is only recorded, never compared: it is
+   * read below, once a generation will be made. */
   g_clear_pointer (&g->manifest_revision, g_free);
-  gen_git_describe (m->dir, &g->manifest_revision, &g->manifest_dirty);
+  g->manifest_dirty = FALSE;
   g_free (g->config_digest);
   g->config_digest = gen_render_digest (files);
   gen_data_decl_free (g->data);
@@ -427,6 +429,7 @@ switch_quick (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags,
         }
     }
 
+  gen_git_describe (m->dir, &g->manifest_revision, &g->manifest_dirty);
   result->created = TRUE;
   result->activated = TRUE;
   if (g->number != sysroot->current && g->number != sysroot->default_gen)
