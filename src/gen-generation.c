@@ -206,7 +206,7 @@ gen_generation_release_label (GenGeneration *g, char buf[static 11])
 }
 
 GenGeneration *
-gen_generation_copy (GenGeneration *g)
+gen_generation_copy_summary (GenGeneration *g)
 {
   GenGeneration *c = gen_generation_new ();
   c->number = g->number;
@@ -214,11 +214,20 @@ gen_generation_copy (GenGeneration *g)
   c->os = g_strdup (g->os);
   c->release_checksum = g_strdup (g->release_checksum);
   c->release_version = g_strdup (g->release_version);
-  c->release_packages = g->release_packages;
   c->kernel_version = g_strdup (g->kernel_version);
   c->kernel_dir = g_strdup (g->kernel_dir);
   c->has_initrd = g->has_initrd;
   c->kernel_args = g_strdupv (g->kernel_args);
+  c->boot_loader = g_strdup (g->boot_loader);
+  c->boot_limit = g->boot_limit;
+  return c;
+}
+
+GenGeneration *
+gen_generation_copy (GenGeneration *g)
+{
+  GenGeneration *c = gen_generation_copy_summary (g);
+  c->release_packages = g->release_packages;
   c->manifest_path = g_strdup (g->manifest_path);
   c->manifest_revision = g_strdup (g->manifest_revision);
   c->manifest_dirty = g->manifest_dirty;
@@ -227,7 +236,5 @@ gen_generation_copy (GenGeneration *g)
   c->data = gen_data_decl_copy (g->data);
   g_strfreev (c->data_paths);
   c->data_paths = g_strdupv (g->data_paths);
-  c->boot_loader = g_strdup (g->boot_loader);
-  c->boot_limit = g->boot_limit;
   return c;
 }

@@ -133,24 +133,6 @@ sha256 (const void *data, gsize len, guint8 out[DIGEST_LEN])
   g_checksum_get_digest (c, out, &n);
 }
 
-static GenGeneration *
-summary_copy (GenGeneration *g)
-{
-  GenGeneration *c = gen_generation_new ();
-  c->number = g->number;
-  c->date = g_strdup (g->date);
-  c->os = g_strdup (g->os);
-  c->release_checksum = g_strdup (g->release_checksum);
-  c->release_version = g_strdup (g->release_version);
-  c->kernel_version = g_strdup (g->kernel_version);
-  c->kernel_dir = g_strdup (g->kernel_dir);
-  c->has_initrd = g->has_initrd;
-  c->kernel_args = g_strdupv (g->kernel_args);
-  c->boot_loader = g_strdup (g->boot_loader);
-  c->boot_limit = g->boot_limit;
-  return c;
-}
-
 /* The summary at @pos, read from the loaded file on first use. */
 static GenGeneration *
 summary_at (GenIndex *index, guint pos)
@@ -471,7 +453,7 @@ gen_index_put (GenIndex *index, guint64 ino, GenGeneration *g)
   materialize (index);
   gboolean found;
   guint pos = find (index, g->number, &found);
-  GenGeneration *c = summary_copy (g);
+  GenGeneration *c = gen_generation_copy_summary (g);
   if (found)
     {
       /* Whoever borrowed the old one may still hold it. */
