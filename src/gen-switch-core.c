@@ -50,6 +50,19 @@ gen_switch_generation_matches (GenGeneration *old, GenGeneration *g)
          && gen_generation_boot_equal (old, g);
 }
 
+GenGeneration *
+gen_switch_find_other (GenSysroot *sysroot, GenGeneration *g, guint base, gboolean boot_only,
+                       GError **error)
+{
+  guint other = boot_only ? sysroot->current : sysroot->default_gen;
+  if (other == 0 || other == base)
+    return NULL;
+  g_autoptr (GenGeneration) same = gen_sysroot_load_generation (sysroot, other, error);
+  if (!same || !gen_switch_generation_matches (same, g))
+    return NULL;
+  return g_steal_pointer (&same);
+}
+
 gboolean
 gen_switch_move_data (GenSysroot *sysroot, GenSwitchResult *result, GenGeneration *g,
                       GError **error)
@@ -414,19 +427,19 @@ switch_quick (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags,
     }
   if (result->config_changes == NULL)
     return NULL;
-  guint other = boot_only ? sysroot->current : sysroot->default_gen;
-  if (other > 0 && other != base)
+  g_autoptr (GError) local_error = NULL;
+  g_autoptr (GenGeneration) same
+      = gen_switch_find_other (sysroot, g, base, boot_only, &local_error);
+  if (local_error)
     {
-      g_autoptr (GenGeneration) same = gen_sysroot_load_generation (sysroot, other, error);
-      if (!same)
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+  if (same)
+    {
+      if (!gen_switch_reuse (sysroot, result, g_steal_pointer (&same), boot_only, FALSE, error))
         return NULL;
-      if (gen_switch_generation_matches (same, g))
-        {
-          if (!gen_switch_reuse (sysroot, result, g_steal_pointer (&same), boot_only, FALSE,
-                                 error))
-            return NULL;
-          return g_steal_pointer (&result);
-        }
+      return g_steal_pointer (&result);
     }
 
   gen_git_describe (m->dir, &g->manifest_revision, &g->manifest_dirty);

@@ -51,6 +51,13 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (GenSwitchResult, gen_switch_result_free)
 /* TRUE when generation @old, already written, is what @g would be. */
 gboolean gen_switch_generation_matches (GenGeneration *old, GenGeneration *g);
 
+/* The other of current and default (current with @boot_only, else default),
+ * when it is not @base and already is what @g would be: a `switch --boot`
+ * followed by a `switch` of the same manifest, or the reverse, reuses it
+ * rather than making a copy.  NULL, with @error unset, when there is none. */
+GenGeneration *gen_switch_find_other (GenSysroot *sysroot, GenGeneration *g, guint base,
+                                      gboolean boot_only, GError **error);
+
 /* Writes generation @g's folder under gen/tmp (manifest, overlay @files,
  * data-paths, record) and publishes it with one rename. */
 gboolean gen_switch_write_generation (GenSysroot *sysroot, GenGeneration *g, GenManifest *m,

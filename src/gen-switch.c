@@ -165,25 +165,23 @@ switch_generation (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags,
         prune_after_commit (store, sysroot);
       return g_steal_pointer (&result);
     }
-  /* The other of current and default may match: a `switch --boot` followed by
-   * a `switch` of the same manifest, or the reverse.  Reuse it, not a copy. */
-  guint other = boot_only ? sysroot->current : sysroot->default_gen;
-  if (other > 0 && other != base)
+  g_autoptr (GError) local_error = NULL;
+  g_autoptr (GenGeneration) same
+      = gen_switch_find_other (sysroot, g, base, boot_only, &local_error);
+  if (local_error)
     {
-      g_autoptr (GenGeneration) same = gen_sysroot_load_generation (sysroot, other, error);
-      if (!same)
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+  if (same)
+    {
+      if (!check_data (sysroot, store, m, release, result, same, steps, flags, cancellable, error)
+          || !gen_switch_reuse (sysroot, result, g_steal_pointer (&same), boot_only, dry_run,
+                                error))
         return NULL;
-      if (gen_switch_generation_matches (same, g))
-        {
-          if (!check_data (sysroot, store, m, release, result, same, steps, flags, cancellable,
-                           error)
-              || !gen_switch_reuse (sysroot, result, g_steal_pointer (&same), boot_only, dry_run,
-                                 error))
-            return NULL;
-          if (!dry_run)
-            prune_after_commit (store, sysroot);
-          return g_steal_pointer (&result);
-        }
+      if (!dry_run)
+        prune_after_commit (store, sysroot);
+      return g_steal_pointer (&result);
     }
 
   result->created = TRUE;
