@@ -50,17 +50,20 @@ gen_switch_generation_matches (GenGeneration *old, GenGeneration *g)
          && gen_generation_boot_equal (old, g);
 }
 
-GenGeneration *
+gboolean
 gen_switch_find_other (GenSysroot *sysroot, GenGeneration *g, guint base, gboolean boot_only,
-                       GError **error)
+                       GenGeneration **out_same, GError **error)
 {
+  *out_same = NULL;
   guint other = boot_only ? sysroot->current : sysroot->default_gen;
   if (other == 0 || other == base)
-    return NULL;
+    return TRUE;
   g_autoptr (GenGeneration) same = gen_sysroot_load_generation (sysroot, other, error);
-  if (!same || !gen_switch_generation_matches (same, g))
-    return NULL;
-  return g_steal_pointer (&same);
+  if (!same)
+    return FALSE;
+  if (gen_switch_generation_matches (same, g))
+    *out_same = g_steal_pointer (&same);
+  return TRUE;
 }
 
 gboolean
@@ -427,14 +430,9 @@ switch_quick (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags,
     }
   if (result->config_changes == NULL)
     return NULL;
-  g_autoptr (GError) local_error = NULL;
-  g_autoptr (GenGeneration) same
-      = gen_switch_find_other (sysroot, g, base, boot_only, &local_error);
-  if (local_error)
-    {
-      g_propagate_error (error, g_steal_pointer (&local_error));
-      return NULL;
-    }
+  g_autoptr (GenGeneration) same = NULL;
+  if (!gen_switch_find_other (sysroot, g, base, boot_only, &same, error))
+    return NULL;
   if (same)
     {
       if (!gen_switch_reuse (sysroot, result, g_steal_pointer (&same), boot_only, FALSE, error))

@@ -54,9 +54,10 @@ gboolean gen_switch_generation_matches (GenGeneration *old, GenGeneration *g);
 /* The other of current and default (current with @boot_only, else default),
  * when it is not @base and already is what @g would be: a `switch --boot`
  * followed by a `switch` of the same manifest, or the reverse, reuses it
- * rather than making a copy.  NULL, with @error unset, when there is none. */
-GenGeneration *gen_switch_find_other (GenSysroot *sysroot, GenGeneration *g, guint base,
-                                      gboolean boot_only, GError **error);
+ * rather than making a copy.  @out_same gets it, or NULL when there is none;
+ * FALSE only when a record cannot be read. */
+gboolean gen_switch_find_other (GenSysroot *sysroot, GenGeneration *g, guint base,
+                                gboolean boot_only, GenGeneration **out_same, GError **error);
 
 /* Writes generation @g's folder under gen/tmp (manifest, overlay @files,
  * data-paths, record) and publishes it with one rename. */

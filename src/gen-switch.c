@@ -165,14 +165,9 @@ switch_generation (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags,
         prune_after_commit (store, sysroot);
       return g_steal_pointer (&result);
     }
-  g_autoptr (GError) local_error = NULL;
-  g_autoptr (GenGeneration) same
-      = gen_switch_find_other (sysroot, g, base, boot_only, &local_error);
-  if (local_error)
-    {
-      g_propagate_error (error, g_steal_pointer (&local_error));
-      return NULL;
-    }
+  g_autoptr (GenGeneration) same = NULL;
+  if (!gen_switch_find_other (sysroot, g, base, boot_only, &same, error))
+    return NULL;
   if (same)
     {
       if (!check_data (sysroot, store, m, release, result, same, steps, flags, cancellable, error)
