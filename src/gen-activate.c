@@ -54,7 +54,7 @@ gen_rollback_full (GenSysroot *sysroot, guint to, gboolean force, char **out_for
       if (to ? n == to : n < sysroot->current)
         target_number = n;
     }
-  GenGeneration *target = target_number ? gen_sysroot_summary (sysroot, target_number) : NULL;
+  GenGeneration *target = target_number ? gen_sysroot_listed_generation (sysroot, target_number) : NULL;
   if (!target && !to && sysroot->current == 0)
     {
       g_set_error (error, GEN_ERROR, GEN_ERROR_NO_GENERATION,
@@ -76,11 +76,6 @@ gen_rollback_full (GenSysroot *sysroot, guint to, gboolean force, char **out_for
     }
   if (!gen_generation_check_complete (sysroot, target, error))
     return 0;
-  /* The summary lacks the data's schema: the plan needs the record. */
-  g_autoptr (GenGeneration) record = gen_sysroot_load_generation (sysroot, target->number, error);
-  if (!record)
-    return 0;
-  target = record;
   g_autoptr (GenDataPlan) data = NULL;
   if (target->number != sysroot->current
       && !(data = gen_data_plan (sysroot, target, NULL, "rollback", force, error)))

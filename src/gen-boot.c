@@ -229,7 +229,7 @@ gen_boot_sync_without (GenSysroot *sysroot, const guint *without, GError **error
    * are, so that a rollback to another generation can still repair them. */
   GenGeneration *def = gen_pins_contains (without, sysroot->default_gen)
                            ? NULL
-                           : gen_sysroot_summary (sysroot, sysroot->default_gen);
+                           : gen_sysroot_listed_generation (sysroot, sysroot->default_gen);
   if (!def)
     {
       g_debug ("boot menus left alone: generation %u has no record", sysroot->default_gen);
@@ -256,7 +256,7 @@ gen_boot_sync_without (GenSysroot *sysroot, const guint *without, GError **error
 
   g_autoptr (GPtrArray) gens = g_ptr_array_sized_new (numbers->len);
   for (guint i = 0; i < numbers->len; i++)
-    g_ptr_array_add (gens, gen_sysroot_summary (sysroot, g_array_index (numbers, guint, i)));
+    g_ptr_array_add (gens, gen_sysroot_listed_generation (sysroot, g_array_index (numbers, guint, i)));
   g_autoptr (GenBootMenu) menu
       = gen_boot_menu_new (sysroot->os, gens, sysroot->default_gen, sysroot->current, pins, error);
   if (!menu)
@@ -289,7 +289,7 @@ gen_boot_sync_without (GenSysroot *sysroot, const guint *without, GError **error
 gboolean
 gen_boot_write_pending_entry (GenSysroot *sysroot, GenGeneration *g, guint current, GError **error)
 {
-  g_autoptr (GPtrArray) gens = gen_sysroot_list_summaries (sysroot, error);
+  g_autoptr (GPtrArray) gens = gen_sysroot_list_generations (sysroot, error);
   if (!gens)
     return FALSE;
   g_ptr_array_add (gens, g); /* borrowed, as the others */

@@ -206,7 +206,7 @@ gen_generation_release_label (GenGeneration *g, char buf[static 11])
 }
 
 GenGeneration *
-gen_generation_copy_summary (GenGeneration *g)
+gen_generation_copy (GenGeneration *g)
 {
   GenGeneration *c = gen_generation_new ();
   c->number = g->number;
@@ -220,13 +220,6 @@ gen_generation_copy_summary (GenGeneration *g)
   c->kernel_args = g_strdupv (g->kernel_args);
   c->boot_loader = g_strdup (g->boot_loader);
   c->boot_limit = g->boot_limit;
-  return c;
-}
-
-GenGeneration *
-gen_generation_copy (GenGeneration *g)
-{
-  GenGeneration *c = gen_generation_copy_summary (g);
   c->release_packages = g->release_packages;
   c->manifest_path = g_strdup (g->manifest_path);
   c->manifest_revision = g_strdup (g->manifest_revision);

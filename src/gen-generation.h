@@ -35,10 +35,6 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (GenGeneration, gen_generation_free)
 
 GenGeneration *gen_generation_copy (GenGeneration *gen);
 
-/* Only what the menus and rollback need (gen-index.h): number, date, os,
- * release, kernel, kernel args and boot settings. */
-GenGeneration *gen_generation_copy_summary (GenGeneration *gen);
-
 /* The record as a JSON object (the stored form; also the base of `gen list --json`). */
 JsonNode *gen_generation_to_json (GenGeneration *gen);
 GenGeneration *gen_generation_from_json (JsonNode *node, GError **error);

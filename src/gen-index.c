@@ -8,18 +8,21 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "gen-data.h"
 #include "gen-util.h"
 
 /* The body: a GVariant of this type, after the SHA-256 of its bytes:
- *   magic, last, numbers (ascending), their folders' inodes, their summaries
- *   (date, os, release checksum, release version, kernel version, kernel
- *   dir, initrd, kernel args, boot loader, boot limit), menu files (path,
+ *   magic, last, numbers (ascending), their folders' inodes, their records
+ *   (RECORD_TYPE, in the order of GenGeneration's members), menu files (path,
  *   inode, size, mtime ns, ctime ns, SHA-256 of the text), folder records
  *   (name, path, inode, mtime ns, ctime ns, link count, when recorded, ns),
  *   the digest of the menu last written (empty: none). */
-#define INDEX_MAGIC "gen-generations-index-2"
-#define SUMMARY_TYPE "(msssmsmsmsbasmsu)"
-#define INDEX_TYPE "(suauata" SUMMARY_TYPE "a(sttttay)a(ssttttt)ay)"
+#define INDEX_MAGIC "gen-generations-index-3"
+/* date, os, release checksum, version and packages, kernel version, dir,
+ * initrd and args, manifest path, revision and dirty, config digest, data
+ * (source, schema, reads), data paths, boot loader and limit. */
+#define RECORD_TYPE "(msssmsumsmsbasmsmsbms(uuau)asmsu)"
+#define INDEX_TYPE "(suauata" RECORD_TYPE "a(sttttay)a(ssttttt)ay)"
 #define DIGEST_LEN 32
 
 typedef struct
@@ -39,15 +42,15 @@ struct _GenIndex
   guint last;
   GArray *numbers;        /* guint, ascending */
   GArray *inos;           /* guint64, aligned with numbers */
-  GPtrArray *summaries;   /* GenGeneration or NULL (not read from `loaded` yet), aligned */
-  GVariant *loaded;       /* the summaries as read, while numbers are as read */
+  GPtrArray *records;     /* GenGeneration or NULL (not read from `loaded` yet), aligned */
+  GVariant *loaded;       /* the records as read, while numbers are as read */
   GHashTable *files;      /* path → FileStamp, once read from `loaded_files` */
   GVariant *loaded_files; /* the file stamps as read, until first used */
   GHashTable *checked;    /* paths whose content this process knows: path → digest */
   GHashTable *dirs;       /* name → DirStamp */
   guint8 menu_key[DIGEST_LEN];
   gboolean has_menu_key;
-  GPtrArray *retired; /* summaries dropped by this process, still borrowed */
+  GPtrArray *retired; /* records dropped by this process, still borrowed */
   gboolean valid;
   gboolean dirty;
 };
@@ -60,7 +63,7 @@ dir_stamp_free (DirStamp *d)
 }
 
 static void
-free_summary (gpointer g)
+free_record (gpointer g)
 {
   if (g)
     gen_generation_free (g);
@@ -72,7 +75,7 @@ index_new (void)
   GenIndex *index = g_new0 (GenIndex, 1);
   index->numbers = g_array_new (FALSE, FALSE, sizeof (guint));
   index->inos = g_array_new (FALSE, FALSE, sizeof (guint64));
-  index->summaries = g_ptr_array_new_with_free_func (free_summary);
+  index->records = g_ptr_array_new_with_free_func (free_record);
   index->files = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   index->checked = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   index->dirs
@@ -87,7 +90,7 @@ clear (GenIndex *index)
   index->last = 0;
   g_array_set_size (index->numbers, 0);
   g_array_set_size (index->inos, 0);
-  g_ptr_array_set_size (index->summaries, 0);
+  g_ptr_array_set_size (index->records, 0);
   g_clear_pointer (&index->loaded, g_variant_unref);
   g_clear_pointer (&index->loaded_files, g_variant_unref);
   g_hash_table_remove_all (index->files);
@@ -102,7 +105,7 @@ gen_index_free (GenIndex *index)
     return;
   g_array_unref (index->numbers);
   g_array_unref (index->inos);
-  g_ptr_array_unref (index->summaries);
+  g_ptr_array_unref (index->records);
   g_clear_pointer (&index->loaded, g_variant_unref);
   g_clear_pointer (&index->loaded_files, g_variant_unref);
   g_hash_table_unref (index->files);
@@ -133,45 +136,59 @@ sha256 (const void *data, gsize len, guint8 out[DIGEST_LEN])
   g_checksum_get_digest (c, out, &n);
 }
 
-/* The summary at @pos, read from the loaded file on first use. */
+/* The record at @pos, read from the loaded file on first use. */
 static GenGeneration *
-summary_at (GenIndex *index, guint pos)
+record_at (GenIndex *index, guint pos)
 {
-  GenGeneration *g = index->summaries->pdata[pos];
+  GenGeneration *g = index->records->pdata[pos];
   if (g)
     return g;
   g_autoptr (GVariant) v = g_variant_get_child_value (index->loaded, pos);
-  const char *date, *os, *checksum, *version, *kver, *kdir, *loader;
-  gboolean initrd;
-  guint32 limit;
-  g_autofree const char **args = NULL;
-  g_variant_get (v, "(m&s&s&sm&sm&sm&sb^a&sm&su)", &date, &os, &checksum, &version, &kver, &kdir,
-                 &initrd, &args, &loader, &limit);
+  const char *date, *os, *checksum, *version, *kver, *kdir, *mpath, *mrev, *digest, *loader;
+  guint32 packages, source, schema, limit;
+  gboolean initrd, dirty;
+  g_autofree const char **args = NULL, **paths = NULL;
+  g_autoptr (GVariant) reads = NULL;
+  g_variant_get (v, "(m&s&s&sm&sum&sm&sb^a&sm&sm&sbm&s(uu@au)^a&sm&su)", &date, &os, &checksum,
+                 &version, &packages, &kver, &kdir, &initrd, &args, &mpath, &mrev, &dirty, &digest,
+                 &source, &schema, &reads, &paths, &loader, &limit);
   g = gen_generation_new ();
   g->number = g_array_index (index->numbers, guint, pos);
   g->date = g_strdup (date);
   g->os = g_strdup (os);
   g->release_checksum = g_strdup (checksum);
   g->release_version = g_strdup (version);
+  g->release_packages = packages;
   g->kernel_version = g_strdup (kver);
   g->kernel_dir = g_strdup (kdir);
   g->has_initrd = initrd;
-  g_strfreev (g->kernel_args);
   g->kernel_args = g_strdupv ((char **) args);
+  g->manifest_path = g_strdup (mpath);
+  g->manifest_revision = g_strdup (mrev);
+  g->manifest_dirty = dirty;
+  g->config_digest = g_strdup (digest);
+  g->data->source = source <= GEN_DATA_BY_MANIFEST ? source : GEN_DATA_UNDECLARED;
+  g->data->schema = schema;
+  gsize n_reads;
+  const guint32 *r = g_variant_get_fixed_array (reads, &n_reads, sizeof (guint32));
+  g_array_set_size (g->data->reads, 0);
+  g_array_append_vals (g->data->reads, r, n_reads);
+  g_strfreev (g->data_paths);
+  g->data_paths = g_strdupv ((char **) paths);
   g->boot_loader = g_strdup (loader);
   g->boot_limit = limit;
-  index->summaries->pdata[pos] = g;
+  index->records->pdata[pos] = g;
   return g;
 }
 
-/* Before the list of generations changes: every summary in memory. */
+/* Before the list of generations changes: every record in memory. */
 static void
 materialize (GenIndex *index)
 {
   if (!index->loaded)
     return;
-  for (guint i = 0; i < index->summaries->len; i++)
-    summary_at (index, i);
+  for (guint i = 0; i < index->records->len; i++)
+    record_at (index, i);
   g_clear_pointer (&index->loaded, g_variant_unref);
 }
 
@@ -222,11 +239,11 @@ parse (GenIndex *index, GBytes *bytes)
   g_autoptr (GVariant) last = g_variant_get_child_value (v, 1);
   g_autoptr (GVariant) numbers = g_variant_get_child_value (v, 2);
   g_autoptr (GVariant) inos = g_variant_get_child_value (v, 3);
-  g_autoptr (GVariant) sums = g_variant_get_child_value (v, 4);
+  g_autoptr (GVariant) records = g_variant_get_child_value (v, 4);
   gsize n_numbers, n_inos;
   const guint32 *nums = g_variant_get_fixed_array (numbers, &n_numbers, sizeof (guint32));
   const guint64 *ins = g_variant_get_fixed_array (inos, &n_inos, sizeof (guint64));
-  if (n_numbers != n_inos || n_numbers != g_variant_n_children (sums))
+  if (n_numbers != n_inos || n_numbers != g_variant_n_children (records))
     return FALSE;
   for (gsize i = 0; i < n_numbers; i++)
     if (nums[i] == 0 || (i > 0 && nums[i] <= nums[i - 1]))
@@ -234,8 +251,8 @@ parse (GenIndex *index, GBytes *bytes)
   index->last = g_variant_get_uint32 (last);
   g_array_append_vals (index->numbers, nums, n_numbers);
   g_array_append_vals (index->inos, ins, n_inos);
-  g_ptr_array_set_size (index->summaries, n_numbers);
-  index->loaded = g_steal_pointer (&sums);
+  g_ptr_array_set_size (index->records, n_numbers);
+  index->loaded = g_steal_pointer (&records);
 
   /* Needed only when the menu is written: read then. */
   index->loaded_files = g_variant_get_child_value (v, 5);
@@ -372,15 +389,21 @@ gen_index_save (GenIndex *index, int dfd, const char *path, GError **error)
           || d->mtime_ns + RACY_NS >= d->at_ns)
         g_hash_table_iter_remove (&hi);
     }
-  g_autoptr (GVariantBuilder) sums = g_variant_builder_new (G_VARIANT_TYPE ("a" SUMMARY_TYPE));
+  g_autoptr (GVariantBuilder) records = g_variant_builder_new (G_VARIANT_TYPE ("a" RECORD_TYPE));
   for (guint i = 0; i < index->numbers->len; i++)
     {
-      GenGeneration *g = summary_at (index, i);
+      GenGeneration *g = record_at (index, i);
       const char *const empty[] = { NULL };
-      g_variant_builder_add (sums, "(msssmsmsmsb^asmsu)", g->date, g->os, g->release_checksum,
-                             g->release_version, g->kernel_version, g->kernel_dir, g->has_initrd,
-                             g->kernel_args ? (const char *const *) g->kernel_args : empty,
-                             g->boot_loader, g->boot_limit);
+      GVariant *reads = g_variant_new_fixed_array (G_VARIANT_TYPE_UINT32, g->data->reads->data,
+                                                   g->data->reads->len, sizeof (guint32));
+      g_variant_builder_add (
+          records, "(msssmsumsmsb^asmsmsbms(uu@au)^asmsu)", g->date, g->os, g->release_checksum,
+          g->release_version, g->release_packages, g->kernel_version, g->kernel_dir,
+          g->has_initrd, g->kernel_args ? (const char *const *) g->kernel_args : empty,
+          g->manifest_path, g->manifest_revision, g->manifest_dirty, g->config_digest,
+          g->data->source, g->data->schema, reads,
+          g->data_paths ? (const char *const *) g->data_paths : empty, g->boot_loader,
+          g->boot_limit);
     }
   g_autoptr (GVariantBuilder) files = g_variant_builder_new (G_VARIANT_TYPE ("a(sttttay)"));
   g_autoptr (GList) paths = g_hash_table_get_keys (file_stamps (index));
@@ -407,7 +430,7 @@ gen_index_save (GenIndex *index, int dfd, const char *path, GError **error)
                                sizeof (guint32)),
     g_variant_new_fixed_array (G_VARIANT_TYPE_UINT64, index->inos->data, index->inos->len,
                                sizeof (guint64)),
-    g_variant_builder_end (sums),
+    g_variant_builder_end (records),
     g_variant_builder_end (files),
     g_variant_builder_end (dirs),
     g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, index->menu_key,
@@ -436,7 +459,7 @@ gen_index_lookup (GenIndex *index, guint number, guint64 ino)
   guint pos = find (index, number, &found);
   if (!found || (ino && g_array_index (index->inos, guint64, pos) != ino))
     return NULL;
-  return summary_at (index, pos);
+  return record_at (index, pos);
 }
 
 guint64
@@ -453,19 +476,19 @@ gen_index_put (GenIndex *index, guint64 ino, GenGeneration *g)
   materialize (index);
   gboolean found;
   guint pos = find (index, g->number, &found);
-  GenGeneration *c = gen_generation_copy_summary (g);
+  GenGeneration *c = gen_generation_copy (g);
   if (found)
     {
       /* Whoever borrowed the old one may still hold it. */
-      g_ptr_array_add (index->retired, g_steal_pointer (&index->summaries->pdata[pos]));
-      index->summaries->pdata[pos] = c;
+      g_ptr_array_add (index->retired, g_steal_pointer (&index->records->pdata[pos]));
+      index->records->pdata[pos] = c;
       g_array_index (index->inos, guint64, pos) = ino;
     }
   else
     {
       g_array_insert_val (index->numbers, pos, g->number);
       g_array_insert_val (index->inos, pos, ino);
-      g_ptr_array_insert (index->summaries, pos, c);
+      g_ptr_array_insert (index->records, pos, c);
     }
   index->dirty = TRUE;
   return c;
@@ -480,8 +503,8 @@ gen_index_retain (GenIndex *index, GHashTable *present)
       if (g_hash_table_contains (present, GUINT_TO_POINTER (n)))
         continue;
       materialize (index);
-      g_ptr_array_add (index->retired, g_steal_pointer (&index->summaries->pdata[i - 1]));
-      g_ptr_array_remove_index (index->summaries, i - 1);
+      g_ptr_array_add (index->retired, g_steal_pointer (&index->records->pdata[i - 1]));
+      g_ptr_array_remove_index (index->records, i - 1);
       g_array_remove_index (index->numbers, i - 1);
       g_array_remove_index (index->inos, i - 1);
       index->dirty = TRUE;

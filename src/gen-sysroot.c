@@ -285,29 +285,6 @@ gen_sysroot_load_generation (GenSysroot *s, guint number, GError **error)
   return g;
 }
 
-GPtrArray *
-gen_sysroot_list_generations (GenSysroot *s, GError **error)
-{
-  g_autoptr (GArray) numbers = generation_numbers (s, error);
-  if (!numbers)
-    return NULL;
-  g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify) gen_generation_free);
-  for (guint i = 0; i < numbers->len; i++)
-    {
-      guint n = g_array_index (numbers, guint, i);
-      if (n > s->last)
-        continue; /* never committed: a killed run's leftover */
-      /* Each once: not through the per-run cache, which would copy it. */
-      GenGeneration *seen
-          = s->records ? g_hash_table_lookup (s->records, GUINT_TO_POINTER (n)) : NULL;
-      GenGeneration *g = seen ? gen_generation_copy (seen) : read_generation (s, n, error);
-      if (!g)
-        return NULL;
-      g_ptr_array_add (out, g);
-    }
-  return g_steal_pointer (&out);
-}
-
 GenIndex *
 gen_sysroot_index (GenSysroot *s)
 {
@@ -370,13 +347,13 @@ gen_sysroot_generation_numbers (GenSysroot *s, GError **error)
 }
 
 GenGeneration *
-gen_sysroot_summary (GenSysroot *s, guint number)
+gen_sysroot_listed_generation (GenSysroot *s, guint number)
 {
   return s->index ? gen_index_lookup (s->index, number, 0) : NULL;
 }
 
 GPtrArray *
-gen_sysroot_list_summaries (GenSysroot *s, GError **error)
+gen_sysroot_list_generations (GenSysroot *s, GError **error)
 {
   if (!refresh_generations (s, error))
     return NULL;
@@ -628,7 +605,7 @@ remove_unused (GenSysroot *s, GPtrArray *removed, GError **error)
   guint removed_before = removed ? removed->len : 0;
   gboolean removed_any = FALSE;
 
-  g_autoptr (GPtrArray) gens = gen_sysroot_list_summaries (s, NULL);
+  g_autoptr (GPtrArray) gens = gen_sysroot_list_generations (s, NULL);
   if (!gens)
     return TRUE;
   g_autoptr (GHashTable) used = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
@@ -799,7 +776,7 @@ gen_sysroot_cleanup (GenSysroot *s, GPtrArray *removed, GError **error)
     {
       g_autoptr (GArray) all = gen_sysroot_generation_numbers (s, NULL);
       g_autoptr (GenGeneration) read = NULL;
-      GenGeneration *def = all ? gen_sysroot_summary (s, s->default_gen)
+      GenGeneration *def = all ? gen_sysroot_listed_generation (s, s->default_gen)
                                : (read = gen_sysroot_load_generation (s, s->default_gen, NULL));
       if (!def || !gen_generation_check_complete (s, def, NULL))
         return TRUE;

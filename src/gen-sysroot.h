@@ -46,7 +46,7 @@ typedef struct {
   guint default_gen; /* 0: none */
   guint last;        /* highest generation number ever committed */
   GHashTable *records; /* number → GenGeneration read so far: a committed record never changes */
-  GenIndex *index;     /* gen/generations.idx, once read (gen_sysroot_list_summaries) */
+  GenIndex *index;     /* gen/generations.idx, once read (gen_sysroot_list_generations) */
 } GenSysroot;
 
 void gen_sysroot_free (GenSysroot *sysroot);
@@ -69,24 +69,22 @@ gboolean gen_sysroot_reload (GenSysroot *sysroot, GError **error);
  * the state.  Needs the lock.  @out_removed (may be NULL) gets what was removed. */
 gboolean gen_sysroot_cleanup (GenSysroot *sysroot, GPtrArray *out_removed, GError **error);
 
-/* Every committed generation, sorted by number (GenGeneration). */
-GPtrArray *gen_sysroot_list_generations (GenSysroot *sysroot, GError **error);
+/* Generation @number's record, read from its generation.json (a copy: free it). */
 GenGeneration *gen_sysroot_load_generation (GenSysroot *sysroot, guint number, GError **error);
 
-/* Every committed generation, sorted by number, as gen/generations.idx keeps
- * it (gen-index.h): number, date, os, release, kernel and boot settings, not
- * the manifest nor the data (gen_sysroot_load_generation() has those).  Reads
- * only the records the index lacks or holds for another folder.  The array
- * (free it) borrows its elements from @sysroot: valid as long as it. */
-GPtrArray *gen_sysroot_list_summaries (GenSysroot *sysroot, GError **error);
+/* Every committed generation's record, sorted by number, as
+ * gen/generations.idx keeps it (gen-index.h): reads only the records the
+ * index lacks or holds for another folder.  The array (free it) borrows its
+ * elements from @sysroot: valid as long as it. */
+GPtrArray *gen_sysroot_list_generations (GenSysroot *sysroot, GError **error);
 
 /* The numbers of the committed generations, ascending: no record read (when
  * gen/generations is as the index knows it, not even the folder). */
 GArray *gen_sysroot_generation_numbers (GenSysroot *sysroot, GError **error);
 
-/* The summary of committed generation @number after one of the two calls
+/* The record of committed generation @number after one of the two calls
  * above (borrowed, as theirs), or NULL. */
-GenGeneration *gen_sysroot_summary (GenSysroot *sysroot, guint number);
+GenGeneration *gen_sysroot_listed_generation (GenSysroot *sysroot, guint number);
 
 /* The index as this run knows it (read on first use). */
 GenIndex *gen_sysroot_index (GenSysroot *sysroot);
