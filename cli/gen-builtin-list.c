@@ -5,6 +5,56 @@
 #include "gen-builtins.h"
 #include "gen-pin.h"
 
+static const char *
+json_bool (gboolean b)
+{
+  return b ? "true" : "false";
+}
+
+/* {"generations": [...]}, one generation a line: each the record as the
+ * index keeps it in JSON (gen_generation_json_text(), "data" last), with
+ * data.readable, current, default, booted and pinned added.  No JSON tree
+ * is built: at 1,000 generations building and printing trees was most of
+ * the time (docs/BENCHMARKS.md). */
+static gboolean
+print_json (GenSysroot *s, GError **error)
+{
+  g_autoptr (GArray) numbers = gen_sysroot_generation_numbers (s, error);
+  if (!numbers)
+    return FALSE;
+  guint booted = gen_sysroot_booted (s);
+  g_autoptr (GenDataState) data = gen_data_state_load (s, error);
+  if (!data)
+    return FALSE;
+  g_autofree guint *pins = gen_pins_load (s, NULL);
+  g_autoptr (GString) out = g_string_new ("{\n  \"generations\" : [");
+  for (guint i = 0; i < numbers->len; i++)
+    {
+      guint n = g_array_index (numbers, guint, i);
+      gboolean reads;
+      const char *json = gen_sysroot_listed_json (s, n, data->schema, &reads);
+      g_autofree char *own = NULL;
+      if (!json || !g_str_has_suffix (json, "}}"))
+        {
+          /* Not as gen writes it: made again from the record. */
+          GenGeneration *g = gen_sysroot_listed_generation (s, n);
+          json = own = gen_generation_json_text (g);
+          reads = gen_data_decl_reads (g->data, data->schema);
+        }
+      g_string_append (out, i ? ",\n    " : "\n    ");
+      g_string_append_len (out, json, strlen (json) - 2);
+      g_string_append_printf (out,
+                              ",\"readable\":%s},\"current\":%s,\"default\":%s,\"booted\":%s,"
+                              "\"pinned\":%s}",
+                              json_bool (s->last == 0 || reads), json_bool (n == s->current),
+                              json_bool (n == s->default_gen), json_bool (n == booted),
+                              json_bool (gen_pins_contains (pins, n)));
+    }
+  g_string_append (out, numbers->len ? "\n  ]\n}\n" : "]\n}\n");
+  fwrite (out->str, 1, out->len, stdout);
+  return TRUE;
+}
+
 int
 gen_builtin_list (GenCli *cli, int argc, char **argv)
 {
@@ -19,6 +69,8 @@ gen_builtin_list (GenCli *cli, int argc, char **argv)
     return gen_cli_usage_error ("gen list: unexpected argument '%s'", argv[1]);
 
   g_autoptr (GError) error = NULL;
+  if (json)
+    return print_json (cli->sysroot, &error) ? GEN_EXIT_OK : gen_cli_error (error);
   g_autoptr (GPtrArray) gens = gen_sysroot_list_generations (cli->sysroot, &error);
   if (!gens)
     return gen_cli_error (error);
@@ -29,22 +81,6 @@ gen_builtin_list (GenCli *cli, int argc, char **argv)
   /* Once, not once per generation: a gen/pins.json that cannot be read
    * shows nothing pinned, as before. */
   g_autofree guint *pins = gen_pins_load (cli->sysroot, NULL);
-
-  if (json)
-    {
-      g_autoptr (JsonArray) arr = json_array_new ();
-      for (guint i = 0; i < gens->len; i++)
-        {
-          JsonNode *node = gen_cli_generation_json (cli->sysroot, gens->pdata[i], booted, pins);
-          gen_cli_data_annotate (node, cli->sysroot, data, gens->pdata[i]);
-          json_array_add_element (arr, node);
-        }
-      g_autoptr (JsonObject) root = json_object_new ();
-      json_object_set_array_member (root, "generations", g_steal_pointer (&arr));
-      g_autoptr (JsonNode) node = json_node_init_object (json_node_alloc (), root);
-      gen_cli_print_json (node);
-      return GEN_EXIT_OK;
-    }
 
   if (gens->len == 0)
     {

@@ -84,17 +84,28 @@ gen_generation_to_json (GenGeneration *g)
   json_object_set_object_member (o, "manifest", man);
 
   set_string_or_null (o, "config_digest", g->config_digest);
-  g_autoptr (JsonBuilder) b = json_builder_new ();
-  gen_data_add_json (b, g->data, g->data_paths);
-  json_object_set_member (o, "data", json_builder_get_root (b));
 
   JsonObject *boot = json_object_new ();
   set_string_or_null (boot, "loader", g->boot_loader);
   set_uint_or_null (boot, "limit", g->boot_limit);
   json_object_set_object_member (o, "boot", boot);
+
+  /* Last: `gen list --json` adds "readable" to it (gen_generation_json_text). */
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  gen_data_add_json (b, g->data, g->data_paths);
+  json_object_set_member (o, "data", json_builder_get_root (b));
   JsonNode *node = json_node_new (JSON_NODE_OBJECT);
   json_node_take_object (node, o);
   return node;
+}
+
+char *
+gen_generation_json_text (GenGeneration *g)
+{
+  g_autoptr (JsonNode) node = gen_generation_to_json (g);
+  g_autoptr (JsonGenerator) gen = json_generator_new ();
+  json_generator_set_root (gen, node);
+  return json_generator_to_data (gen, NULL);
 }
 
 static char *

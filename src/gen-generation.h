@@ -38,6 +38,9 @@ GenGeneration *gen_generation_copy (GenGeneration *gen);
 /* The record as a JSON object (the stored form; also the base of `gen list --json`). */
 JsonNode *gen_generation_to_json (GenGeneration *gen);
 GenGeneration *gen_generation_from_json (JsonNode *node, GError **error);
+/* gen_generation_to_json() as compact text: one line, "data" its last
+ * member (what `gen list --json` extends). */
+char *gen_generation_json_text (GenGeneration *gen);
 
 /* The full kernel command line gen writes for this generation: the manifest's
  * arguments, then what the boot hook needs to find the generation. */

@@ -20,8 +20,12 @@
 #define INDEX_MAGIC "gen-generations-index-3"
 /* date, os, release checksum, version and packages, kernel version, dir,
  * initrd and args, manifest path, revision and dirty, config digest, data
- * (source, schema, reads), data paths, boot loader and limit. */
-#define RECORD_TYPE "(msssmsumsmsbasmsmsbms(uuau)asmsu)"
+ * (source, schema, reads), data paths, boot loader and limit, and the whole
+ * record as gen_generation_json_text() gives it (what `gen list --json`
+ * prints). */
+#define RECORD_TYPE "(msssmsumsmsbasmsmsbms(uuau)asmsus)"
+#define RECORD_DATA 13 /* the position of (source, schema, reads) */
+#define RECORD_JSON 17
 #define INDEX_TYPE "(suauata" RECORD_TYPE "a(sttttay)a(ssttttt)ay)"
 #define DIGEST_LEN 32
 
@@ -37,12 +41,19 @@ typedef struct
   guint64 ino, mtime_ns, ctime_ns, nlink, at_ns;
 } DirStamp;
 
+/* One generation's record: kept serialized, decoded only when asked for. */
+typedef struct
+{
+  GVariant *v;      /* RECORD_TYPE */
+  GenGeneration *g; /* v decoded, on first use */
+} Entry;
+
 struct _GenIndex
 {
   guint last;
   GArray *numbers;        /* guint, ascending */
   GArray *inos;           /* guint64, aligned with numbers */
-  GPtrArray *records;     /* GenGeneration or NULL (not read from `loaded` yet), aligned */
+  GPtrArray *entries;     /* Entry, or NULL while only in `loaded`; aligned */
   GVariant *loaded;       /* the records as read, while numbers are as read */
   GHashTable *files;      /* path → FileStamp, once read from `loaded_files` */
   GVariant *loaded_files; /* the file stamps as read, until first used */
@@ -50,7 +61,7 @@ struct _GenIndex
   GHashTable *dirs;       /* name → DirStamp */
   guint8 menu_key[DIGEST_LEN];
   gboolean has_menu_key;
-  GPtrArray *retired; /* records dropped by this process, still borrowed */
+  GPtrArray *retired; /* entries dropped by this process, still borrowed */
   gboolean valid;
   gboolean dirty;
 };
@@ -63,10 +74,15 @@ dir_stamp_free (DirStamp *d)
 }
 
 static void
-free_record (gpointer g)
+entry_free (gpointer p)
 {
-  if (g)
-    gen_generation_free (g);
+  Entry *e = p;
+  if (!e)
+    return;
+  g_variant_unref (e->v);
+  if (e->g)
+    gen_generation_free (e->g);
+  g_free (e);
 }
 
 static GenIndex *
@@ -75,12 +91,12 @@ index_new (void)
   GenIndex *index = g_new0 (GenIndex, 1);
   index->numbers = g_array_new (FALSE, FALSE, sizeof (guint));
   index->inos = g_array_new (FALSE, FALSE, sizeof (guint64));
-  index->records = g_ptr_array_new_with_free_func (free_record);
+  index->entries = g_ptr_array_new_with_free_func (entry_free);
   index->files = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   index->checked = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   index->dirs
       = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) dir_stamp_free);
-  index->retired = g_ptr_array_new_with_free_func ((GDestroyNotify) gen_generation_free);
+  index->retired = g_ptr_array_new_with_free_func (entry_free);
   return index;
 }
 
@@ -90,7 +106,7 @@ clear (GenIndex *index)
   index->last = 0;
   g_array_set_size (index->numbers, 0);
   g_array_set_size (index->inos, 0);
-  g_ptr_array_set_size (index->records, 0);
+  g_ptr_array_set_size (index->entries, 0);
   g_clear_pointer (&index->loaded, g_variant_unref);
   g_clear_pointer (&index->loaded_files, g_variant_unref);
   g_hash_table_remove_all (index->files);
@@ -105,7 +121,7 @@ gen_index_free (GenIndex *index)
     return;
   g_array_unref (index->numbers);
   g_array_unref (index->inos);
-  g_ptr_array_unref (index->records);
+  g_ptr_array_unref (index->entries);
   g_clear_pointer (&index->loaded, g_variant_unref);
   g_clear_pointer (&index->loaded_files, g_variant_unref);
   g_hash_table_unref (index->files);
@@ -136,23 +152,36 @@ sha256 (const void *data, gsize len, guint8 out[DIGEST_LEN])
   g_checksum_get_digest (c, out, &n);
 }
 
-/* The record at @pos, read from the loaded file on first use. */
+/* The entry at @pos, taken from the loaded file on first use. */
+static Entry *
+entry_at (GenIndex *index, guint pos)
+{
+  Entry *e = index->entries->pdata[pos];
+  if (!e)
+    {
+      e = g_new0 (Entry, 1);
+      e->v = g_variant_get_child_value (index->loaded, pos);
+      index->entries->pdata[pos] = e;
+    }
+  return e;
+}
+
+/* The record at @pos, decoded on first use. */
 static GenGeneration *
 record_at (GenIndex *index, guint pos)
 {
-  GenGeneration *g = index->records->pdata[pos];
-  if (g)
-    return g;
-  g_autoptr (GVariant) v = g_variant_get_child_value (index->loaded, pos);
+  Entry *e = entry_at (index, pos);
+  if (e->g)
+    return e->g;
   const char *date, *os, *checksum, *version, *kver, *kdir, *mpath, *mrev, *digest, *loader;
   guint32 packages, source, schema, limit;
   gboolean initrd, dirty;
   g_autofree const char **args = NULL, **paths = NULL;
   g_autoptr (GVariant) reads = NULL;
-  g_variant_get (v, "(m&s&s&sm&sum&sm&sb^a&sm&sm&sbm&s(uu@au)^a&sm&su)", &date, &os, &checksum,
-                 &version, &packages, &kver, &kdir, &initrd, &args, &mpath, &mrev, &dirty, &digest,
-                 &source, &schema, &reads, &paths, &loader, &limit);
-  g = gen_generation_new ();
+  g_variant_get (e->v, "(m&s&s&sm&sum&sm&sb^a&sm&sm&sbm&s(uu@au)^a&sm&su&s)", &date, &os,
+                 &checksum, &version, &packages, &kver, &kdir, &initrd, &args, &mpath, &mrev,
+                 &dirty, &digest, &source, &schema, &reads, &paths, &loader, &limit, NULL);
+  GenGeneration *g = gen_generation_new ();
   g->number = g_array_index (index->numbers, guint, pos);
   g->date = g_strdup (date);
   g->os = g_strdup (os);
@@ -177,18 +206,39 @@ record_at (GenIndex *index, guint pos)
   g->data_paths = g_strdupv ((char **) paths);
   g->boot_loader = g_strdup (loader);
   g->boot_limit = limit;
-  index->records->pdata[pos] = g;
+  e->g = g;
   return g;
 }
 
-/* Before the list of generations changes: every record in memory. */
+/* An entry for @g (copied), serialized. */
+static Entry *
+entry_new (GenGeneration *g)
+{
+  Entry *e = g_new0 (Entry, 1);
+  e->g = gen_generation_copy (g);
+  const char *const empty[] = { NULL };
+  g_autofree char *json = gen_generation_json_text (g);
+  GVariant *reads = g_variant_new_fixed_array (G_VARIANT_TYPE_UINT32, g->data->reads->data,
+                                               g->data->reads->len, sizeof (guint32));
+  e->v = g_variant_ref_sink (g_variant_new (
+      "(msssmsumsmsb^asmsmsbms(uu@au)^asmsus)", g->date, g->os, g->release_checksum,
+      g->release_version, g->release_packages, g->kernel_version, g->kernel_dir, g->has_initrd,
+      g->kernel_args ? (const char *const *) g->kernel_args : empty, g->manifest_path,
+      g->manifest_revision, g->manifest_dirty, g->config_digest, g->data->source, g->data->schema,
+      reads, g->data_paths ? (const char *const *) g->data_paths : empty, g->boot_loader,
+      g->boot_limit, json));
+  return e;
+}
+
+/* Before the list of generations changes: every entry taken from the
+ * loaded file (not decoded), so that positions can move. */
 static void
 materialize (GenIndex *index)
 {
   if (!index->loaded)
     return;
-  for (guint i = 0; i < index->records->len; i++)
-    record_at (index, i);
+  for (guint i = 0; i < index->entries->len; i++)
+    entry_at (index, i);
   g_clear_pointer (&index->loaded, g_variant_unref);
 }
 
@@ -251,7 +301,7 @@ parse (GenIndex *index, GBytes *bytes)
   index->last = g_variant_get_uint32 (last);
   g_array_append_vals (index->numbers, nums, n_numbers);
   g_array_append_vals (index->inos, ins, n_inos);
-  g_ptr_array_set_size (index->records, n_numbers);
+  g_ptr_array_set_size (index->entries, n_numbers);
   index->loaded = g_steal_pointer (&records);
 
   /* Needed only when the menu is written: read then. */
@@ -391,20 +441,7 @@ gen_index_save (GenIndex *index, int dfd, const char *path, GError **error)
     }
   g_autoptr (GVariantBuilder) records = g_variant_builder_new (G_VARIANT_TYPE ("a" RECORD_TYPE));
   for (guint i = 0; i < index->numbers->len; i++)
-    {
-      GenGeneration *g = record_at (index, i);
-      const char *const empty[] = { NULL };
-      GVariant *reads = g_variant_new_fixed_array (G_VARIANT_TYPE_UINT32, g->data->reads->data,
-                                                   g->data->reads->len, sizeof (guint32));
-      g_variant_builder_add (
-          records, "(msssmsumsmsb^asmsmsbms(uu@au)^asmsu)", g->date, g->os, g->release_checksum,
-          g->release_version, g->release_packages, g->kernel_version, g->kernel_dir,
-          g->has_initrd, g->kernel_args ? (const char *const *) g->kernel_args : empty,
-          g->manifest_path, g->manifest_revision, g->manifest_dirty, g->config_digest,
-          g->data->source, g->data->schema, reads,
-          g->data_paths ? (const char *const *) g->data_paths : empty, g->boot_loader,
-          g->boot_limit);
-    }
+    g_variant_builder_add_value (records, entry_at (index, i)->v);
   g_autoptr (GVariantBuilder) files = g_variant_builder_new (G_VARIANT_TYPE ("a(sttttay)"));
   g_autoptr (GList) paths = g_hash_table_get_keys (file_stamps (index));
   paths = g_list_sort (paths, (GCompareFunc) g_strcmp0);
@@ -462,6 +499,27 @@ gen_index_lookup (GenIndex *index, guint number, guint64 ino)
   return record_at (index, pos);
 }
 
+const char *
+gen_index_lookup_json (GenIndex *index, guint number, guint schema, gboolean *out_reads)
+{
+  gboolean found;
+  guint pos = find (index, number, &found);
+  if (!found)
+    return NULL;
+  Entry *e = entry_at (index, pos);
+  /* Two members, not the whole record: this runs for every generation. */
+  const char *json;
+  g_variant_get_child (e->v, RECORD_JSON, "&s", &json);
+  g_autoptr (GVariant) data = g_variant_get_child_value (e->v, RECORD_DATA);
+  g_autoptr (GVariant) reads = g_variant_get_child_value (data, 2);
+  gsize n;
+  const guint32 *r = g_variant_get_fixed_array (reads, &n, sizeof (guint32));
+  *out_reads = FALSE;
+  for (gsize i = 0; i < n; i++)
+    *out_reads |= r[i] == schema;
+  return json;
+}
+
 guint64
 gen_index_folder_ino (GenIndex *index, guint number)
 {
@@ -476,22 +534,22 @@ gen_index_put (GenIndex *index, guint64 ino, GenGeneration *g)
   materialize (index);
   gboolean found;
   guint pos = find (index, g->number, &found);
-  GenGeneration *c = gen_generation_copy (g);
+  Entry *e = entry_new (g);
   if (found)
     {
       /* Whoever borrowed the old one may still hold it. */
-      g_ptr_array_add (index->retired, g_steal_pointer (&index->records->pdata[pos]));
-      index->records->pdata[pos] = c;
+      g_ptr_array_add (index->retired, g_steal_pointer (&index->entries->pdata[pos]));
+      index->entries->pdata[pos] = e;
       g_array_index (index->inos, guint64, pos) = ino;
     }
   else
     {
       g_array_insert_val (index->numbers, pos, g->number);
       g_array_insert_val (index->inos, pos, ino);
-      g_ptr_array_insert (index->records, pos, c);
+      g_ptr_array_insert (index->entries, pos, e);
     }
   index->dirty = TRUE;
-  return c;
+  return e->g;
 }
 
 void
@@ -503,8 +561,8 @@ gen_index_retain (GenIndex *index, GHashTable *present)
       if (g_hash_table_contains (present, GUINT_TO_POINTER (n)))
         continue;
       materialize (index);
-      g_ptr_array_add (index->retired, g_steal_pointer (&index->records->pdata[i - 1]));
-      g_ptr_array_remove_index (index->records, i - 1);
+      g_ptr_array_add (index->retired, g_steal_pointer (&index->entries->pdata[i - 1]));
+      g_ptr_array_remove_index (index->entries, i - 1);
       g_array_remove_index (index->numbers, i - 1);
       g_array_remove_index (index->inos, i - 1);
       index->dirty = TRUE;

@@ -5,13 +5,13 @@
  *
  * The index is derived data: a run never trusts it blindly, and losing it, or
  * a crash at any point while it is written, only costs time.
- *   - Generations: each summary is kept with the inode number of its folder
+ *   - Generations: each record is kept with the inode number of its folder
  *     gen/generations/N.  Records are never rewritten once published (by a
  *     rename of the whole folder), so a folder that kept its inode kept its
  *     record.  When the folder gen/generations is not known unchanged (below),
  *     a run lists it (readdir gives the inode numbers for free), reads the
  *     record of every committed folder the index lacks or holds with another
- *     inode, and drops the summaries of folders that are gone.
+ *     inode, and drops the records of folders that are gone.
  *   - Folders (gen/generations, boot/loader/entries, gen/deploy, boot/<os>):
  *     a run that checked one records its inode, mtime, ctime and link count,
  *     as git's index records a file's stat data; a later run trusts what was
@@ -63,19 +63,24 @@ void gen_index_set_last (GenIndex *index, guint last);
 /* The numbers of the generations held, ascending (borrowed; @out_len set). */
 const guint *gen_index_numbers (GenIndex *index, guint *out_len);
 
-/* The summary of generation @number (borrowed, valid as long as @index),
+/* The record of generation @number (borrowed, valid as long as @index),
  * or NULL.  With @ino non-zero, only one kept for a folder of that inode. */
 GenGeneration *gen_index_lookup (GenIndex *index, guint number, guint64 ino);
+
+/* The record of generation @number as gen_generation_json_text() gives it
+ * (borrowed, valid as long as @index), without decoding the record, or
+ * NULL; *@out_reads whether its release reads data schema @schema. */
+const char *gen_index_lookup_json (GenIndex *index, guint number, guint schema,
+                                   gboolean *out_reads);
 
 /* The inode of generation @number's folder as kept, or 0. */
 guint64 gen_index_folder_ino (GenIndex *index, guint number);
 
-/* Keeps the summary of @g (its number, date, os, release, kernel and boot
- * settings; not its manifest nor its data) for a folder with inode @ino.
- * Returns the kept summary (borrowed, valid as long as @index). */
+/* Keeps a copy of the record @g for a folder with inode @ino.  Returns the
+ * copy (borrowed, valid as long as @index). */
 GenGeneration *gen_index_put (GenIndex *index, guint64 ino, GenGeneration *g);
 
-/* Drops the summaries of numbers not in @present (a set of GUINT_TO_POINTER). */
+/* Drops the records of numbers not in @present (a set of GUINT_TO_POINTER). */
 void gen_index_retain (GenIndex *index, GHashTable *present);
 
 /* Records that what @name stands for was checked when folder @path (under

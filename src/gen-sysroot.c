@@ -352,6 +352,12 @@ gen_sysroot_listed_generation (GenSysroot *s, guint number)
   return s->index ? gen_index_lookup (s->index, number, 0) : NULL;
 }
 
+const char *
+gen_sysroot_listed_json (GenSysroot *s, guint number, guint schema, gboolean *out_reads)
+{
+  return s->index ? gen_index_lookup_json (s->index, number, schema, out_reads) : NULL;
+}
+
 GPtrArray *
 gen_sysroot_list_generations (GenSysroot *s, GError **error)
 {
