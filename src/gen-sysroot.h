@@ -86,9 +86,9 @@ GArray *gen_sysroot_generation_numbers (GenSysroot *sysroot, GError **error);
  * above (borrowed, as theirs), or NULL. */
 GenGeneration *gen_sysroot_listed_generation (GenSysroot *sysroot, guint number);
 
-/* The record of committed generation @number after
- * gen_sysroot_list_generations() as gen_generation_json_text() gives it
- * (borrowed, as that list's), or NULL; *@out_reads whether its release
+/* The record of committed generation @number after one of the two calls
+ * above, as gen_generation_json_text() gives it (borrowed, as theirs), or
+ * NULL; *@out_reads whether its release
  * reads data schema @schema.  Decodes nothing but these two. */
 const char *gen_sysroot_listed_json (GenSysroot *sysroot, guint number, guint schema,
                                      gboolean *out_reads);
