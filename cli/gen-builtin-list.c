@@ -46,7 +46,7 @@ print_json (GenSysroot *s, GError **error)
       g_string_append_printf (out,
                               ",\"readable\":%s},\"current\":%s,\"default\":%s,\"booted\":%s,"
                               "\"pinned\":%s}",
-                              json_bool (s->last == 0 || reads), json_bool (n == s->current),
+                              json_bool (reads), json_bool (n == s->current),
                               json_bool (n == s->default_gen), json_bool (n == booted),
                               json_bool (gen_pins_contains (pins, n)));
     }
