@@ -11,23 +11,27 @@
 #include "gen-data.h"
 #include "gen-util.h"
 
-/* The body: a GVariant of this type, after the SHA-256 of its bytes:
- *   magic, last, numbers (ascending), their folders' inodes, their records
- *   (RECORD_TYPE, in the order of GenGeneration's members), menu files (path,
- *   inode, size, mtime ns, ctime ns, SHA-256 of the text), folder records
- *   (name, path, inode, mtime ns, ctime ns, link count, when recorded, ns),
- *   the digest of the menu last written (empty: none). */
+/* The file: the SHA-256 of the body, the SHA-256 of the texts, the body's
+ * length (8 bytes, little-endian), the body, the texts.
+ *   The body, a GVariant of INDEX_TYPE: magic, last, numbers (ascending),
+ *   their folders' inodes, their records (RECORD_TYPE, in the order of
+ *   GenGeneration's members), menu files (path, inode, size, mtime ns,
+ *   ctime ns, SHA-256 of the text), folder records (name, path, inode,
+ *   mtime ns, ctime ns, link count, when recorded, ns), the digest of the
+ *   menu last written (empty: none).
+ *   The texts, a GVariant "as": each record as gen_generation_json_text()
+ *   gives it (what `gen list --json` prints), aligned with the numbers.
+ * The body is checked when the file is read; the texts, half the file, only
+ * when one is first asked for: rollback reads none. */
 #define INDEX_MAGIC "gen-generations-index-3"
 /* date, os, release checksum, version and packages, kernel version, dir,
  * initrd and args, manifest path, revision and dirty, config digest, data
- * (source, schema, reads), data paths, boot loader and limit, and the whole
- * record as gen_generation_json_text() gives it (what `gen list --json`
- * prints). */
-#define RECORD_TYPE "(msssmsumsmsbasmsmsbms(uuau)asmsus)"
+ * (source, schema, reads), data paths, boot loader and limit. */
+#define RECORD_TYPE "(msssmsumsmsbasmsmsbms(uuau)asmsu)"
 #define RECORD_DATA 13 /* the position of (source, schema, reads) */
-#define RECORD_JSON 17
 #define INDEX_TYPE "(suauata" RECORD_TYPE "a(sttttay)a(ssttttt)ay)"
 #define DIGEST_LEN 32
+#define HEAD_LEN (2 * DIGEST_LEN + 8)
 
 typedef struct
 {
@@ -46,6 +50,7 @@ typedef struct
 {
   GVariant *v;      /* RECORD_TYPE */
   GenGeneration *g; /* v decoded, on first use */
+  char *json;       /* gen_generation_json_text(), on first use */
 } Entry;
 
 struct _GenIndex
@@ -55,6 +60,9 @@ struct _GenIndex
   GArray *inos;           /* guint64, aligned with numbers */
   GPtrArray *entries;     /* Entry, or NULL while only in `loaded`; aligned */
   GVariant *loaded;       /* the records as read, while numbers are as read */
+  GBytes *texts;          /* the texts as read (unchecked), while numbers are as read */
+  guint8 texts_digest[DIGEST_LEN];
+  GVariant *loaded_texts; /* the texts once checked; NULL if they did not match */
   GHashTable *files;      /* path → FileStamp, once read from `loaded_files` */
   GVariant *loaded_files; /* the file stamps as read, until first used */
   GHashTable *checked;    /* paths whose content this process knows: path → digest */
@@ -82,6 +90,7 @@ entry_free (gpointer p)
   g_variant_unref (e->v);
   if (e->g)
     gen_generation_free (e->g);
+  g_free (e->json);
   g_free (e);
 }
 
@@ -108,6 +117,8 @@ clear (GenIndex *index)
   g_array_set_size (index->inos, 0);
   g_ptr_array_set_size (index->entries, 0);
   g_clear_pointer (&index->loaded, g_variant_unref);
+  g_clear_pointer (&index->texts, g_bytes_unref);
+  g_clear_pointer (&index->loaded_texts, g_variant_unref);
   g_clear_pointer (&index->loaded_files, g_variant_unref);
   g_hash_table_remove_all (index->files);
   g_hash_table_remove_all (index->dirs);
@@ -123,6 +134,8 @@ gen_index_free (GenIndex *index)
   g_array_unref (index->inos);
   g_ptr_array_unref (index->entries);
   g_clear_pointer (&index->loaded, g_variant_unref);
+  g_clear_pointer (&index->texts, g_bytes_unref);
+  g_clear_pointer (&index->loaded_texts, g_variant_unref);
   g_clear_pointer (&index->loaded_files, g_variant_unref);
   g_hash_table_unref (index->files);
   g_hash_table_unref (index->checked);
@@ -178,9 +191,9 @@ record_at (GenIndex *index, guint pos)
   gboolean initrd, dirty;
   g_autofree const char **args = NULL, **paths = NULL;
   g_autoptr (GVariant) reads = NULL;
-  g_variant_get (e->v, "(m&s&s&sm&sum&sm&sb^a&sm&sm&sbm&s(uu@au)^a&sm&su&s)", &date, &os,
+  g_variant_get (e->v, "(m&s&s&sm&sum&sm&sb^a&sm&sm&sbm&s(uu@au)^a&sm&su)", &date, &os,
                  &checksum, &version, &packages, &kver, &kdir, &initrd, &args, &mpath, &mrev,
-                 &dirty, &digest, &source, &schema, &reads, &paths, &loader, &limit, NULL);
+                 &dirty, &digest, &source, &schema, &reads, &paths, &loader, &limit);
   GenGeneration *g = gen_generation_new ();
   g->number = g_array_index (index->numbers, guint, pos);
   g->date = g_strdup (date);
@@ -216,18 +229,56 @@ entry_new (GenGeneration *g)
 {
   Entry *e = g_new0 (Entry, 1);
   e->g = gen_generation_copy (g);
+  e->json = gen_generation_json_text (g);
   const char *const empty[] = { NULL };
-  g_autofree char *json = gen_generation_json_text (g);
   GVariant *reads = g_variant_new_fixed_array (G_VARIANT_TYPE_UINT32, g->data->reads->data,
                                                g->data->reads->len, sizeof (guint32));
   e->v = g_variant_ref_sink (g_variant_new (
-      "(msssmsumsmsb^asmsmsbms(uu@au)^asmsus)", g->date, g->os, g->release_checksum,
+      "(msssmsumsmsb^asmsmsbms(uu@au)^asmsu)", g->date, g->os, g->release_checksum,
       g->release_version, g->release_packages, g->kernel_version, g->kernel_dir, g->has_initrd,
       g->kernel_args ? (const char *const *) g->kernel_args : empty, g->manifest_path,
       g->manifest_revision, g->manifest_dirty, g->config_digest, g->data->source, g->data->schema,
       reads, g->data_paths ? (const char *const *) g->data_paths : empty, g->boot_loader,
-      g->boot_limit, json));
+      g->boot_limit));
   return e;
+}
+
+/* The texts as read, checked on first use; NULL when they do not match
+ * their digest (then each text is made again from its record). */
+static GVariant *
+loaded_texts (GenIndex *index)
+{
+  if (index->texts)
+    {
+      g_autoptr (GBytes) texts = g_steal_pointer (&index->texts);
+      guint8 digest[DIGEST_LEN];
+      gsize len;
+      const guint8 *data = g_bytes_get_data (texts, &len);
+      sha256 (data, len, digest);
+      g_autoptr (GVariant) v
+          = g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE ("as"), texts, FALSE));
+      if (memcmp (digest, index->texts_digest, DIGEST_LEN) == 0
+          && g_variant_n_children (v) == index->numbers->len)
+        index->loaded_texts = g_steal_pointer (&v);
+      else
+        g_debug ("%s: its texts are damaged; making them again", GEN_INDEX_FILE);
+    }
+  return index->loaded_texts;
+}
+
+/* The text of the record at @pos, taken from the loaded file or made on first use. */
+static const char *
+json_at (GenIndex *index, guint pos)
+{
+  Entry *e = entry_at (index, pos);
+  if (e->json)
+    return e->json;
+  GVariant *texts = index->loaded ? loaded_texts (index) : NULL;
+  if (texts)
+    g_variant_get_child (texts, pos, "s", &e->json);
+  else
+    e->json = gen_generation_json_text (record_at (index, pos));
+  return e->json;
 }
 
 /* Before the list of generations changes: every entry taken from the
@@ -237,9 +288,15 @@ materialize (GenIndex *index)
 {
   if (!index->loaded)
     return;
+  GVariant *texts = loaded_texts (index);
   for (guint i = 0; i < index->entries->len; i++)
-    entry_at (index, i);
+    {
+      Entry *e = entry_at (index, i);
+      if (texts && !e->json)
+        g_variant_get_child (texts, i, "s", &e->json);
+    }
   g_clear_pointer (&index->loaded, g_variant_unref);
+  g_clear_pointer (&index->loaded_texts, g_variant_unref);
 }
 
 /* The file stamps, from the loaded file on first use. */
@@ -274,13 +331,18 @@ parse (GenIndex *index, GBytes *bytes)
 {
   gsize len;
   const guint8 *data = g_bytes_get_data (bytes, &len);
-  if (len < DIGEST_LEN)
+  if (len < HEAD_LEN)
+    return FALSE;
+  guint64 body_len;
+  memcpy (&body_len, data + 2 * DIGEST_LEN, sizeof body_len);
+  body_len = GUINT64_FROM_LE (body_len);
+  if (body_len > len - HEAD_LEN)
     return FALSE;
   guint8 digest[DIGEST_LEN];
-  sha256 (data + DIGEST_LEN, len - DIGEST_LEN, digest);
+  sha256 (data + HEAD_LEN, body_len, digest);
   if (memcmp (digest, data, DIGEST_LEN) != 0)
     return FALSE;
-  g_autoptr (GBytes) body = g_bytes_new_from_bytes (bytes, DIGEST_LEN, len - DIGEST_LEN);
+  g_autoptr (GBytes) body = g_bytes_new_from_bytes (bytes, HEAD_LEN, body_len);
   g_autoptr (GVariant) v
       = g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE (INDEX_TYPE), body, FALSE));
   g_autoptr (GVariant) magic = g_variant_get_child_value (v, 0);
@@ -303,6 +365,9 @@ parse (GenIndex *index, GBytes *bytes)
   g_array_append_vals (index->inos, ins, n_inos);
   g_ptr_array_set_size (index->entries, n_numbers);
   index->loaded = g_steal_pointer (&records);
+  /* Checked when first used (loaded_texts()). */
+  index->texts = g_bytes_new_from_bytes (bytes, HEAD_LEN + body_len, len - HEAD_LEN - body_len);
+  memcpy (index->texts_digest, data + DIGEST_LEN, DIGEST_LEN);
 
   /* Needed only when the menu is written: read then. */
   index->loaded_files = g_variant_get_child_value (v, 5);
@@ -440,8 +505,12 @@ gen_index_save (GenIndex *index, int dfd, const char *path, GError **error)
         g_hash_table_iter_remove (&hi);
     }
   g_autoptr (GVariantBuilder) records = g_variant_builder_new (G_VARIANT_TYPE ("a" RECORD_TYPE));
+  g_autoptr (GVariantBuilder) texts = g_variant_builder_new (G_VARIANT_TYPE ("as"));
   for (guint i = 0; i < index->numbers->len; i++)
-    g_variant_builder_add_value (records, entry_at (index, i)->v);
+    {
+      g_variant_builder_add_value (records, entry_at (index, i)->v);
+      g_variant_builder_add (texts, "s", json_at (index, i));
+    }
   g_autoptr (GVariantBuilder) files = g_variant_builder_new (G_VARIANT_TYPE ("a(sttttay)"));
   g_autoptr (GList) paths = g_hash_table_get_keys (file_stamps (index));
   paths = g_list_sort (paths, (GCompareFunc) g_strcmp0);
@@ -475,11 +544,17 @@ gen_index_save (GenIndex *index, int dfd, const char *path, GError **error)
   };
   g_autoptr (GVariant) v
       = g_variant_ref_sink (g_variant_new_tuple (children, G_N_ELEMENTS (children)));
-  gsize body_len = g_variant_get_size (v);
-  g_autofree guint8 *data = g_malloc (DIGEST_LEN + body_len);
-  g_variant_store (v, data + DIGEST_LEN);
-  sha256 (data + DIGEST_LEN, body_len, data);
-  if (!gen_write_file_at (dfd, path, data, DIGEST_LEN + body_len, 0644, error))
+  g_autoptr (GVariant) t = g_variant_ref_sink (g_variant_builder_end (texts));
+  gsize body_len = g_variant_get_size (v), texts_len = g_variant_get_size (t);
+  gsize len = HEAD_LEN + body_len + texts_len;
+  g_autofree guint8 *data = g_malloc (len);
+  g_variant_store (v, data + HEAD_LEN);
+  g_variant_store (t, data + HEAD_LEN + body_len);
+  sha256 (data + HEAD_LEN, body_len, data);
+  sha256 (data + HEAD_LEN + body_len, texts_len, data + DIGEST_LEN);
+  guint64 le = GUINT64_TO_LE ((guint64) body_len);
+  memcpy (data + 2 * DIGEST_LEN, &le, sizeof le);
+  if (!gen_write_file_at (dfd, path, data, len, 0644, error))
     {
       g_prefix_error (error, "writing %s: ", path);
       return FALSE;
@@ -507,9 +582,8 @@ gen_index_lookup_json (GenIndex *index, guint number, guint schema, gboolean *ou
   if (!found)
     return NULL;
   Entry *e = entry_at (index, pos);
-  /* Two members, not the whole record: this runs for every generation. */
-  const char *json;
-  g_variant_get_child (e->v, RECORD_JSON, "&s", &json);
+  /* The text and one member, not the whole record: this runs for every generation. */
+  const char *json = json_at (index, pos);
   g_autoptr (GVariant) data = g_variant_get_child_value (e->v, RECORD_DATA);
   g_autoptr (GVariant) reads = g_variant_get_child_value (data, 2);
   gsize n;

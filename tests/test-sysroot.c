@@ -401,12 +401,32 @@ test_index_roundtrip (Fixture *f, gconstpointer data)
   g_assert_null (gen_index_lookup (again, 2, 0));
   g_assert_cmpstr (gen_index_lookup (again, 3, 103)->os, ==, "demo");
 
-  /* One byte changed: the checksum no longer matches. */
+  /* The texts `gen list --json` prints come back. */
+  g_autofree char *json2 = gen_generation_json_text (full);
+  g_autofree char *json1 = gen_generation_json_text (plain);
+  g_autoptr (GenIndex) third = gen_index_load (f->sysroot->dfd, GEN_INDEX_FILE);
+  gboolean reads = FALSE;
+  g_assert_cmpstr (gen_index_lookup_json (third, 2, 3, &reads), ==, json2);
+  g_assert_true (reads);
+  g_assert_cmpstr (gen_index_lookup_json (third, 1, 3, &reads), ==, json1);
+  g_assert_false (reads);
+
+  /* One byte of the texts (the file's end) changed: the records still
+   * count, and each text is made again from its record. */
   g_autofree char *path = g_build_filename (f->dir, GEN_INDEX_FILE, NULL);
   g_autofree char *text = NULL;
   gsize size;
   g_assert_true (g_file_get_contents (path, &text, &size, NULL));
-  text[size / 2] ^= 1;
+  text[size - 40] ^= 1;
+  g_assert_true (g_file_set_contents (path, text, size, NULL));
+  g_autoptr (GenIndex) texts_damaged = gen_index_load (f->sysroot->dfd, GEN_INDEX_FILE);
+  g_assert_true (gen_index_was_valid (texts_damaged));
+  g_assert_cmpstr (gen_index_lookup_json (texts_damaged, 2, 3, &reads), ==, json2);
+  g_assert_cmpstr (gen_index_lookup_json (texts_damaged, 1, 3, &reads), ==, json1);
+  text[size - 40] ^= 1;
+
+  /* One byte of the records changed: the checksum no longer matches. */
+  text[100] ^= 1;
   g_assert_true (g_file_set_contents (path, text, size, NULL));
   g_autoptr (GenIndex) damaged = gen_index_load (f->sysroot->dfd, GEN_INDEX_FILE);
   g_assert_false (gen_index_was_valid (damaged));
