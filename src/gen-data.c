@@ -59,8 +59,14 @@ gen_data_decl_equal (const GenDataDecl *a, const GenDataDecl *b)
 gboolean
 gen_data_decl_reads (const GenDataDecl *d, guint schema)
 {
-  for (guint i = 0; i < d->reads->len; i++)
-    if (g_array_index (d->reads, guint, i) == schema)
+  return gen_data_reads_contain ((const guint *) d->reads->data, d->reads->len, schema);
+}
+
+gboolean
+gen_data_reads_contain (const guint *reads, gsize n, guint schema)
+{
+  for (gsize i = 0; i < n; i++)
+    if (reads[i] == schema)
       return TRUE;
   return FALSE;
 }

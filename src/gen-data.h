@@ -54,6 +54,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (GenDataDecl, gen_data_decl_free)
 /* Same schema and same reads (the source is not compared). */
 gboolean gen_data_decl_equal (const GenDataDecl *a, const GenDataDecl *b);
 gboolean gen_data_decl_reads (const GenDataDecl *decl, guint schema);
+/* Whether @schema is among the @n schemas @reads (a declaration's reads). */
+gboolean gen_data_reads_contain (const guint *reads, gsize n, guint schema);
 /* "1, 2" */
 char *gen_data_decl_reads_string (const GenDataDecl *decl);
 const char *gen_data_source_name (GenDataSource source);

@@ -588,9 +588,7 @@ gen_index_lookup_json (GenIndex *index, guint number, guint schema, gboolean *ou
   g_autoptr (GVariant) reads = g_variant_get_child_value (data, 2);
   gsize n;
   const guint32 *r = g_variant_get_fixed_array (reads, &n, sizeof (guint32));
-  *out_reads = FALSE;
-  for (gsize i = 0; i < n; i++)
-    *out_reads |= r[i] == schema;
+  *out_reads = gen_data_reads_contain (r, n, schema);
   return json;
 }
 
