@@ -20,7 +20,7 @@ gen_boot_extlinux_text (GenBootMenu *menu)
                       "PROMPT 1\n"
                       "TIMEOUT %d\n"
                       "DEFAULT %s-%u\n",
-      menu->os, menu->os, GEN_BOOT_TIMEOUT * 10, menu->os, menu->default_entry->generation->number);
+      menu->os, menu->os, GEN_BOOT_TIMEOUT * 10, menu->os, menu->default_entry->number);
   for (guint i = 0; i < menu->entries->len; i++)
     {
       GenBootEntry *e = menu->entries->pdata[i];
@@ -38,8 +38,10 @@ gen_boot_extlinux_text (GenBootMenu *menu)
 static gboolean
 write_menu (int dfd, GenBootMenu *menu, GError **error)
 {
+  if (!gen_boot_menu_ready (menu, NULL, error))
+    return FALSE;
   g_autofree char *text = gen_boot_extlinux_text (menu);
-  return gen_boot_write_file (dfd, menu->index, EXTLINUX_CONF, text, error);
+  return gen_boot_write_file (dfd, menu->index, EXTLINUX_CONF, text, NULL, error);
 }
 
 const GenBootBackend gen_boot_backend_extlinux = {

@@ -127,16 +127,18 @@ gen_boot_grub_env_text (void)
 static gboolean
 write_menu (int dfd, GenBootMenu *menu, GError **error)
 {
+  if (!gen_boot_menu_ready (menu, NULL, error))
+    return FALSE;
   g_autofree char *text = gen_boot_grub_text (menu);
   /* The environment block first, and only when there is none: GRUB and the
    * boot hook own its content (next_entry). */
   if (!gen_exists_at (dfd, GRUB_ENV))
     {
       g_autofree char *env = gen_boot_grub_env_text ();
-      if (!gen_boot_write_file (dfd, NULL, GRUB_ENV, env, error))
+      if (!gen_boot_write_file (dfd, NULL, GRUB_ENV, env, NULL, error))
         return FALSE;
     }
-  return gen_boot_write_file (dfd, menu->index, GRUB_CFG, text, error);
+  return gen_boot_write_file (dfd, menu->index, GRUB_CFG, text, NULL, error);
 }
 
 const GenBootBackend gen_boot_backend_grub = {

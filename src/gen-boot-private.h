@@ -9,6 +9,11 @@ G_BEGIN_DECLS
  * that starts with them up to date even when boot.loader names another loader. */
 #define GEN_BOOT_HEADER "# written by gen"
 
+/* Bump when an entry's text changes for the same record and fallback
+ * (gen_boot_entry_text(), its title or command line): the index then
+ * trusts no entry written before (menu_key(), entry_from()). */
+#define GEN_BOOT_ENTRY_FORMAT 1
+
 typedef struct {
   const char *name;  /* as boot.loader names it */
   const char *path;  /* its menu file, relative to the sysroot; NULL when it has many */
@@ -24,8 +29,9 @@ gboolean gen_boot_systemd_boot_prune (int sysroot_dfd, GenBootMenu *menu, GError
 
 /* Writes @text to @path (relative to the sysroot) atomically, creating its
  * folder; leaves the file alone when it already holds @text: when @index
- * (may be NULL) knows it does without reading it, else by reading it. */
+ * (may be NULL) knows it does without reading it, else by reading it.
+ * @index notes the file as made from @from (may be NULL; gen-index.h). */
 gboolean gen_boot_write_file (int sysroot_dfd, GenIndex *index, const char *path,
-                              const char *text, GError **error);
+                              const char *text, const guint8 *from, GError **error);
 
 G_END_DECLS

@@ -66,20 +66,44 @@ gen_boot_write_loader_conf (int sysroot_dfd, const char *os, guint number, GErro
   return gen_write_file_at (sysroot_dfd, GEN_LOADER_CONF, text, strlen (text), 0644, error);
 }
 
+/* What an entry's text is made from, besides the entry format: its
+ * generation's record (the same while its folder keeps its inode: records
+ * are never rewritten) and its fallback.  FALSE when the folder is unknown. */
+static gboolean
+entry_from (GenBootMenu *menu, GenBootEntry *e, guint8 out[GEN_INDEX_FROM_LEN])
+{
+  guint64 ino = menu->index ? gen_index_folder_ino (menu->index, e->number) : 0;
+  if (ino == 0)
+    return FALSE;
+  guint32 rest[2] = { e->fallback, GEN_BOOT_ENTRY_FORMAT };
+  G_STATIC_ASSERT (sizeof ino + sizeof rest == GEN_INDEX_FROM_LEN);
+  memcpy (out, &ino, sizeof ino);
+  memcpy (out + sizeof ino, rest, sizeof rest);
+  return TRUE;
+}
+
 static gboolean
 write_menu (int dfd, GenBootMenu *menu, GError **error)
 {
-  /* Every entry before loader.conf names one of them. */
+  /* Every entry before loader.conf names one of them.  An entry file noted
+   * as made from the same inputs is left alone unread, and its entry is not
+   * made ready: adding one generation to a menu of 1,000 reads one record. */
   for (guint i = 0; i < menu->entries->len; i++)
     {
       GenBootEntry *e = menu->entries->pdata[i];
-      g_autofree char *name = gen_boot_entry_name (menu->os, e->generation->number);
+      g_autofree char *name = gen_boot_entry_name (menu->os, e->number);
       g_autofree char *path = g_build_filename (GEN_ENTRIES_DIR, name, NULL);
+      guint8 from[GEN_INDEX_FROM_LEN];
+      gboolean known_from = entry_from (menu, e, from);
+      if (known_from && gen_index_file_made_from (menu->index, dfd, path, from))
+        continue;
+      if (!gen_boot_menu_ready (menu, e, error))
+        return FALSE;
       g_autofree char *text = gen_boot_entry_text (e);
-      if (!gen_boot_write_file (dfd, menu->index, path, text, error))
+      if (!gen_boot_write_file (dfd, menu->index, path, text, known_from ? from : NULL, error))
         return FALSE;
     }
-  return gen_boot_write_loader_conf (dfd, menu->os, menu->default_entry->generation->number, error);
+  return gen_boot_write_loader_conf (dfd, menu->os, menu->default_entry->number, error);
 }
 
 /* The generation number of an entry file of @os ("<os>-<N>.conf"), or 0. */
@@ -114,7 +138,7 @@ gen_boot_systemd_boot_prune (int dfd, GenBootMenu *menu, GError **error)
   g_autoptr (GHashTable) kept = g_hash_table_new (NULL, NULL);
   for (guint i = 0; i < menu->entries->len; i++)
     g_hash_table_add (
-        kept, GUINT_TO_POINTER (((GenBootEntry *) menu->entries->pdata[i])->generation->number));
+        kept, GUINT_TO_POINTER (((GenBootEntry *) menu->entries->pdata[i])->number));
   g_autoptr (GPtrArray) stale = g_ptr_array_new_with_free_func (g_free);
   struct dirent *de;
   while ((de = readdir (d)) != NULL)

@@ -39,13 +39,6 @@ gen_boot_menu_free (GenBootMenu *menu)
   g_free (menu);
 }
 
-static gint
-newest_first (gconstpointer a, gconstpointer b)
-{
-  guint x = (*(GenGeneration **) a)->number, y = (*(GenGeneration **) b)->number;
-  return x < y ? 1 : x > y ? -1 : 0;
-}
-
 static char *
 entry_title (GenGeneration *g)
 {
@@ -76,57 +69,107 @@ menu_keeps (guint newer_count, guint number, guint limit, guint default_gen, gui
          || is_pinned (pinned, number);
 }
 
+/* The menu of the generations @numbers (@n of them, ascending) when @def is
+ * the boot default: its entries, newest first, with their numbers and
+ * fallbacks only (none ready). */
+static GenBootMenu *
+menu_build (const char *os, const guint *numbers, guint n, GenGeneration *def, guint current,
+            const guint *pinned)
+{
+  GenBootMenu *menu = g_new0 (GenBootMenu, 1);
+  menu->os = g_strdup (os);
+  menu->loader = g_strdup (def->boot_loader ? def->boot_loader : gen_boot_loader_names[0]);
+  menu->entries = g_ptr_array_new_with_free_func ((GDestroyNotify) entry_free);
+  for (guint i = n; i > 0; i--)
+    {
+      guint number = numbers[i - 1];
+      if (!menu_keeps (n - i, number, def->boot_limit, def->number, current, pinned))
+        continue;
+      GenBootEntry *e = g_new0 (GenBootEntry, 1);
+      e->number = number;
+      g_ptr_array_add (menu->entries, e);
+      if (number == def->number)
+        menu->default_entry = e;
+    }
+  /* Each entry falls back to the next older one in the menu: the boot hook
+   * asks the boot loader for it when this generation cannot start. */
+  for (guint i = 0; i + 1 < menu->entries->len; i++)
+    ((GenBootEntry *) menu->entries->pdata[i])->fallback
+        = ((GenBootEntry *) menu->entries->pdata[i + 1])->number;
+  return menu;
+}
+
+/* Makes @e ready with its record @g. */
+static void
+entry_fill (GenBootEntry *e, GenGeneration *g)
+{
+  e->generation = g;
+  e->title = entry_title (g);
+  g_autofree char *base = gen_generation_kernel_cmdline (g);
+  e->cmdline = e->fallback ? g_strdup_printf ("%s gen.fallback=%u", base, e->fallback)
+                           : g_steal_pointer (&base);
+}
+
+static gint
+ascending (gconstpointer a, gconstpointer b)
+{
+  guint x = *(const guint *) a, y = *(const guint *) b;
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
 GenBootMenu *
 gen_boot_menu_new (const char *os, GPtrArray *generations, guint default_gen, guint current,
                    const guint *pinned, GError **error)
 {
-  g_autoptr (GenBootMenu) menu = g_new0 (GenBootMenu, 1);
-  menu->os = g_strdup (os);
-  menu->generations = g_ptr_array_ref (generations);
-  menu->entries = g_ptr_array_new_with_free_func ((GDestroyNotify) entry_free);
-
-  /* Not g_ptr_array_copy: the copy would free the generations too. */
-  g_autoptr (GPtrArray) sorted = g_ptr_array_sized_new (generations->len);
+  g_autoptr (GHashTable) by_number = g_hash_table_new (NULL, NULL);
+  g_autoptr (GArray) numbers = g_array_sized_new (FALSE, FALSE, sizeof (guint), generations->len);
   for (guint i = 0; i < generations->len; i++)
-    g_ptr_array_add (sorted, generations->pdata[i]);
-  g_ptr_array_sort (sorted, newest_first);
-  GenGeneration *def = NULL;
-  for (guint i = 0; i < sorted->len; i++)
-    if (((GenGeneration *) sorted->pdata[i])->number == default_gen)
-      def = sorted->pdata[i];
+    {
+      GenGeneration *g = generations->pdata[i];
+      g_hash_table_insert (by_number, GUINT_TO_POINTER (g->number), g);
+      g_array_append_val (numbers, g->number);
+    }
+  g_array_sort (numbers, ascending);
+  GenGeneration *def = g_hash_table_lookup (by_number, GUINT_TO_POINTER (default_gen));
   if (!def)
     {
       g_set_error (error, GEN_ERROR, GEN_ERROR_NO_GENERATION,
                    "the boot default, generation %u, does not exist", default_gen);
       return NULL;
     }
-  menu->loader = g_strdup (def->boot_loader ? def->boot_loader : gen_boot_loader_names[0]);
-  guint limit = def->boot_limit;
-
-  for (guint i = 0; i < sorted->len; i++)
-    {
-      GenGeneration *g = sorted->pdata[i];
-      if (!menu_keeps (i, g->number, limit, default_gen, current, pinned))
-        continue;
-      GenBootEntry *e = g_new0 (GenBootEntry, 1);
-      e->generation = g;
-      e->title = entry_title (g);
-      g_ptr_array_add (menu->entries, e);
-      if (g == def)
-        menu->default_entry = e;
-    }
-  /* Each entry falls back to the next older one in the menu: the boot hook
-   * asks the boot loader for it when this generation cannot start. */
+  GenBootMenu *menu
+      = menu_build (os, (const guint *) numbers->data, numbers->len, def, current, pinned);
+  menu->generations = g_ptr_array_ref (generations);
   for (guint i = 0; i < menu->entries->len; i++)
     {
       GenBootEntry *e = menu->entries->pdata[i];
-      GenBootEntry *older = i + 1 < menu->entries->len ? menu->entries->pdata[i + 1] : NULL;
-      e->fallback = older ? older->generation->number : 0;
-      g_autofree char *base = gen_generation_kernel_cmdline (e->generation);
-      e->cmdline = e->fallback ? g_strdup_printf ("%s gen.fallback=%u", base, e->fallback)
-                               : g_steal_pointer (&base);
+      entry_fill (e, g_hash_table_lookup (by_number, GUINT_TO_POINTER (e->number)));
     }
-  return g_steal_pointer (&menu);
+  return menu;
+}
+
+gboolean
+gen_boot_menu_ready (GenBootMenu *menu, GenBootEntry *entry, GError **error)
+{
+  if (!entry)
+    {
+      for (guint i = 0; i < menu->entries->len; i++)
+        if (!gen_boot_menu_ready (menu, menu->entries->pdata[i], error))
+          return FALSE;
+      return TRUE;
+    }
+  if (entry->generation)
+    return TRUE;
+  GenGeneration *g
+      = menu->sysroot ? gen_sysroot_listed_generation (menu->sysroot, entry->number) : NULL;
+  if (!g)
+    {
+      g_set_error (error, GEN_ERROR, GEN_ERROR_NO_GENERATION,
+                   "generation %u has no record", entry->number);
+      return FALSE;
+    }
+  entry_fill (entry, g);
+  return TRUE;
 }
 
 GenBootEntry *
@@ -135,17 +178,22 @@ gen_boot_menu_lookup (GenBootMenu *menu, guint number)
   for (guint i = 0; i < menu->entries->len; i++)
     {
       GenBootEntry *e = menu->entries->pdata[i];
-      if (e->generation->number == number)
+      if (e->number == number)
         return e;
     }
   return NULL;
 }
 
 gboolean
-gen_boot_write_file (int dfd, GenIndex *index, const char *path, const char *text, GError **error)
+gen_boot_write_file (int dfd, GenIndex *index, const char *path, const char *text,
+                     const guint8 *from, GError **error)
 {
   if (index && gen_index_file_holds (index, dfd, path, text))
-    return TRUE;
+    {
+      if (from) /* so that the next run need not make @text to know */
+        gen_index_note_file (index, dfd, path, text, from);
+      return TRUE;
+    }
   g_autofree char *old = gen_read_file_at (dfd, path, NULL, NULL);
   if (!old || !g_str_equal (old, text))
     {
@@ -155,7 +203,7 @@ gen_boot_write_file (int dfd, GenIndex *index, const char *path, const char *tex
         return FALSE;
     }
   if (index)
-    gen_index_note_file (index, dfd, path, text);
+    gen_index_note_file (index, dfd, path, text, from);
   return TRUE;
 }
 
@@ -190,14 +238,15 @@ gen_boot_sync (GenSysroot *sysroot, GError **error)
 /* The digest of what the systemd-boot entries of the menu hold, from the
  * committed generations @numbers (ascending) alone: each entry's text follows
  * from its generation's record (the same while its folder keeps its inode:
- * records are never rewritten) and from the next older entry (its fallback).
- * Bump "entries-1" when gen_boot_entry_text() changes. */
+ * records are never rewritten) and from the next older entry (its fallback). */
 static void
 menu_key (GenSysroot *sysroot, GArray *numbers, guint limit, const guint *pinned, guint8 out[32])
 {
   GenIndex *index = gen_sysroot_index (sysroot);
   g_autoptr (GChecksum) c = g_checksum_new (G_CHECKSUM_SHA256);
-  g_checksum_update (c, (const guchar *) "entries-1", -1);
+  guint32 format = GEN_BOOT_ENTRY_FORMAT;
+  g_checksum_update (c, (const guchar *) "entries", -1);
+  g_checksum_update (c, (const guchar *) &format, sizeof format);
   g_checksum_update (c, (const guchar *) sysroot->os, strlen (sysroot->os) + 1);
   for (guint i = numbers->len; i > 0; i--)
     {
@@ -254,13 +303,10 @@ gen_boot_sync_without (GenSysroot *sysroot, const guint *without, GError **error
       && gen_index_dir_trusted (index, sysroot->dfd, "menu"))
     return gen_boot_write_loader_conf (sysroot->dfd, sysroot->os, sysroot->default_gen, error);
 
-  g_autoptr (GPtrArray) gens = g_ptr_array_sized_new (numbers->len);
-  for (guint i = 0; i < numbers->len; i++)
-    g_ptr_array_add (gens, gen_sysroot_listed_generation (sysroot, g_array_index (numbers, guint, i)));
-  g_autoptr (GenBootMenu) menu
-      = gen_boot_menu_new (sysroot->os, gens, sysroot->default_gen, sysroot->current, pins, error);
-  if (!menu)
-    return FALSE;
+  /* Entries are made ready only when written (gen_boot_menu_ready()). */
+  g_autoptr (GenBootMenu) menu = menu_build (sysroot->os, (const guint *) numbers->data,
+                                             numbers->len, def, sysroot->current, pins);
+  menu->sysroot = sysroot;
   menu->index = index;
 
   for (guint i = 0; i < G_N_ELEMENTS (backends); i++)
@@ -289,21 +335,22 @@ gen_boot_sync_without (GenSysroot *sysroot, const guint *without, GError **error
 gboolean
 gen_boot_write_pending_entry (GenSysroot *sysroot, GenGeneration *g, guint current, GError **error)
 {
-  g_autoptr (GPtrArray) gens = gen_sysroot_list_generations (sysroot, error);
-  if (!gens)
+  g_autoptr (GArray) numbers = gen_sysroot_generation_numbers (sysroot, error);
+  if (!numbers)
     return FALSE;
-  g_ptr_array_add (gens, g); /* borrowed, as the others */
+  g_array_append_val (numbers, g->number); /* the newest */
   g_autofree guint *pins = gen_pins_load (sysroot, error);
   if (!pins)
     return FALSE;
-  g_autoptr (GenBootMenu) menu = gen_boot_menu_new (g->os, gens, g->number, current, pins, error);
-  if (!menu)
-    return FALSE;
-  GenBootEntry *e = gen_boot_menu_lookup (menu, g->number);
+  g_autoptr (GenBootMenu) menu
+      = menu_build (g->os, (const guint *) numbers->data, numbers->len, g, current, pins);
+  GenBootEntry *e = menu->default_entry;
+  entry_fill (e, g);
   g_autofree char *name = gen_boot_entry_name (g->os, g->number);
   g_autofree char *path = g_build_filename (GEN_ENTRIES_DIR, name, NULL);
   g_autofree char *text = gen_boot_entry_text (e);
-  return gen_boot_write_file (sysroot->dfd, gen_sysroot_index (sysroot), path, text, error);
+  /* Not noted as made from its folder: that is still under gen/tmp. */
+  return gen_boot_write_file (sysroot->dfd, gen_sysroot_index (sysroot), path, text, NULL, error);
 }
 
 gboolean

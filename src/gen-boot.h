@@ -24,8 +24,10 @@ extern const char *const gen_boot_loader_names[];
 #define GEN_BOOT_TIMEOUT 3
 
 typedef struct {
-  GenGeneration *generation; /* borrowed from the menu's generation list */
+  guint number;              /* the generation it boots */
   guint fallback;            /* the next older generation in the menu; 0 for none */
+  /* The rest is set once the entry is ready (gen_boot_menu_ready()): */
+  GenGeneration *generation; /* its record, borrowed */
   char *title;               /* "demo, generation 4 (release 2.0, 2026-11-28)" */
   char *cmdline;             /* what the boot hook reads (docs/booting.md) */
 } GenBootEntry;
@@ -35,7 +37,8 @@ typedef struct {
   char *loader;             /* the default generation's boot.loader */
   GPtrArray *entries;       /* GenBootEntry, newest generation first */
   GenBootEntry *default_entry;
-  GPtrArray *generations;   /* holds what the entries point at */
+  GPtrArray *generations;   /* holds what the entries point at (gen_boot_menu_new) */
+  GenSysroot *sysroot;      /* borrowed, may be NULL: where gen_boot_sync()'s entries take their records */
   GenIndex *index;          /* borrowed, may be NULL: which menu files are known to be right */
 } GenBootMenu;
 
@@ -50,6 +53,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (GenBootMenu, gen_boot_menu_free)
  * Older generations stay on disk; they only leave the menu. */
 GenBootMenu *gen_boot_menu_new (const char *os, GPtrArray *generations, guint default_gen,
                                 guint current, const guint *pinned, GError **error);
+
+/* Makes @entry of @menu ready (all entries when NULL): its record, title and
+ * command line.  gen_boot_menu_new()'s are; gen_boot_sync() makes an entry
+ * ready only when it is written, so that a menu of 1,000 generations does
+ * not read 1,000 records to add one entry. */
+gboolean gen_boot_menu_ready (GenBootMenu *menu, GenBootEntry *entry, GError **error);
 
 /* The menu's entry for generation @number, or NULL when the menu leaves it out. */
 GenBootEntry *gen_boot_menu_lookup (GenBootMenu *menu, guint number);
@@ -79,7 +88,7 @@ gboolean gen_boot_write_pending_entry (GenSysroot *sysroot, GenGeneration *g, gu
 /* "<os>-<N>.conf" */
 char *gen_boot_entry_name (const char *os, guint number);
 
-/* The text of an entry's BLS Type #1 file. */
+/* The text of an entry's BLS Type #1 file (a ready entry). */
 char *gen_boot_entry_text (GenBootEntry *entry);
 
 /* Writes boot/loader/loader.conf naming @number's entry as the default, atomically.

@@ -28,7 +28,10 @@
  * initrd and args, manifest path, revision and dirty, config digest, data
  * (source, schema, reads), data paths, boot loader and limit. */
 #define RECORD_TYPE "(msssmsumsmsbasmsmsbms(uuau)asmsu)"
-#define RECORD_DATA 13 /* the position of (source, schema, reads) */
+/* Positions of members read alone. */
+#define RECORD_CHECKSUM 2
+#define RECORD_KERNEL_DIR 6
+#define RECORD_DATA 13 /* (source, schema, reads) */
 #define INDEX_TYPE "(suauata" RECORD_TYPE "a(sttttay)a(ssttttt)ay)"
 #define DIGEST_LEN 32
 #define HEAD_LEN (2 * DIGEST_LEN + 8)
@@ -37,6 +40,8 @@ typedef struct
 {
   guint64 ino, size, mtime_ns, ctime_ns;
   guint8 digest[DIGEST_LEN];
+  guint8 from[GEN_INDEX_FROM_LEN]; /* what the text was made from, as the writer put it */
+  guint64 has_from;                /* 64 bits: no padding, stamps are compared with memcmp */
 } FileStamp;
 
 typedef struct
@@ -255,10 +260,12 @@ loaded_texts (GenIndex *index)
       gsize len;
       const guint8 *data = g_bytes_get_data (texts, &len);
       sha256 (data, len, digest);
+      /* Trusted once it matches, as the body (parse()). */
       g_autoptr (GVariant) v
-          = g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE ("as"), texts, FALSE));
-      if (memcmp (digest, index->texts_digest, DIGEST_LEN) == 0
-          && g_variant_n_children (v) == index->numbers->len)
+          = memcmp (digest, index->texts_digest, DIGEST_LEN) == 0
+                ? g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE ("as"), texts, TRUE))
+                : NULL;
+      if (v && g_variant_n_children (v) == index->numbers->len)
         index->loaded_texts = g_steal_pointer (&v);
       else
         g_debug ("%s: its texts are damaged; making them again", GEN_INDEX_FILE);
@@ -308,16 +315,21 @@ file_stamps (GenIndex *index)
   GVariantIter it;
   const char *path;
   GVariant *dv;
-  FileStamp st;
+  FileStamp st = { 0 };
   g_variant_iter_init (&it, index->loaded_files);
   while (g_variant_iter_next (&it, "(&stttt@ay)", &path, &st.ino, &st.size, &st.mtime_ns,
                               &st.ctime_ns, &dv))
     {
+      /* The text's digest, then what it was made from when that was noted. */
       gsize n;
       const guint8 *d = g_variant_get_fixed_array (dv, &n, 1);
-      if (n == DIGEST_LEN)
+      if (n == DIGEST_LEN || n == DIGEST_LEN + GEN_INDEX_FROM_LEN)
         {
           memcpy (st.digest, d, DIGEST_LEN);
+          st.has_from = n > DIGEST_LEN;
+          memset (st.from, 0, sizeof st.from);
+          if (st.has_from)
+            memcpy (st.from, d + DIGEST_LEN, GEN_INDEX_FROM_LEN);
           g_hash_table_replace (index->files, g_strdup (path), g_memdup2 (&st, sizeof st));
         }
       g_variant_unref (dv);
@@ -342,9 +354,11 @@ parse (GenIndex *index, GBytes *bytes)
   sha256 (data + HEAD_LEN, body_len, digest);
   if (memcmp (digest, data, DIGEST_LEN) != 0)
     return FALSE;
+  /* Trusted: what matches its digest is what gen_index_save() serialized,
+   * in normal form, so GVariant need not check each child as it is read. */
   g_autoptr (GBytes) body = g_bytes_new_from_bytes (bytes, HEAD_LEN, body_len);
   g_autoptr (GVariant) v
-      = g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE (INDEX_TYPE), body, FALSE));
+      = g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE (INDEX_TYPE), body, TRUE));
   g_autoptr (GVariant) magic = g_variant_get_child_value (v, 0);
   if (!g_str_equal (g_variant_get_string (magic, NULL), INDEX_MAGIC))
     return FALSE;
@@ -399,18 +413,18 @@ gen_index_load (int dfd, const char *path)
 {
   GenIndex *index = index_new ();
   g_autoptr (GError) error = NULL;
-  int fd = openat (dfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  /* Mapped, not read: the variant is used in place. */
-  g_autoptr (GMappedFile) map = fd >= 0 ? g_mapped_file_new_from_fd (fd, FALSE, &error) : NULL;
-  if (fd >= 0)
-    close (fd);
-  if (!map)
+  /* Read, not mapped: once its checksums match, the copy is what
+   * gen_index_save() wrote, and no one can change it under us (parse()). */
+  gen_autofd fd = openat (dfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  gsize len = 0;
+  char *data = fd >= 0 ? gen_read_fd (fd, path, &len, &error) : NULL;
+  if (!data)
     {
       g_debug ("%s: %s; rebuilding it", path, error ? error->message : g_strerror (errno));
       index->dirty = TRUE;
       return index;
     }
-  g_autoptr (GBytes) bytes = g_mapped_file_get_bytes (map);
+  g_autoptr (GBytes) bytes = g_bytes_new_take (data, len);
   if (!parse (index, bytes))
     {
       g_debug ("%s: damaged or of another format; rebuilding it", path);
@@ -517,9 +531,13 @@ gen_index_save (GenIndex *index, int dfd, const char *path, GError **error)
   for (GList *l = paths; l; l = l->next)
     {
       FileStamp *st = g_hash_table_lookup (index->files, l->data);
-      g_variant_builder_add (
-          files, "(stttt@ay)", (const char *) l->data, st->ino, st->size, st->mtime_ns,
-          st->ctime_ns, g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, st->digest, DIGEST_LEN, 1));
+      guint8 d[DIGEST_LEN + GEN_INDEX_FROM_LEN];
+      memcpy (d, st->digest, DIGEST_LEN);
+      memcpy (d + DIGEST_LEN, st->from, GEN_INDEX_FROM_LEN);
+      gsize n = st->has_from ? sizeof d : DIGEST_LEN;
+      g_variant_builder_add (files, "(stttt@ay)", (const char *) l->data, st->ino, st->size,
+                             st->mtime_ns, st->ctime_ns,
+                             g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, d, n, 1));
     }
   g_autoptr (GVariantBuilder) dirs = g_variant_builder_new (G_VARIANT_TYPE ("a(ssttttt)"));
   g_hash_table_iter_init (&hi, index->dirs);
@@ -590,6 +608,31 @@ gen_index_lookup_json (GenIndex *index, guint number, guint schema, gboolean *ou
   const guint32 *r = g_variant_get_fixed_array (reads, &n, sizeof (guint32));
   *out_reads = gen_data_reads_contain (r, n, schema);
   return json;
+}
+
+gboolean
+gen_index_lookup_deploy (GenIndex *index, guint number, const char **out_checksum,
+                         const char **out_kernel_dir)
+{
+  gboolean found;
+  guint pos = find (index, number, &found);
+  if (!found)
+    return FALSE;
+  Entry *e = entry_at (index, pos);
+  if (e->g)
+    {
+      *out_checksum = e->g->release_checksum;
+      *out_kernel_dir = e->g->kernel_dir;
+      return TRUE;
+    }
+  /* Two members, not the whole record: cleanup asks this of every generation.
+   * The strings live in e->v's serialized data. */
+  g_autoptr (GVariant) checksum = g_variant_get_child_value (e->v, RECORD_CHECKSUM);
+  g_autoptr (GVariant) kdir = g_variant_get_child_value (e->v, RECORD_KERNEL_DIR);
+  g_autoptr (GVariant) kdir_value = g_variant_get_maybe (kdir);
+  *out_checksum = g_variant_get_string (checksum, NULL);
+  *out_kernel_dir = kdir_value ? g_variant_get_string (kdir_value, NULL) : NULL;
+  return TRUE;
 }
 
 guint64
@@ -713,16 +756,26 @@ stamp_of (int dfd, const char *path, FileStamp *out)
   return TRUE;
 }
 
+/* The stamp noted for @path, when the file still has its stat data. */
+static FileStamp *
+kept_stamp (GenIndex *index, int dfd, const char *path)
+{
+  FileStamp *kept = g_hash_table_lookup (file_stamps (index), path);
+  FileStamp now;
+  if (!kept || !stamp_of (dfd, path, &now) || now.ino != kept->ino || now.size != kept->size
+      || now.mtime_ns != kept->mtime_ns || now.ctime_ns != kept->ctime_ns)
+    return NULL;
+  return kept;
+}
+
 gboolean
 gen_index_file_holds (GenIndex *index, int dfd, const char *path, const char *text)
 {
   const guint8 *known = g_hash_table_lookup (index->checked, path);
   if (!known)
     {
-      FileStamp *kept = g_hash_table_lookup (file_stamps (index), path);
-      FileStamp now;
-      if (!kept || !stamp_of (dfd, path, &now) || now.ino != kept->ino || now.size != kept->size
-          || now.mtime_ns != kept->mtime_ns || now.ctime_ns != kept->ctime_ns)
+      FileStamp *kept = kept_stamp (index, dfd, path);
+      if (!kept)
         return FALSE;
       known = kept->digest;
       g_hash_table_replace (index->checked, g_strdup (path), g_memdup2 (known, DIGEST_LEN));
@@ -732,16 +785,29 @@ gen_index_file_holds (GenIndex *index, int dfd, const char *path, const char *te
   return memcmp (digest, known, DIGEST_LEN) == 0;
 }
 
-void
-gen_index_note_file (GenIndex *index, int dfd, const char *path, const char *text)
+gboolean
+gen_index_file_made_from (GenIndex *index, int dfd, const char *path, const guint8 *from)
 {
-  FileStamp st;
+  FileStamp *kept = kept_stamp (index, dfd, path);
+  return kept && kept->has_from && memcmp (kept->from, from, GEN_INDEX_FROM_LEN) == 0;
+}
+
+void
+gen_index_note_file (GenIndex *index, int dfd, const char *path, const char *text,
+                     const guint8 *from)
+{
+  FileStamp st = { 0 };
   if (!stamp_of (dfd, path, &st))
     {
       gen_index_forget_file (index, path);
       return;
     }
   sha256 (text, strlen (text), st.digest);
+  if (from)
+    {
+      memcpy (st.from, from, GEN_INDEX_FROM_LEN);
+      st.has_from = TRUE;
+    }
   g_hash_table_replace (index->checked, g_strdup (path), g_memdup2 (st.digest, DIGEST_LEN));
   /* Racy: a change in the same clock tick could leave the stat data as they
    * are.  Such a file is read again by a later run, which notes it then. */

@@ -73,6 +73,12 @@ GenGeneration *gen_index_lookup (GenIndex *index, guint number, guint64 ino);
 const char *gen_index_lookup_json (GenIndex *index, guint number, guint schema,
                                    gboolean *out_reads);
 
+/* The release checksum and kernel folder (NULL when none) of generation
+ * @number (borrowed, valid as long as @index), without decoding its record;
+ * FALSE when it is not held. */
+gboolean gen_index_lookup_deploy (GenIndex *index, guint number, const char **out_checksum,
+                                  const char **out_kernel_dir);
+
 /* The inode of generation @number's folder as kept, or 0. */
 guint64 gen_index_folder_ino (GenIndex *index, guint number);
 
@@ -97,12 +103,22 @@ void gen_index_forget_dir (GenIndex *index, const char *name);
 const guint8 *gen_index_menu_key (GenIndex *index);
 void gen_index_set_menu_key (GenIndex *index, const guint8 *key);
 
+#define GEN_INDEX_FROM_LEN 16
+
 /* TRUE when the file @path (under @dfd) is known to hold @text: its stat
  * data match what was noted, or it was checked by this process. */
 gboolean gen_index_file_holds (GenIndex *index, int dfd, const char *path, const char *text);
 
-/* Notes that the file @path now holds @text (just written or compared). */
-void gen_index_note_file (GenIndex *index, int dfd, const char *path, const char *text);
+/* Notes that the file @path now holds @text (just written or compared),
+ * made from @from (GEN_INDEX_FROM_LEN bytes the writer chooses; may be NULL). */
+void gen_index_note_file (GenIndex *index, int dfd, const char *path, const char *text,
+                          const guint8 *from);
+
+/* TRUE when the file @path is as noted, and was noted as made from @from:
+ * then it holds what the same inputs make, and neither the text nor the
+ * file need be read or made. */
+gboolean gen_index_file_made_from (GenIndex *index, int dfd, const char *path,
+                                   const guint8 *from);
 
 /* Forgets @path (removed). */
 void gen_index_forget_file (GenIndex *index, const char *path);

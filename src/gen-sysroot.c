@@ -321,8 +321,8 @@ refresh_generations (GenSysroot *s, GError **error)
       if (f->number > s->last)
         continue; /* never committed: a killed run's leftover */
       g_hash_table_add (present, GUINT_TO_POINTER (f->number));
-      if (gen_index_lookup (index, f->number, f->ino))
-        continue;
+      if (gen_index_folder_ino (index, f->number) == f->ino)
+        continue; /* held, for this folder: not decoded here */
       g_autoptr (GenGeneration) full = gen_sysroot_load_generation (s, f->number, error);
       if (!full)
         return FALSE;
@@ -455,11 +455,6 @@ gboolean
 gen_sysroot_commit_state (GenSysroot *s, const char *os, guint current, guint default_gen,
                           guint last, GError **error)
 {
-  /* Before the commit, as everything it publishes: what the index learnt in
-   * this run (new generations, folders found clean, menu files read) is not
-   * learnt again by the next one.  A run that commits nothing (a refused
-   * switch) leaves it as it was. */
-  gen_sysroot_save_index (s);
   g_autofree char *text = state_text (os, current, default_gen, last);
   if (!gen_write_file_at (s->dfd, GEN_STATE_FILE, text, strlen (text), 0644, error))
     {
@@ -474,7 +469,14 @@ gen_sysroot_commit_state (GenSysroot *s, const char *os, guint current, guint de
   s->current = current;
   s->default_gen = default_gen;
   s->last = last;
-  if (!gen_boot_sync (s, error))
+  gboolean synced = gen_boot_sync (s, error);
+  /* Last, so that it holds the menu as written: what the index learnt in
+   * this run (new generations, folders found clean, the menu) is not learnt
+   * again by the next one.  A run that commits nothing (a refused switch)
+   * leaves it as it was.  It is a cache, checked against what it describes:
+   * a run killed before this line leaves one that is merely behind. */
+  gen_sysroot_save_index (s);
+  if (!synced)
     {
       g_prefix_error (error, "writing the boot menu: ");
       return FALSE;
@@ -611,17 +613,19 @@ remove_unused (GenSysroot *s, GPtrArray *removed, GError **error)
   guint removed_before = removed ? removed->len : 0;
   gboolean removed_any = FALSE;
 
-  g_autoptr (GPtrArray) gens = gen_sysroot_list_generations (s, NULL);
-  if (!gens)
+  g_autoptr (GArray) numbers = gen_sysroot_generation_numbers (s, NULL);
+  if (!numbers)
     return TRUE;
   g_autoptr (GHashTable) used = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  for (guint i = 0; i < gens->len; i++)
+  for (guint i = 0; i < numbers->len; i++)
     {
-      GenGeneration *g = gens->pdata[i];
-      if (!g->kernel_dir)
+      const char *checksum, *kernel_dir;
+      if (!gen_index_lookup_deploy (s->index, g_array_index (numbers, guint, i), &checksum,
+                                    &kernel_dir)
+          || !kernel_dir)
         return TRUE;
-      g_hash_table_add (used, gen_sysroot_deploy_path (g->release_checksum));
-      g_hash_table_add (used, g_build_filename (GEN_BOOT_DIR, g->kernel_dir, NULL));
+      g_hash_table_add (used, gen_sysroot_deploy_path (checksum));
+      g_hash_table_add (used, g_build_filename (GEN_BOOT_DIR, kernel_dir, NULL));
     }
   g_autoptr (GPtrArray) deploys = dir_names (s, GEN_DEPLOY_DIR, error);
   if (!deploys)

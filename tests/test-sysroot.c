@@ -459,6 +459,52 @@ test_index_dir_records (Fixture *f, gconstpointer data)
   g_assert_false (gen_index_dir_trusted (index, f->sysroot->dfd, "unknown"));
 }
 
+/* A menu file's note: its text's digest, and what it was made from when
+ * the writer said so.  Known without reading while its stat data stay. */
+static void
+test_index_file_notes (Fixture *f, gconstpointer data)
+{
+  const guint8 from_a[GEN_INDEX_FROM_LEN] = { 1, 2, 3 };
+  const guint8 from_b[GEN_INDEX_FROM_LEN] = { 1, 2, 4 };
+  const char *text = "title demo\n";
+  struct timespec old[2] = { { 1000000000, 0 }, { 1000000000, 0 } };
+  g_autofree char *path = g_build_filename (f->dir, "boot", "x.conf", NULL);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (gen_write_file_at (AT_FDCWD, path, text, strlen (text), 0644, &error));
+  g_assert_no_error (error);
+  g_assert_no_errno (utimensat (AT_FDCWD, path, old, 0));
+
+  g_autoptr (GenIndex) index = gen_index_load (f->sysroot->dfd, GEN_INDEX_FILE);
+  g_assert_false (gen_index_file_made_from (index, f->sysroot->dfd, "boot/x.conf", from_a));
+  gen_index_note_file (index, f->sysroot->dfd, "boot/x.conf", text, from_a);
+  g_assert_true (gen_index_file_made_from (index, f->sysroot->dfd, "boot/x.conf", from_a));
+  g_assert_false (gen_index_file_made_from (index, f->sysroot->dfd, "boot/x.conf", from_b));
+  g_assert_true (gen_index_save (index, f->sysroot->dfd, GEN_INDEX_FILE, &error));
+  g_assert_no_error (error);
+
+  /* Saved and read again. */
+  g_autoptr (GenIndex) again = gen_index_load (f->sysroot->dfd, GEN_INDEX_FILE);
+  g_assert_true (gen_index_file_made_from (again, f->sysroot->dfd, "boot/x.conf", from_a));
+  g_assert_true (gen_index_file_holds (again, f->sysroot->dfd, "boot/x.conf", text));
+  /* Noted again without saying from what: no longer known as made from it. */
+  gen_index_note_file (again, f->sysroot->dfd, "boot/x.conf", text, NULL);
+  g_assert_false (gen_index_file_made_from (again, f->sysroot->dfd, "boot/x.conf", from_a));
+
+  /* The file changed (same size, old mtime: its ctime moves). */
+  gen_index_note_file (again, f->sysroot->dfd, "boot/x.conf", text, from_a);
+  g_assert_true (gen_index_file_made_from (again, f->sysroot->dfd, "boot/x.conf", from_a));
+  g_assert_true (gen_write_file_at (AT_FDCWD, path, "title omed\n", strlen (text), 0644, &error));
+  g_assert_no_errno (utimensat (AT_FDCWD, path, old, 0));
+  g_assert_false (gen_index_file_made_from (again, f->sysroot->dfd, "boot/x.conf", from_a));
+
+  /* Written just now (racy): noted for this process's digest only, never as made from. */
+  g_autoptr (GenIndex) third = gen_index_load (f->sysroot->dfd, GEN_INDEX_FILE);
+  g_assert_true (gen_write_file_at (AT_FDCWD, path, text, strlen (text), 0644, &error));
+  gen_index_note_file (third, f->sysroot->dfd, "boot/x.conf", text, from_a);
+  g_assert_false (gen_index_file_made_from (third, f->sysroot->dfd, "boot/x.conf", from_a));
+  g_assert_true (gen_index_file_holds (third, f->sysroot->dfd, "boot/x.conf", text));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -474,5 +520,6 @@ main (int argc, char **argv)
   g_test_add ("/sysroot/rollback", Fixture, NULL, setup, test_rollback, teardown);
   g_test_add ("/index/roundtrip", Fixture, NULL, setup, test_index_roundtrip, teardown);
   g_test_add ("/index/dir-records", Fixture, NULL, setup, test_index_dir_records, teardown);
+  g_test_add ("/index/file-notes", Fixture, NULL, setup, test_index_file_notes, teardown);
   return g_test_run ();
 }

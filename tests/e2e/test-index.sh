@@ -7,7 +7,7 @@
 # shellcheck source=tests/e2e/lib.sh
 . "$TESTS_DIR/e2e/lib.sh"
 
-plan 42
+plan 47
 
 make_release rel/1.0 1.0
 hostname () { echo "{ \"files\": { \"/etc/hostname\": { \"content\": \"$1\\n\" } } }"; }
@@ -128,5 +128,19 @@ expect_exit 0 gen rollback --to 3
 expect_eq "$(numbers)" "[1, 3, 4]" "removed generation: list is right"
 expect_exit 1 gen rollback --to 2
 expect_true "removed generation: no entry" test ! -e "$E/demo-2.conf"
+expect_file_contains "$E/demo-3.conf" "gen.fallback=1" \
+  "removed generation: the next newer entry falls back past it"
+
+# --- an entry edited by hand, with a trusted index ---------------------------------
+# Entries are noted with what they were made from (record and fallback), and
+# left unread while they keep their stat data: an edit changes those.
+age
+expect_exit 0 gen rollback --to 4
+expect_exit 0 gen rollback --to 3
+cp "$E/demo-1.conf" "$T/entry-1"
+sed -i 's/^title .*/title edited by hand/' "$E/demo-1.conf"
+touch -r "$T/entry-1" "$E/demo-1.conf" # even with its old mtime
+expect_exit 0 gen rollback --to 4
+expect_true "edited entry: written again" cmp -s "$E/demo-1.conf" "$T/entry-1"
 
 finish
