@@ -1,33 +1,16 @@
 #include "gen-git.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
-/* git's output, or NULL when it fails or is missing.  The program is looked
- * up once with access() rather than by G_SPAWN_SEARCH_PATH, which tries an
- * execve() in every PATH folder before the right one. */
-static char *
-run_git (const char *dir, const char *const *args)
+struct _GenGitQuery
 {
-  static char *git;
-  if (!git && !(git = g_find_program_in_path ("git")))
-    return NULL;
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_ptr_array_add (argv, git);
-  g_ptr_array_add (argv, (char *) "-C");
-  g_ptr_array_add (argv, (char *) dir);
-  for (const char *const *a = args; *a; a++)
-    g_ptr_array_add (argv, (char *) *a);
-  g_ptr_array_add (argv, NULL);
-  g_autofree char *out = NULL;
-  gint status;
-  if (!g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL,
-                     &out, NULL, &status, NULL)
-      || !g_spawn_check_wait_status (status, NULL))
-    return NULL;
-  return g_steal_pointer (&out);
-}
+  GPid pid;   /* 0: no git run (no repository, no git, or finished) */
+  int out_fd; /* git's stdout, or -1 */
+};
 
 /* Whether git could find a repository for @dir: unless the environment
  * names one, git looks for ".git" in @dir and its parents, so when none has
@@ -55,19 +38,66 @@ in_git_tree (const char *dir)
 
 /* One git run: `status --porcelain=v2 --branch` starts with the header
  * "# branch.oid <commit>" ("(initial)" before the first commit), and every
- * other line is a change under @dir, untracked files included. */
-void
-gen_git_describe (const char *dir, char **out_revision, gboolean *out_dirty)
+ * other line is a change under @dir, untracked files included.  git is
+ * looked up once with g_find_program_in_path() rather than by
+ * G_SPAWN_SEARCH_PATH, which tries an execve() in every PATH folder before
+ * the right one. */
+GenGitQuery *
+gen_git_query_start (const char *dir)
 {
-  static const char *const args[] = { "status", "--porcelain=v2", "--branch", "--", ".", NULL };
+  static char *git;
+  GenGitQuery *q = g_new0 (GenGitQuery, 1);
+  q->out_fd = -1;
+  if (!in_git_tree (dir) || (!git && !(git = g_find_program_in_path ("git"))))
+    return q;
+  const char *argv[] = { git, "-C", dir, "status", "--porcelain=v2", "--branch", "--", ".", NULL };
+  g_auto (GStrv) envp = g_environ_setenv (g_get_environ (), "GIT_OPTIONAL_LOCKS", "0", TRUE);
+  if (!g_spawn_async_with_pipes (NULL, (char **) argv, envp,
+                                 G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL,
+                                 &q->pid, NULL, &q->out_fd, NULL, NULL))
+    {
+      q->pid = 0;
+      q->out_fd = -1;
+    }
+  return q;
+}
+
+/* Reaps git; TRUE when it exited with 0. */
+static gboolean
+reap (GenGitQuery *q)
+{
+  int status = 0;
+  pid_t r;
+  while ((r = waitpid (q->pid, &status, 0)) < 0 && errno == EINTR)
+    ;
+  g_spawn_close_pid (q->pid);
+  q->pid = 0;
+  return r > 0 && WIFEXITED (status) && WEXITSTATUS (status) == 0;
+}
+
+void
+gen_git_query_finish (GenGitQuery *q, char **out_revision, gboolean *out_dirty)
+{
   *out_revision = NULL;
   *out_dirty = FALSE;
-  if (!in_git_tree (dir))
+  if (q->pid == 0)
     return;
-  g_autofree char *out = run_git (dir, args);
-  if (!out)
+  g_autoptr (GString) out = g_string_new (NULL);
+  for (;;)
+    {
+      char buf[4096];
+      ssize_t n = read (q->out_fd, buf, sizeof buf);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        break;
+      g_string_append_len (out, buf, n);
+    }
+  close (q->out_fd);
+  q->out_fd = -1;
+  if (!reap (q))
     return;
-  g_auto (GStrv) lines = g_strsplit (out, "\n", -1);
+  g_auto (GStrv) lines = g_strsplit (out->str, "\n", -1);
   const char *oid = NULL;
   gboolean dirty = FALSE;
   for (char **l = lines; *l; l++)
@@ -82,4 +112,26 @@ gen_git_describe (const char *dir, char **out_revision, gboolean *out_dirty)
     return;
   *out_revision = g_strdup (oid);
   *out_dirty = dirty;
+}
+
+void
+gen_git_query_free (GenGitQuery *q)
+{
+  if (!q)
+    return;
+  if (q->out_fd >= 0)
+    close (q->out_fd);
+  if (q->pid > 0)
+    {
+      kill (q->pid, SIGTERM);
+      reap (q);
+    }
+  g_free (q);
+}
+
+void
+gen_git_describe (const char *dir, char **out_revision, gboolean *out_dirty)
+{
+  g_autoptr (GenGitQuery) q = gen_git_query_start (dir);
+  gen_git_query_finish (q, out_revision, out_dirty);
 }

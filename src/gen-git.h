@@ -10,4 +10,16 @@ G_BEGIN_DECLS
  * from it, untracked files included. */
 void gen_git_describe (const char *dir, char **out_revision, gboolean *out_dirty);
 
+/* The same, with git run in the background, so that its run (a fork, an
+ * exec and git's own start, about 8 ms) overlaps the caller's work.  git
+ * runs with GIT_OPTIONAL_LOCKS=0: it writes nothing, and a query freed
+ * unfinished stops it without leaving .git/index.lock behind. */
+typedef struct _GenGitQuery GenGitQuery;
+GenGitQuery *gen_git_query_start (const char *dir);
+/* Waits for @query's answer. */
+void gen_git_query_finish (GenGitQuery *query, char **out_revision, gboolean *out_dirty);
+/* Stops git if it still runs, and reaps it. */
+void gen_git_query_free (GenGitQuery *query);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GenGitQuery, gen_git_query_free)
+
 G_END_DECLS

@@ -93,7 +93,7 @@ gen_switch_reuse (GenSysroot *sysroot, GenSwitchResult *result, GenGeneration *s
 
 gboolean
 gen_switch_write_generation (GenSysroot *sysroot, GenGeneration *g, GenManifest *m,
-                             GPtrArray *files, GError **error)
+                             GPtrArray *files, GenGitQuery *git, GError **error)
 {
   g_autofree char *tmp = g_strdup_printf (GEN_TMP_DIR "/generation-%u", g->number);
   g_autofree char *final = g_strdup_printf (GEN_GENERATIONS_DIR "/%u", g->number);
@@ -103,18 +103,22 @@ gen_switch_write_generation (GenSysroot *sysroot, GenGeneration *g, GenManifest 
   if (mkdirat (sysroot->dfd, tmp, 0755) < 0)
     return gen_throw_errno (error, "creating '%s'", tmp);
 
-  g_autoptr (JsonNode) node = gen_generation_to_json (g);
-  g_autofree char *json = json_to_string (node, TRUE);
-  g_autofree char *record = g_strconcat (json, "\n", NULL);
-  g_autofree char *record_path = g_build_filename (tmp, "generation.json", NULL);
   g_autofree char *manifest_path = g_build_filename (tmp, "manifest.json", NULL);
   g_autofree char *etc_path = g_build_filename (tmp, "etc", NULL);
   gsize mlen;
   const void *mdata = g_bytes_get_data (m->bytes, &mlen);
   if (!gen_write_new_file_at (sysroot->dfd, manifest_path, mdata, mlen, 0644, error)
       || !gen_render_write (files, sysroot->dfd, etc_path, error)
-      || !gen_data_write_paths_file (sysroot, tmp, g->data_paths, error)
-      || !gen_write_new_file_at (sysroot->dfd, record_path, record, strlen (record), 0644, error))
+      || !gen_data_write_paths_file (sysroot, tmp, g->data_paths, error))
+    return FALSE;
+  /* The record last: git ran while the files above were written and synced. */
+  if (git)
+    gen_git_query_finish (git, &g->manifest_revision, &g->manifest_dirty);
+  g_autoptr (JsonNode) node = gen_generation_to_json (g);
+  g_autofree char *json = json_to_string (node, TRUE);
+  g_autofree char *record = g_strconcat (json, "\n", NULL);
+  g_autofree char *record_path = g_build_filename (tmp, "generation.json", NULL);
+  if (!gen_write_new_file_at (sysroot->dfd, record_path, record, strlen (record), 0644, error))
     return FALSE;
   GEN_CRASH_POINT ("before syncing the generation folder", tmp);
   /* Each file was fsync'd as written, and gen_render_write synced the
@@ -405,9 +409,7 @@ switch_quick (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags,
   g->kernel_args = g_strdupv (m->kernel_args);
   g_free (g->manifest_path);
   g->manifest_path = g_canonicalize_filename (m->path, NULL);
-  /* The manifest's git revision is only recorded, never compared: it is
-   * read below, once a generation will be made. */
-  g_clear_pointer (&g->manifest_revision, g_free);
+  g_clear_pointer (&g->manifest_revision, g_free); /* git's, below */
   g->manifest_dirty = FALSE;
   g_free (g->config_digest);
   g->config_digest = gen_render_digest (files);
@@ -440,7 +442,9 @@ switch_quick (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags,
       return g_steal_pointer (&result);
     }
 
-  gen_git_describe (m->dir, &g->manifest_revision, &g->manifest_dirty);
+  /* The manifest's git revision is only recorded, never compared: git runs
+   * once a generation will be made, beside the work up to its record. */
+  g_autoptr (GenGitQuery) git = gen_git_query_start (m->dir);
   result->created = TRUE;
   result->activated = TRUE;
   if (g->number != sysroot->current && g->number != sysroot->default_gen)
@@ -453,7 +457,7 @@ switch_quick (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags,
   guint current = boot_only ? sysroot->current : g->number;
   if (!gen_switch_move_data (sysroot, result, g, error))
     return NULL;
-  if (!gen_switch_write_generation (sysroot, g, m, files, error)
+  if (!gen_switch_write_generation (sysroot, g, m, files, git, error)
       || !set_generation_ref (sysroot, g->number, g->release_checksum, error)
       || !gen_boot_write_pending_entry (sysroot, g, current, error))
     {

@@ -12,6 +12,7 @@
 #pragma once
 
 #include "gen-data.h"
+#include "gen-git.h"
 #include "gen-manifest.h"
 #include "gen-sysroot.h"
 
@@ -60,9 +61,11 @@ gboolean gen_switch_find_other (GenSysroot *sysroot, GenGeneration *g, guint bas
                                 gboolean boot_only, GenGeneration **out_same, GError **error);
 
 /* Writes generation @g's folder under gen/tmp (manifest, overlay @files,
- * data-paths, record) and publishes it with one rename. */
+ * data-paths, record) and publishes it with one rename.  @git (may be NULL):
+ * a query whose answer goes into @g's record, awaited only when the record
+ * is made. */
 gboolean gen_switch_write_generation (GenSysroot *sysroot, GenGeneration *g, GenManifest *m,
-                                      GPtrArray *files, GError **error);
+                                      GPtrArray *files, GenGitQuery *git, GError **error);
 
 /* Creates the data folders and runs the plan's migrations (none: TRUE). */
 gboolean gen_switch_move_data (GenSysroot *sysroot, GenSwitchResult *result, GenGeneration *g,

@@ -215,7 +215,7 @@ switch_generation (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags,
     return NULL;
   if (progress)
     progress ("writing generation", 0, 0, user_data);
-  if (!gen_switch_write_generation (sysroot, g, m, files, error)
+  if (!gen_switch_write_generation (sysroot, g, m, files, NULL, error)
       || !gen_store_set_generation_ref (store, g->number, g->release_checksum, cancellable, error)
       || !gen_boot_write_pending_entry (sysroot, g, boot_only ? sysroot->current : g->number,
                                         error))
