@@ -587,7 +587,7 @@ gen_index_save (GenIndex *index, int dfd, const char *path, GError **error)
   guint64 le = GUINT64_TO_LE ((guint64) body_len);
   memcpy (data, head, sizeof head);
   memcpy (data + sizeof head, &le, sizeof le);
-  if (!gen_write_file_at (dfd, path, data, len, 0644, error))
+  if (!gen_write_cache_file_at (dfd, path, data, len, 0644, error))
     {
       g_prefix_error (error, "writing %s: ", path);
       return FALSE;

@@ -270,6 +270,31 @@ gen_write_file_at (int dfd, const char *path, const void *data, gsize len, mode_
 }
 
 gboolean
+gen_write_cache_file_at (int dfd, const char *path, const void *data, gsize len, mode_t mode,
+                         GError **error)
+{
+  g_autofree char *tmp = tmp_name_for (path);
+  GEN_CRASH_POINT ("before creating", tmp);
+  gen_autofd fd = openat (dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+  if (fd < 0)
+    return gen_throw_errno (error, "creating '%s'", tmp);
+  if (fchmod (fd, mode) < 0 || !write_all (fd, data, len))
+    {
+      gen_throw_errno (error, "writing '%s'", tmp);
+      unlinkat (dfd, tmp, 0);
+      return FALSE;
+    }
+  GEN_CRASH_POINT ("before renaming to", path);
+  if (renameat (dfd, tmp, dfd, path) < 0)
+    {
+      gen_throw_errno (error, "renaming '%s' to '%s'", tmp, path);
+      unlinkat (dfd, tmp, 0);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
 gen_copy_file_at (int src_dfd, const char *src, int dst_dfd, const char *dst, mode_t mode,
                   GError **error)
 {

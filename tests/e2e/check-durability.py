@@ -19,6 +19,9 @@ outside the store gen/repo, which ostree syncs itself):
    before the commit (the rename to gen/state.json);
 4. the commit comes after every other publishing rename and its folder sync,
    loader.conf after the commit's folder sync.
+gen/generations.idx is left out: a cache that checks itself (its CRC) and
+is checked against what it describes, it is renamed into place after the
+commit and the menus and never fsync'd (docs/architecture.md).
 Under SYSROOT/boot, which may be a file system of its own (an EFI system
 partition), a syncfs of the sysroot does not count: only fsync does.
 
@@ -186,6 +189,7 @@ repo = os.path.join(sysroot, "gen/repo")
 tmp = os.path.join(sysroot, "gen/tmp")
 state = os.path.join(sysroot, "gen/state.json")
 loader = os.path.join(sysroot, "boot/loader/loader.conf")
+caches = {os.path.join(sysroot, "gen/generations.idx")}
 
 
 def syncfs_between(a, b, path):
@@ -205,7 +209,8 @@ def synced_file(path, before):
 
 
 publishing = [(i, s, d) for (i, s, d) in renames
-              if inside(d, sysroot) and not inside(d, repo) and not inside(d, tmp)]
+              if inside(d, sysroot) and not inside(d, repo) and not inside(d, tmp)
+              and d not in caches]
 for n, (i, src, dst) in enumerate(publishing):
     name = rel(dst)
     # What changed inside the tree being published (paths as they were).
