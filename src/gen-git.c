@@ -128,10 +128,3 @@ gen_git_query_free (GenGitQuery *q)
     }
   g_free (q);
 }
-
-void
-gen_git_describe (const char *dir, char **out_revision, gboolean *out_dirty)
-{
-  g_autoptr (GenGitQuery) q = gen_git_query_start (dir);
-  gen_git_query_finish (q, out_revision, out_dirty);
-}

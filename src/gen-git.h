@@ -5,15 +5,13 @@
 
 G_BEGIN_DECLS
 
-/* The commit checked out in the git repository holding @dir (NULL when @dir
- * is in none, or git is missing), and whether anything under @dir differs
- * from it, untracked files included. */
-void gen_git_describe (const char *dir, char **out_revision, gboolean *out_dirty);
-
-/* The same, with git run in the background, so that its run (a fork, an
- * exec and git's own start, about 8 ms) overlaps the caller's work.  git
- * runs with GIT_OPTIONAL_LOCKS=0: it writes nothing, and a query freed
- * unfinished stops it without leaving .git/index.lock behind. */
+/* Finding out the commit checked out in the git repository holding @dir
+ * (NULL when @dir is in none, or git is missing), and whether anything under
+ * @dir differs from it, untracked files included.  git runs in the
+ * background, so that its run (a fork, an exec and git's own start, about
+ * 8 ms) overlaps the caller's work; with GIT_OPTIONAL_LOCKS=0, so that it
+ * writes nothing and a query freed unfinished stops it without leaving
+ * .git/index.lock behind. */
 typedef struct _GenGitQuery GenGitQuery;
 GenGitQuery *gen_git_query_start (const char *dir);
 /* Waits for @query's answer. */

@@ -142,7 +142,9 @@ switch_generation (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags,
   g->has_initrd = release->has_initrd;
   g->kernel_args = g_strdupv (m->kernel_args);
   g->manifest_path = g_canonicalize_filename (m->path, NULL);
-  gen_git_describe (m->dir, &g->manifest_revision, &g->manifest_dirty);
+  /* Recorded, never compared: git runs beside the checkout and the kernel,
+   * and is stopped unheard when no generation is made. */
+  g_autoptr (GenGitQuery) git = gen_git_query_start (m->dir);
   g->config_digest = gen_render_digest (files);
   g_autoptr (GPtrArray) steps = NULL;
   if (!gen_data_release_fill (gen_store_get_repo (store), m, g, &steps, cancellable, error))
@@ -215,7 +217,7 @@ switch_generation (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags,
     return NULL;
   if (progress)
     progress ("writing generation", 0, 0, user_data);
-  if (!gen_switch_write_generation (sysroot, g, m, files, NULL, error)
+  if (!gen_switch_write_generation (sysroot, g, m, files, git, error)
       || !gen_store_set_generation_ref (store, g->number, g->release_checksum, cancellable, error)
       || !gen_boot_write_pending_entry (sysroot, g, boot_only ? sysroot->current : g->number,
                                         error))
