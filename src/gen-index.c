@@ -366,8 +366,8 @@ parse (GenIndex *index, GBytes *bytes)
   guint64 body_len;
   memcpy (&body_len, data + 8, sizeof body_len);
   body_len = GUINT64_FROM_LE (body_len);
-  if (body_len > len - HEAD_LEN)
-    return FALSE;
+  if (body_len == 0 || body_len > len - HEAD_LEN)
+    return FALSE; /* 0: a file of zeros would match its CRC */
   if (crc_of (data + HEAD_LEN, body_len) != crc_at (data))
     return FALSE;
   g_autoptr (GBytes) body = g_bytes_new_from_bytes (bytes, HEAD_LEN, body_len);

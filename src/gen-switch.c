@@ -142,9 +142,6 @@ switch_generation (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags,
   g->has_initrd = release->has_initrd;
   g->kernel_args = g_strdupv (m->kernel_args);
   g->manifest_path = g_canonicalize_filename (m->path, NULL);
-  /* Recorded, never compared: git runs beside the checkout and the kernel,
-   * and is stopped unheard when no generation is made. */
-  g_autoptr (GenGitQuery) git = gen_git_query_start (m->dir);
   g->config_digest = gen_render_digest (files);
   g_autoptr (GPtrArray) steps = NULL;
   if (!gen_data_release_fill (gen_store_get_repo (store), m, g, &steps, cancellable, error))
@@ -202,6 +199,9 @@ switch_generation (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags,
       return g_steal_pointer (&result);
     }
 
+  /* The manifest's git revision is only recorded, never compared: git runs
+   * beside the checkout and the kernel. */
+  g_autoptr (GenGitQuery) git = gen_git_query_start (m->dir);
   gboolean made_checkout;
   if (progress)
     progress ("checking out release", 0, 0, user_data);

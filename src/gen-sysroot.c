@@ -321,7 +321,7 @@ refresh_generations (GenSysroot *s, GError **error)
       if (f->number > s->last)
         continue; /* never committed: a killed run's leftover */
       g_hash_table_add (present, GUINT_TO_POINTER (f->number));
-      if (gen_index_folder_ino (index, f->number) == f->ino)
+      if (f->ino != 0 && gen_index_folder_ino (index, f->number) == f->ino)
         continue; /* held, for this folder: not decoded here */
       g_autoptr (GenGeneration) full = gen_sysroot_load_generation (s, f->number, error);
       if (!full)
@@ -594,6 +594,17 @@ remove_via (GenSysroot *s, const char *path, const char *aside, GPtrArray *remov
  * They hold the release's files (the checkout's hard links keep the store's
  * objects alive) and the kernel, so they go.  Nothing is removed when a
  * generation's record cannot be read: it might use them. */
+/* 64 lowercase hex digits, as a release checksum is. */
+static gboolean
+is_checksum (const char *s)
+{
+  gsize n = 0;
+  for (; s[n]; n++)
+    if (!g_ascii_isxdigit (s[n]) || g_ascii_isupper (s[n]))
+      return FALSE;
+  return n == 64;
+}
+
 static gboolean
 remove_unused (GenSysroot *s, GPtrArray *removed, GError **error)
 {
@@ -620,9 +631,11 @@ remove_unused (GenSysroot *s, GPtrArray *removed, GError **error)
   for (guint i = 0; i < numbers->len; i++)
     {
       const char *checksum, *kernel_dir;
+      /* Something unexpected (no kernel yet, or a damaged record that slipped
+       * past the index's CRC): remove nothing rather than what it hides. */
       if (!gen_index_lookup_deploy (s->index, g_array_index (numbers, guint, i), &checksum,
                                     &kernel_dir)
-          || !kernel_dir)
+          || !kernel_dir || !*kernel_dir || !is_checksum (checksum))
         return TRUE;
       g_hash_table_add (used, gen_sysroot_deploy_path (checksum));
       g_hash_table_add (used, g_build_filename (GEN_BOOT_DIR, kernel_dir, NULL));

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "gen-activate.h"
 #include "gen-boot.h"
@@ -490,8 +491,18 @@ test_index_file_notes (Fixture *f, gconstpointer data)
   gen_index_note_file (again, f->sysroot->dfd, "boot/x.conf", text, NULL);
   g_assert_false (gen_index_file_made_from (again, f->sysroot->dfd, "boot/x.conf", from_a));
 
-  /* The file changed (same size, old mtime: its ctime moves). */
+  /* The file edited in place (same inode, same size, its old mtime put
+   * back): only its ctime tells. */
   gen_index_note_file (again, f->sysroot->dfd, "boot/x.conf", text, from_a);
+  g_assert_true (gen_index_file_made_from (again, f->sysroot->dfd, "boot/x.conf", from_a));
+  int fd = open (path, O_WRONLY | O_CLOEXEC);
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (write (fd, "TITLE", 5), ==, 5);
+  g_assert_no_errno (close (fd));
+  g_assert_no_errno (utimensat (AT_FDCWD, path, old, 0));
+  g_assert_false (gen_index_file_made_from (again, f->sysroot->dfd, "boot/x.conf", from_a));
+  /* Replaced (another inode). */
+  gen_index_note_file (again, f->sysroot->dfd, "boot/x.conf", "TITLE demo\n", from_a);
   g_assert_true (gen_index_file_made_from (again, f->sysroot->dfd, "boot/x.conf", from_a));
   g_assert_true (gen_write_file_at (AT_FDCWD, path, "title omed\n", strlen (text), 0644, &error));
   g_assert_no_errno (utimensat (AT_FDCWD, path, old, 0));
