@@ -1,6 +1,6 @@
 #!/bin/bash
 # Black box: 200 runs of gen switch killed with SIGKILL after a random
-# delay (0 to a switch's own duration), cycling through three
+# delay (from 0 to a bound that follows how long the switches take), cycling through three
 # manifests so that every run has something to write.  After each kill:
 # gen list shows the state before or after the run (never a mix), and
 # loader.conf names a complete generation the state knows: the old or new
@@ -38,7 +38,12 @@ for m in m1 m2 m0 m1 m2 m0; do
   times+=($(( (t1 - t0) / 1000000 )))
 done
 dur=$(printf '%s\n' "${times[@]:3}" | sort -n | sed -n 2p)
-diag "a switch takes about $dur ms; kill delays are drawn from 0 to $dur ms"
+diag "a switch takes about $dur ms; kill delays are drawn from 0 to $dur ms at first"
+# Then the range follows what happens: a little shorter after a run that
+# finished before its kill, a little longer (up to that first figure) after
+# one that was killed, so that about half the runs are killed mid-way
+# however fast the switches of each manifest are and whatever the load.
+dur0=$dur
 
 state () { # "CURRENT,DEFAULT:N,N,…"
   "$GEN" --sysroot "$S" list --json > "$W/list.json" &&
@@ -63,7 +68,13 @@ for i in $(seq 1 "$RUNS"); do
   kill -KILL "$pid" 2> /dev/null
   wait "$pid"
   rc=$?
-  if [ "$rc" -eq 137 ]; then killed=$((killed + 1)); else finished=$((finished + 1)); fi
+  if [ "$rc" -eq 137 ]; then
+    killed=$((killed + 1)) dur=$((dur * 21 / 20 + 1))
+    [ "$dur" -le "$dur0" ] || dur=$dur0
+  else
+    finished=$((finished + 1)) dur=$((dur * 19 / 20))
+    [ "$dur" -ge 5 ] || dur=5
+  fi
   fsck=0
   if [ $((i % 20)) -eq 0 ]; then
     "$GEN" --sysroot "$S" fsck --json > "$W/fsck.json" 2> /dev/null
@@ -80,7 +91,7 @@ for i in $(seq 1 "$RUNS"); do
     ok "run $i ($m, killed after ${delay} ms, exit $rc): $(cat "$W/which") state$([ $fsck = 1 ] && echo ', fsck: only leftovers')"
   fi
 done
-diag "$RUNS runs: $killed killed mid-way, $finished finished before the kill"
+diag "$RUNS runs: $killed killed mid-way, $finished finished before the kill (kill delays last drawn from 0 to $dur ms)"
 
 expect_exit 0 gen switch m1.json
 expect_exit 0 gen fsck
