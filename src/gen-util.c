@@ -210,9 +210,10 @@ write_all (int fd, const void *data, gsize len)
   return TRUE;
 }
 
-gboolean
-gen_write_new_file_at (int dfd, const char *path, const void *data, gsize len, mode_t mode,
-                       GError **error)
+/* A new file (O_EXCL) holding @data; fsync'd when @sync. */
+static gboolean
+write_new (int dfd, const char *path, const void *data, gsize len, mode_t mode, gboolean sync,
+           GError **error)
 {
   GEN_CRASH_POINT ("before creating", path);
   gen_autofd fd = openat (dfd, path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
@@ -222,11 +223,20 @@ gen_write_new_file_at (int dfd, const char *path, const void *data, gsize len, m
     return gen_throw_errno (error, "setting the mode of '%s'", path);
   if (!write_all (fd, data, len))
     return gen_throw_errno (error, "writing '%s'", path);
+  if (!sync)
+    return TRUE;
   GEN_CRASH_POINT ("written, before syncing", path);
   if (fsync (fd) < 0)
     return gen_throw_errno (error, "syncing '%s'", path);
   GEN_CRASH_POINT ("after syncing", path);
   return TRUE;
+}
+
+gboolean
+gen_write_new_file_at (int dfd, const char *path, const void *data, gsize len, mode_t mode,
+                       GError **error)
+{
+  return write_new (dfd, path, data, len, mode, TRUE, error);
 }
 
 static char *
@@ -274,13 +284,8 @@ gen_write_cache_file_at (int dfd, const char *path, const void *data, gsize len,
                          GError **error)
 {
   g_autofree char *tmp = tmp_name_for (path);
-  GEN_CRASH_POINT ("before creating", tmp);
-  gen_autofd fd = openat (dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
-  if (fd < 0)
-    return gen_throw_errno (error, "creating '%s'", tmp);
-  if (fchmod (fd, mode) < 0 || !write_all (fd, data, len))
+  if (!write_new (dfd, tmp, data, len, mode, FALSE, error))
     {
-      gen_throw_errno (error, "writing '%s'", tmp);
       unlinkat (dfd, tmp, 0);
       return FALSE;
     }
