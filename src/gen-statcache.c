@@ -9,17 +9,75 @@
 #include <unistd.h>
 
 #include "gen-crash.h"
+#include "gen-error.h"
 #include "gen-sysroot.h"
 #include "gen-util.h"
 
 #define CACHE_DIR GEN_STATE_DIR "/cache/dirs"
 #define RACY_NS (2 * G_GINT64_CONSTANT (1000000000))
 
-typedef struct {
-  GChecksum *sum;
+/* One digest over a whole tree, made by a few threads at once: most of the
+ * time is the kernel's, in fstatat, and a folder's listing does not depend
+ * on any other's.  Each folder gets its own digest (its entries' names and
+ * stat fields, sorted by name); the tree's digest is the top's entry then
+ * every folder's path and digest, sorted by path.
+ *
+ * A thread reads a folder, then its subfolders one by one (depth first, as
+ * a plain walk does).  When another thread is idle, or one more may be
+ * started, a thread hands it the second half of the subfolders it has yet to
+ * read, with a copy of their parent's fd.  So a hand-over happens when a
+ * thread runs out of work, a few times per tree, not once per folder. */
+typedef struct
+{
   gint64 now_ns;
+  gint spare; /* helpers that may still be started */
+  GMutex lock;
+  GCond cond;
+  GQueue groups;       /* handed over, not yet taken */
+  GPtrArray *helpers;  /* GThread */
+  gint idle;           /* helpers waiting for a group */
+  guint pending;       /* groups handed over or being read, plus the top */
+  GHashTable *folders; /* path from the top → its listing's digest (32 bytes) */
   gboolean racy;
+  GError *error;
 } Walk;
+
+/* A subfolder to read: its name in the parent, and what the parent's
+ * listing saw of it. */
+typedef struct
+{
+  char *name;
+  dev_t dev;
+  ino_t ino;
+} Sub;
+
+/* Subfolders [start, end) of the folder at @path, open as @dfd. */
+typedef struct
+{
+  DIR *dir; /* the reader's own, or NULL for a group handed over */
+  int dfd;
+  char *path;
+  GArray *subs;
+  guint start, end;
+} Group;
+
+static void
+sub_clear (gpointer data)
+{
+  g_free (((Sub *) data)->name);
+}
+
+static void
+group_free (Group *g)
+{
+  if (g->dir)
+    closedir (g->dir);
+  else if (g->dfd >= 0)
+    close (g->dfd);
+  g_free (g->path);
+  g_array_unref (g->subs);
+  g_free (g);
+}
 
 static gint64
 ns (struct timespec ts)
@@ -33,30 +91,31 @@ compare_names (gconstpointer a, gconstpointer b)
   return strcmp (*(const char **) a, *(const char **) b);
 }
 
-static void
-add_entry (Walk *w, const char *rel, const struct stat *st)
+/* Adds one entry to @sum; TRUE if it changed too recently to be trusted. */
+static gboolean
+add_entry (GChecksum *sum, gint64 now_ns, const char *name, const struct stat *st)
 {
   /* Fixed-width fields, so no two listings hash alike by accident. */
-  guint64 fields[] = { st->st_mode, st->st_uid, st->st_gid, st->st_size, ns (st->st_mtim),
-                       ns (st->st_ctim), st->st_ino, st->st_dev };
-  g_checksum_update (w->sum, (const guchar *) rel, strlen (rel) + 1);
-  g_checksum_update (w->sum, (const guchar *) fields, sizeof fields);
-  if (w->now_ns - MAX (ns (st->st_mtim), ns (st->st_ctim)) < RACY_NS)
-    w->racy = TRUE;
+  guint64 fields[] = { st->st_mode,      st->st_uid,       st->st_gid, st->st_size,
+                       ns (st->st_mtim), ns (st->st_ctim), st->st_ino, st->st_dev };
+  g_checksum_update (sum, (const guchar *) name, strlen (name) + 1);
+  g_checksum_update (sum, (const guchar *) fields, sizeof fields);
+  return now_ns - MAX (ns (st->st_mtim), ns (st->st_ctim)) < RACY_NS;
 }
 
-/* @path holds the entry's name relative to the top ("./a/b"); it grows and
- * shrinks in place, so no path is built per entry.  The names of a folder
- * are copied into one chunk (readdir reuses its buffer), sorted, and each
- * is looked at with fstatat on the folder's fd. */
+static gboolean read_group (Walk *w, Group *g, GError **error);
+
+/* Reads the folder at @path, open as @fd (taken), then its subfolders. */
 static gboolean
-walk (Walk *w, int fd, GString *path, GError **error)
+read_folder (Walk *w, int fd, char *path, GError **error)
 {
   DIR *d = fdopendir (fd);
   if (!d)
     {
+      gen_throw_errno (error, "reading '%s'", path);
       close (fd);
-      return gen_throw_errno (error, "reading '%s'", path->str);
+      g_free (path);
+      return FALSE;
     }
   g_autoptr (GStringChunk) chunk = g_string_chunk_new (4096);
   g_autoptr (GPtrArray) names = g_ptr_array_new ();
@@ -65,62 +124,212 @@ walk (Walk *w, int fd, GString *path, GError **error)
     if (!g_str_equal (de->d_name, ".") && !g_str_equal (de->d_name, ".."))
       g_ptr_array_add (names, g_string_chunk_insert (chunk, de->d_name));
   g_ptr_array_sort (names, compare_names);
-  gsize len = path->len;
-  gboolean ok = TRUE;
-  for (guint i = 0; ok && i < names->len; i++)
+  Group *g = g_new0 (Group, 1);
+  g->dir = d;
+  g->dfd = dirfd (d);
+  g->path = path;
+  g->subs = g_array_new (FALSE, FALSE, sizeof (Sub));
+  g_array_set_clear_func (g->subs, sub_clear);
+  g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+  gboolean racy = FALSE;
+  for (guint i = 0; i < names->len; i++)
     {
       const char *name = names->pdata[i];
-      g_string_truncate (path, len);
-      g_string_append_c (path, '/');
-      g_string_append (path, name);
       struct stat st;
       if (fstatat (dirfd (d), name, &st, AT_SYMLINK_NOFOLLOW) < 0)
         {
-          ok = gen_throw_errno (error, "reading '%s'", path->str);
-          break;
+          gen_throw_errno (error, "reading '%s/%s'", path, name);
+          group_free (g);
+          return FALSE;
         }
-      add_entry (w, path->str, &st);
-      if (!S_ISDIR (st.st_mode))
-        continue;
-      int sub = openat (dirfd (d), name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      if (sub < 0)
+      racy |= add_entry (sum, w->now_ns, name, &st);
+      if (S_ISDIR (st.st_mode))
         {
-          ok = gen_throw_errno (error, "opening '%s'", path->str);
-          break;
+          Sub sub = { g_strdup (name), st.st_dev, st.st_ino };
+          g_array_append_val (g->subs, sub);
         }
-      ok = walk (w, sub, path, error); /* takes @sub */
     }
-  g_string_truncate (path, len);
-  closedir (d);
+  guint8 *digest = g_malloc (32);
+  gsize len = 32;
+  g_checksum_get_digest (sum, digest, &len);
+  g_mutex_lock (&w->lock);
+  w->racy |= racy;
+  g_hash_table_insert (w->folders, g_strdup (path), digest);
+  g_mutex_unlock (&w->lock);
+  g->end = g->subs->len;
+  gboolean ok = read_group (w, g, error);
+  group_free (g);
   return ok;
+}
+
+static gpointer helper_main (gpointer data);
+
+/* Hands the second half of @g's unread subfolders to an idle helper, or to
+ * a new one while there may be more; FALSE when there is no one to take it.
+ * Called with w->lock held. */
+static gboolean
+hand_over (Walk *w, Group *g)
+{
+  gboolean start = (guint) w->idle <= w->groups.length;
+  if (start && w->spare == 0)
+    return FALSE;
+  int dfd = fcntl (g->dfd, F_DUPFD_CLOEXEC, 3);
+  if (dfd < 0)
+    return FALSE; /* out of fds: read on alone */
+  if (start)
+    {
+      GThread *t = g_thread_try_new ("gen-statcache", helper_main, w, NULL);
+      if (!t)
+        {
+          close (dfd);
+          g_atomic_int_set (&w->spare, 0); /* no more threads to be had */
+          return FALSE;
+        }
+      g_ptr_array_add (w->helpers, t);
+      g_atomic_int_add (&w->spare, -1);
+    }
+  Group *half = g_new0 (Group, 1);
+  half->dfd = dfd;
+  half->path = g_strdup (g->path);
+  half->subs = g_array_new (FALSE, FALSE, sizeof (Sub));
+  g_array_set_clear_func (half->subs, sub_clear);
+  guint mid = g->start + (g->end - g->start) / 2;
+  for (guint i = mid; i < g->end; i++)
+    {
+      Sub sub = g_array_index (g->subs, Sub, i);
+      sub.name = g_strdup (sub.name);
+      g_array_append_val (half->subs, sub);
+    }
+  half->end = half->subs->len;
+  g->end = mid;
+  w->pending++;
+  g_queue_push_tail (&w->groups, half);
+  g_cond_signal (&w->cond);
+  return TRUE;
+}
+
+/* Reads subfolders [start, end) of @g, giving some away on the way when
+ * another thread could take them. */
+static gboolean
+read_group (Walk *w, Group *g, GError **error)
+{
+  for (; g->start < g->end; g->start++)
+    {
+      if (g->end - g->start >= 2
+          && (g_atomic_int_get (&w->idle) > 0 || g_atomic_int_get (&w->spare) > 0))
+        {
+          g_mutex_lock (&w->lock);
+          hand_over (w, g);
+          g_mutex_unlock (&w->lock);
+        }
+      Sub *sub = &g_array_index (g->subs, Sub, g->start);
+      g_autofree char *path = g_strconcat (g->path, "/", sub->name, NULL);
+      int fd = openat (g->dfd, sub->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (fd < 0)
+        return gen_throw_errno (error, "opening '%s'", path);
+      struct stat st;
+      if (fstat (fd, &st) < 0 || st.st_dev != sub->dev || st.st_ino != sub->ino)
+        {
+          close (fd);
+          g_set_error (error, GEN_ERROR, GEN_ERROR_FAILED, "'%s' changed while it was read", path);
+          return FALSE;
+        }
+      if (!read_folder (w, fd, g_steal_pointer (&path), error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* Called with w->lock held: one handed-over group, or the top, is done. */
+static void
+group_done (Walk *w, GError *error)
+{
+  if (error && !w->error)
+    w->error = error;
+  else if (error)
+    g_error_free (error);
+  if (--w->pending == 0)
+    g_cond_broadcast (&w->cond);
+}
+
+static gpointer
+helper_main (gpointer data)
+{
+  Walk *w = data;
+  g_mutex_lock (&w->lock);
+  for (;;)
+    {
+      Group *g;
+      while (w->pending > 0 && !(g = g_queue_pop_head (&w->groups)))
+        {
+          g_atomic_int_inc (&w->idle);
+          g_cond_wait (&w->cond, &w->lock);
+          g_atomic_int_add (&w->idle, -1);
+        }
+      if (w->pending == 0)
+        break;
+      gboolean skip = w->error != NULL;
+      g_mutex_unlock (&w->lock);
+      GError *error = NULL;
+      if (!skip)
+        read_group (w, g, &error);
+      group_free (g);
+      g_mutex_lock (&w->lock);
+      group_done (w, error);
+    }
+  g_mutex_unlock (&w->lock);
+  return NULL;
 }
 
 char *
 gen_statcache_digest (const char *path, gboolean *out_racy, GError **error)
 {
-  gen_autofd dfd = gen_open_dir_at (AT_FDCWD, path, error);
+  int dfd = gen_open_dir_at (AT_FDCWD, path, error);
   if (dfd < 0)
     return NULL;
-  struct timespec now;
-  clock_gettime (CLOCK_REALTIME, &now);
-  g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
-  Walk w = { sum, ns (now), FALSE };
   struct stat st;
   if (fstat (dfd, &st) < 0)
     {
       gen_throw_errno (error, "reading '%s'", path);
+      close (dfd);
       return NULL;
     }
-  add_entry (&w, ".", &st);
-  int fd = openat (dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0)
+  struct timespec now;
+  clock_gettime (CLOCK_REALTIME, &now);
+  g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+  g_autoptr (GHashTable) folders = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr (GPtrArray) helpers = g_ptr_array_new ();
+  Walk w = { .now_ns = ns (now),
+             .folders = folders,
+             .helpers = helpers,
+             .spare = MIN (g_get_num_processors (), 4) - 1,
+             .pending = 1 };
+  g_mutex_init (&w.lock);
+  g_cond_init (&w.cond);
+  w.racy = add_entry (sum, w.now_ns, ".", &st);
+  /* This thread reads the top, then helps with what is left. */
+  GError *top_error = NULL;
+  read_folder (&w, dfd, g_strdup ("."), &top_error);
+  g_mutex_lock (&w.lock);
+  group_done (&w, top_error);
+  g_mutex_unlock (&w.lock);
+  helper_main (&w);
+  for (guint i = 0; i < helpers->len; i++)
+    g_thread_join (helpers->pdata[i]);
+  g_mutex_clear (&w.lock);
+  g_cond_clear (&w.cond);
+  if (w.error)
     {
-      gen_throw_errno (error, "opening '%s'", path);
+      g_propagate_prefixed_error (error, w.error, "reading '%s': ", path);
       return NULL;
     }
-  g_autoptr (GString) rel = g_string_new (".");
-  if (!walk (&w, fd, rel, error))
-    return NULL;
+  g_autofree const char **paths = (const char **) g_hash_table_get_keys_as_array (folders, NULL);
+  qsort (paths, g_hash_table_size (folders), sizeof *paths, compare_names);
+  for (guint i = 0; paths[i]; i++)
+    {
+      g_checksum_update (sum, (const guchar *) paths[i], strlen (paths[i]) + 1);
+      g_checksum_update (sum, g_hash_table_lookup (folders, paths[i]), 32);
+    }
   *out_racy = w.racy;
   return g_strdup (g_checksum_get_string (sum));
 }

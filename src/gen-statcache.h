@@ -8,6 +8,9 @@
  * means an equal tree.  Like git, an entry changed within the last two
  * seconds is "racy": its digest is not cached, since a write in the same
  * clock tick could go unseen.
+ *
+ * The folders are read by up to four threads (one per CPU); the digest
+ * does not depend on which thread read what.
  */
 #pragma once
 
