@@ -40,6 +40,7 @@ typedef struct
   GHashTable *folders; /* path from the top → its listing's digest (32 bytes) */
   gboolean racy;
   GError *error;
+  gint failed; /* set with error: the others stop at their next folder */
 } Walk;
 
 /* A subfolder to read: its name in the parent, and what the parent's
@@ -120,9 +121,17 @@ read_folder (Walk *w, int fd, char *path, GError **error)
   g_autoptr (GStringChunk) chunk = g_string_chunk_new (4096);
   g_autoptr (GPtrArray) names = g_ptr_array_new ();
   struct dirent *de;
+  errno = 0;
   while ((de = readdir (d)) != NULL)
     if (!g_str_equal (de->d_name, ".") && !g_str_equal (de->d_name, ".."))
       g_ptr_array_add (names, g_string_chunk_insert (chunk, de->d_name));
+  if (errno != 0)
+    {
+      gen_throw_errno (error, "reading '%s'", path);
+      closedir (d);
+      g_free (path);
+      return FALSE;
+    }
   g_ptr_array_sort (names, compare_names);
   Group *g = g_new0 (Group, 1);
   g->dir = d;
@@ -215,6 +224,8 @@ read_group (Walk *w, Group *g, GError **error)
 {
   for (; g->start < g->end; g->start++)
     {
+      if (g_atomic_int_get (&w->failed))
+        return TRUE; /* the walk's error is another thread's */
       if (g->end - g->start >= 2
           && (g_atomic_int_get (&w->idle) > 0 || g_atomic_int_get (&w->spare) > 0))
         {
@@ -228,7 +239,13 @@ read_group (Walk *w, Group *g, GError **error)
       if (fd < 0)
         return gen_throw_errno (error, "opening '%s'", path);
       struct stat st;
-      if (fstat (fd, &st) < 0 || st.st_dev != sub->dev || st.st_ino != sub->ino)
+      if (fstat (fd, &st) < 0)
+        {
+          gen_throw_errno (error, "reading '%s'", path);
+          close (fd);
+          return FALSE;
+        }
+      if (st.st_dev != sub->dev || st.st_ino != sub->ino)
         {
           close (fd);
           g_set_error (error, GEN_ERROR, GEN_ERROR_FAILED, "'%s' changed while it was read", path);
@@ -245,7 +262,10 @@ static void
 group_done (Walk *w, GError *error)
 {
   if (error && !w->error)
-    w->error = error;
+    {
+      w->error = error;
+      g_atomic_int_set (&w->failed, TRUE);
+    }
   else if (error)
     g_error_free (error);
   if (--w->pending == 0)
@@ -259,7 +279,7 @@ helper_main (gpointer data)
   g_mutex_lock (&w->lock);
   for (;;)
     {
-      Group *g;
+      Group *g = NULL;
       while (w->pending > 0 && !(g = g_queue_pop_head (&w->groups)))
         {
           g_atomic_int_inc (&w->idle);
