@@ -121,8 +121,8 @@ read_folder (Walk *w, int fd, char *path, GError **error)
   g_autoptr (GStringChunk) chunk = g_string_chunk_new (4096);
   g_autoptr (GPtrArray) names = g_ptr_array_new ();
   struct dirent *de;
-  errno = 0;
-  while ((de = readdir (d)) != NULL)
+  /* errno tells the end of the listing from a failure: reset before each call. */
+  while ((errno = 0, de = readdir (d)) != NULL)
     if (!g_str_equal (de->d_name, ".") && !g_str_equal (de->d_name, ".."))
       g_ptr_array_add (names, g_string_chunk_insert (chunk, de->d_name));
   if (errno != 0)
