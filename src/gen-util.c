@@ -247,12 +247,21 @@ tmp_name_for (const char *path)
   return g_strdup_printf ("%s/.%s.tmp-%08x", dir, base, g_random_int ());
 }
 
-gboolean
-gen_rename_at (int dfd, const char *old_path, const char *new_path, GError **error)
+/* renameat, without syncing the folder. */
+static gboolean
+rename_at (int dfd, const char *old_path, const char *new_path, GError **error)
 {
   GEN_CRASH_POINT ("before renaming to", new_path);
   if (renameat (dfd, old_path, dfd, new_path) < 0)
     return gen_throw_errno (error, "renaming '%s' to '%s'", old_path, new_path);
+  return TRUE;
+}
+
+gboolean
+gen_rename_at (int dfd, const char *old_path, const char *new_path, GError **error)
+{
+  if (!rename_at (dfd, old_path, new_path, error))
+    return FALSE;
   GEN_CRASH_POINT ("renamed, before syncing the folder of", new_path);
   g_autofree char *dir = g_path_get_dirname (new_path);
   if (!fsync_dir (dfd, dir, error))
@@ -261,42 +270,32 @@ gen_rename_at (int dfd, const char *old_path, const char *new_path, GError **err
   return TRUE;
 }
 
+/* @data into a temporary file renamed over @path; with @durable, the file
+ * and then its folder are fsync'd. */
+static gboolean
+replace_file (int dfd, const char *path, const void *data, gsize len, mode_t mode, gboolean durable,
+              GError **error)
+{
+  g_autofree char *tmp = tmp_name_for (path);
+  if (write_new (dfd, tmp, data, len, mode, durable, error)
+      && (durable ? gen_rename_at (dfd, tmp, path, error) : rename_at (dfd, tmp, path, error)))
+    return TRUE;
+  unlinkat (dfd, tmp, 0);
+  return FALSE;
+}
+
 gboolean
 gen_write_file_at (int dfd, const char *path, const void *data, gsize len, mode_t mode,
                    GError **error)
 {
-  g_autofree char *tmp = tmp_name_for (path);
-  if (!gen_write_new_file_at (dfd, tmp, data, len, mode, error))
-    {
-      unlinkat (dfd, tmp, 0);
-      return FALSE;
-    }
-  if (!gen_rename_at (dfd, tmp, path, error))
-    {
-      unlinkat (dfd, tmp, 0);
-      return FALSE;
-    }
-  return TRUE;
+  return replace_file (dfd, path, data, len, mode, TRUE, error);
 }
 
 gboolean
 gen_write_cache_file_at (int dfd, const char *path, const void *data, gsize len, mode_t mode,
                          GError **error)
 {
-  g_autofree char *tmp = tmp_name_for (path);
-  if (!write_new (dfd, tmp, data, len, mode, FALSE, error))
-    {
-      unlinkat (dfd, tmp, 0);
-      return FALSE;
-    }
-  GEN_CRASH_POINT ("before renaming to", path);
-  if (renameat (dfd, tmp, dfd, path) < 0)
-    {
-      gen_throw_errno (error, "renaming '%s' to '%s'", tmp, path);
-      unlinkat (dfd, tmp, 0);
-      return FALSE;
-    }
-  return TRUE;
+  return replace_file (dfd, path, data, len, mode, FALSE, error);
 }
 
 gboolean
@@ -307,7 +306,8 @@ gen_copy_file_at (int src_dfd, const char *src, int dst_dfd, const char *dst, mo
   if (in < 0)
     return gen_throw_errno (error, "opening '%s'", src);
   GEN_CRASH_POINT ("before creating", dst);
-  gen_autofd out = openat (dst_dfd, dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+  gen_autofd out
+      = openat (dst_dfd, dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
   if (out < 0)
     return gen_throw_errno (error, "creating '%s'", dst);
   if (fchmod (out, mode) < 0)
@@ -359,7 +359,8 @@ gen_error_is_no_space (const GError *error)
 {
   return error
          && (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE)
-             || (error->domain == G_IO_ERROR && strstr (error->message, "min-free-space-") != NULL));
+             || (error->domain == G_IO_ERROR
+                 && strstr (error->message, "min-free-space-") != NULL));
 }
 
 void
