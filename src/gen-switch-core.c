@@ -190,17 +190,6 @@ release_facts_version (int dfd, const char *checksum, char **out_version)
   return TRUE;
 }
 
-static gboolean
-is_checksum (const char *s)
-{
-  if (!s || strlen (s) != 64)
-    return FALSE;
-  for (const char *p = s; *p; p++)
-    if (!g_ascii_isdigit (*p) && !(*p >= 'a' && *p <= 'f'))
-      return FALSE;
-  return TRUE;
-}
-
 /* The commit a local ref names, read from its file in the store as ostree
  * keeps it (refs/heads/<name>: the checksum and a newline); NULL when the
  * name is not a plain local ref or the file does not say one checksum. */
@@ -215,7 +204,7 @@ read_ref (GenSysroot *s, const char *name)
   if (!text)
     return NULL;
   g_strstrip (text);
-  return is_checksum (text) ? g_steal_pointer (&text) : NULL;
+  return gen_is_checksum (text) ? g_steal_pointer (&text) : NULL;
 }
 
 /* ostree's number for the store's mode (part of the stat cache key), or -1
@@ -244,7 +233,7 @@ release_is (GenSysroot *s, GenManifest *m, const char *expected)
 {
   if (m->release_kind == GEN_RELEASE_REF)
     {
-      if (is_checksum (m->release_source))
+      if (gen_is_checksum (m->release_source))
         return g_str_equal (m->release_source, expected);
       g_autofree char *target = read_ref (s, m->release_source);
       return target && g_str_equal (target, expected);

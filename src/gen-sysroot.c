@@ -594,17 +594,6 @@ remove_via (GenSysroot *s, const char *path, const char *aside, GPtrArray *remov
  * They hold the release's files (the checkout's hard links keep the store's
  * objects alive) and the kernel, so they go.  Nothing is removed when a
  * generation's record cannot be read: it might use them. */
-/* 64 lowercase hex digits, as a release checksum is. */
-static gboolean
-is_checksum (const char *s)
-{
-  gsize n = 0;
-  for (; s[n]; n++)
-    if (!g_ascii_isxdigit (s[n]) || g_ascii_isupper (s[n]))
-      return FALSE;
-  return n == 64;
-}
-
 static gboolean
 remove_unused (GenSysroot *s, GPtrArray *removed, GError **error)
 {
@@ -635,7 +624,7 @@ remove_unused (GenSysroot *s, GPtrArray *removed, GError **error)
        * past the index's CRC): remove nothing rather than what it hides. */
       if (!gen_index_lookup_deploy (s->index, g_array_index (numbers, guint, i), &checksum,
                                     &kernel_dir)
-          || !kernel_dir || !*kernel_dir || !is_checksum (checksum))
+          || !kernel_dir || !*kernel_dir || !gen_is_checksum (checksum))
         return TRUE;
       g_hash_table_add (used, gen_sysroot_deploy_path (checksum));
       g_hash_table_add (used, g_build_filename (GEN_BOOT_DIR, kernel_dir, NULL));

@@ -401,6 +401,17 @@ gen_has_control (const char *s)
   return FALSE;
 }
 
+gboolean
+gen_is_checksum (const char *s)
+{
+  if (!s || strlen (s) != 64)
+    return FALSE;
+  for (const char *p = s; *p; p++)
+    if (!g_ascii_isdigit (*p) && !(*p >= 'a' && *p <= 'f'))
+      return FALSE;
+  return TRUE;
+}
+
 char *
 gen_uint_array_string (GArray *numbers)
 {

@@ -72,6 +72,10 @@ char *gen_escape_controls (const char *text);
 /* TRUE when @s holds a control character (below 0x20, or DEL). */
 gboolean gen_has_control (const char *s);
 
+/* TRUE when @s (may be NULL) is 64 lowercase hex digits, as a release
+ * (commit) checksum is. */
+gboolean gen_is_checksum (const char *s);
+
 /* "2, 4, 7" for an array of guint. */
 char *gen_uint_array_string (GArray *numbers);
 
