@@ -78,6 +78,7 @@ struct _GenIndex
   GHashTable *files;      /* path → FileStamp, once read from `loaded_files` */
   GVariant *loaded_files; /* the file stamps as read, until first used */
   GHashTable *checked;    /* paths whose content this process knows: path → digest */
+  GHashTable *stamped;    /* paths of `files` this process saw with their stat data */
   GHashTable *dirs;       /* name → DirStamp */
   guint8 menu_key[DIGEST_LEN];
   gboolean has_menu_key;
@@ -115,6 +116,7 @@ index_new (void)
   index->entries = g_ptr_array_new_with_free_func (entry_free);
   index->files = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   index->checked = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  index->stamped = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   index->dirs
       = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) dir_stamp_free);
   index->retired = g_ptr_array_new_with_free_func (entry_free);
@@ -133,6 +135,7 @@ clear (GenIndex *index)
   g_clear_pointer (&index->loaded_texts, g_variant_unref);
   g_clear_pointer (&index->loaded_files, g_variant_unref);
   g_hash_table_remove_all (index->files);
+  g_hash_table_remove_all (index->stamped);
   g_hash_table_remove_all (index->dirs);
   index->has_menu_key = FALSE;
 }
@@ -151,6 +154,7 @@ gen_index_free (GenIndex *index)
   g_clear_pointer (&index->loaded_files, g_variant_unref);
   g_hash_table_unref (index->files);
   g_hash_table_unref (index->checked);
+  g_hash_table_unref (index->stamped);
   g_hash_table_unref (index->dirs);
   g_ptr_array_unref (index->retired);
   g_free (index);
@@ -771,15 +775,21 @@ stamp_of (int dfd, const char *path, FileStamp *out)
   return TRUE;
 }
 
-/* The stamp noted for @path, when the file still has its stat data. */
+/* The stamp noted for @path, when the file still has its stat data.  Once
+ * seen so, a file is not looked at again in this run (which holds the lock):
+ * a switch's two menu passes ask for every entry, 1,000 at 1,000
+ * generations. */
 static FileStamp *
 kept_stamp (GenIndex *index, int dfd, const char *path)
 {
   FileStamp *kept = g_hash_table_lookup (file_stamps (index), path);
+  if (!kept || g_hash_table_contains (index->stamped, path))
+    return kept;
   FileStamp now;
-  if (!kept || !stamp_of (dfd, path, &now) || now.ino != kept->ino || now.size != kept->size
+  if (!stamp_of (dfd, path, &now) || now.ino != kept->ino || now.size != kept->size
       || now.mtime_ns != kept->mtime_ns || now.ctime_ns != kept->ctime_ns)
     return NULL;
+  g_hash_table_add (index->stamped, g_strdup (path));
   return kept;
 }
 
@@ -833,10 +843,12 @@ gen_index_note_file (GenIndex *index, int dfd, const char *path, const char *tex
       if (kept)
         {
           g_hash_table_remove (index->files, path);
+          g_hash_table_remove (index->stamped, path);
           index->dirty = TRUE;
         }
       return;
     }
+  g_hash_table_add (index->stamped, g_strdup (path));
   if (kept && memcmp (kept, &st, sizeof st) == 0)
     return;
   g_hash_table_replace (index->files, g_strdup (path), g_memdup2 (&st, sizeof st));
@@ -847,6 +859,7 @@ void
 gen_index_forget_file (GenIndex *index, const char *path)
 {
   g_hash_table_remove (index->checked, path);
+  g_hash_table_remove (index->stamped, path);
   if (g_hash_table_remove (file_stamps (index), path))
     index->dirty = TRUE;
 }

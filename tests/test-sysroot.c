@@ -492,21 +492,30 @@ test_index_file_notes (Fixture *f, gconstpointer data)
   g_assert_false (gen_index_file_made_from (again, f->sysroot->dfd, "boot/x.conf", from_a));
 
   /* The file edited in place (same inode, same size, its old mtime put
-   * back): only its ctime tells. */
+   * back): only its ctime tells, to the next run.  The run that saw the
+   * file's stat data does not look at them again (it holds the lock, and
+   * the menu passes of a switch ask for every entry twice). */
   gen_index_note_file (again, f->sysroot->dfd, "boot/x.conf", text, from_a);
   g_assert_true (gen_index_file_made_from (again, f->sysroot->dfd, "boot/x.conf", from_a));
+  g_assert_true (gen_index_save (again, f->sysroot->dfd, GEN_INDEX_FILE, &error));
+  g_assert_no_error (error);
   int fd = open (path, O_WRONLY | O_CLOEXEC);
   g_assert_cmpint (fd, >=, 0);
   g_assert_cmpint (write (fd, "TITLE", 5), ==, 5);
   g_assert_no_errno (close (fd));
   g_assert_no_errno (utimensat (AT_FDCWD, path, old, 0));
-  g_assert_false (gen_index_file_made_from (again, f->sysroot->dfd, "boot/x.conf", from_a));
-  /* Replaced (another inode). */
-  gen_index_note_file (again, f->sysroot->dfd, "boot/x.conf", "TITLE demo\n", from_a);
   g_assert_true (gen_index_file_made_from (again, f->sysroot->dfd, "boot/x.conf", from_a));
+  g_autoptr (GenIndex) edited = gen_index_load (f->sysroot->dfd, GEN_INDEX_FILE);
+  g_assert_false (gen_index_file_made_from (edited, f->sysroot->dfd, "boot/x.conf", from_a));
+  /* Replaced (another inode). */
+  gen_index_note_file (edited, f->sysroot->dfd, "boot/x.conf", "TITLE demo\n", from_a);
+  g_assert_true (gen_index_file_made_from (edited, f->sysroot->dfd, "boot/x.conf", from_a));
+  g_assert_true (gen_index_save (edited, f->sysroot->dfd, GEN_INDEX_FILE, &error));
+  g_assert_no_error (error);
   g_assert_true (gen_write_file_at (AT_FDCWD, path, "title omed\n", strlen (text), 0644, &error));
   g_assert_no_errno (utimensat (AT_FDCWD, path, old, 0));
-  g_assert_false (gen_index_file_made_from (again, f->sysroot->dfd, "boot/x.conf", from_a));
+  g_autoptr (GenIndex) replaced = gen_index_load (f->sysroot->dfd, GEN_INDEX_FILE);
+  g_assert_false (gen_index_file_made_from (replaced, f->sysroot->dfd, "boot/x.conf", from_a));
 
   /* Written just now (racy): noted for this process's digest only, never as made from. */
   g_autoptr (GenIndex) third = gen_index_load (f->sysroot->dfd, GEN_INDEX_FILE);
