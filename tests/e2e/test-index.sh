@@ -7,7 +7,7 @@
 # shellcheck source=tests/e2e/lib.sh
 . "$TESTS_DIR/e2e/lib.sh"
 
-plan 47
+plan 48
 
 make_release rel/1.0 1.0
 hostname () { echo "{ \"files\": { \"/etc/hostname\": { \"content\": \"$1\\n\" } } }"; }
@@ -72,6 +72,15 @@ expect_eq "$(python3 "$T/same-records.py" "$T/list.indexed.json" "$S")" ok "list
 expect_exit 0 gen rollback --to 3
 expect_true "deleted index: written again" test -s "$I"
 expect_eq "$(numbers)" "[1, 2, 3]" "deleted index: list is right"
+
+# --- texts damaged (they are checked on first use, apart from the body) --------
+gen list --json > "$T/list.before-texts.json"
+size=$(stat -c %s "$I")
+cp "$I" "$T/idx.texts"
+printf 'X' | dd of="$T/idx.texts" bs=1 seek=$((size - 10)) conv=notrunc status=none
+cp "$T/idx.texts" "$I"
+gen list --json > "$T/list.damaged-texts.json"
+expect_true "damaged texts: list --json makes them again from the records" cmp -s "$T/list.before-texts.json" "$T/list.damaged-texts.json"
 
 # --- stale: an index saved before generation 4 existed --------------------------
 cp "$I" "$T/idx.old"
