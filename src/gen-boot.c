@@ -323,8 +323,8 @@ gen_boot_sync_without (GenSysroot *sysroot, const guint *without, GError **error
   /* Last: no menu names a removed entry any more. */
   if (!gen_boot_systemd_boot_prune (sysroot->dfd, menu, error))
     return FALSE;
-  struct stat st;
-  if (fstatat (sysroot->dfd, GEN_ENTRIES_DIR, &st, 0) == 0)
+  GenDirStamp st;
+  if (gen_index_dir_stamp (sysroot->dfd, GEN_ENTRIES_DIR, &st))
     {
       gen_index_set_menu_key (index, key);
       gen_index_record_dir (index, "menu", GEN_ENTRIES_DIR, &st);

@@ -1,6 +1,7 @@
 /* gen-index.c: gen/generations.idx (see gen-index.h). */
 #include "gen-index.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -48,7 +49,10 @@
  * tuples were a third of a save. */
 #define FILES_TYPE "(ayatay)"
 #define STAMP_WORDS 5
-#define INDEX_TYPE "(suauata" RECORD_TYPE FILES_TYPE "a(ssttttt)ay)"
+/* Folder records: name, path, inode, mtime ns, ctime ns, link count, when
+ * the stat data were taken (ns), the listing's digest (empty: not listed). */
+#define DIRS_TYPE "a(sstttttay)"
+#define INDEX_TYPE "(suauata" RECORD_TYPE FILES_TYPE DIRS_TYPE "ay)"
 #define DIGEST_LEN 32
 #define HEAD_LEN (4 + 4 + 8) /* a multiple of 8: the body stays aligned */
 
@@ -64,6 +68,8 @@ typedef struct
 {
   char *path;
   guint64 ino, mtime_ns, ctime_ns, nlink, at_ns;
+  gboolean listed; /* racy: then the listing's digest */
+  guint8 listing[DIGEST_LEN];
 } DirStamp;
 
 /* One generation's record: kept serialized, decoded only when asked for. */
@@ -421,11 +427,18 @@ parse (GenIndex *index, GBytes *bytes)
   GVariantIter it;
   g_autoptr (GVariant) dirs = g_variant_get_child_value (v, 6);
   const char *name, *dpath;
-  DirStamp ds;
+  DirStamp ds = { 0 };
+  GVariant *lv;
   g_variant_iter_init (&it, dirs);
-  while (g_variant_iter_next (&it, "(&s&sttttt)", &name, &dpath, &ds.ino, &ds.mtime_ns,
-                              &ds.ctime_ns, &ds.nlink, &ds.at_ns))
+  while (g_variant_iter_next (&it, "(&s&sttttt@ay)", &name, &dpath, &ds.ino, &ds.mtime_ns,
+                              &ds.ctime_ns, &ds.nlink, &ds.at_ns, &lv))
     {
+      gsize n;
+      const guint8 *l = g_variant_get_fixed_array (lv, &n, 1);
+      ds.listed = n == DIGEST_LEN;
+      if (ds.listed)
+        memcpy (ds.listing, l, DIGEST_LEN);
+      g_variant_unref (lv);
       DirStamp *d = g_memdup2 (&ds, sizeof ds);
       d->path = g_strdup (dpath);
       g_hash_table_replace (index->dirs, g_strdup (name), d);
@@ -536,6 +549,59 @@ dir_matches (const DirStamp *d, const struct stat *st)
          && d->ctime_ns == ns (&st->st_ctim) && d->nlink == st->st_nlink;
 }
 
+static gboolean
+is_racy (const DirStamp *d)
+{
+  return d->mtime_ns + RACY_NS >= d->at_ns;
+}
+
+/* The digest of @path's names and inodes, in the order readdir gives them
+ * (the same while the folder does not change). */
+static gboolean
+listing_digest (int dfd, const char *path, guint8 out[DIGEST_LEN])
+{
+  int fd = openat (dfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  DIR *d = fd >= 0 ? fdopendir (fd) : NULL;
+  if (!d)
+    {
+      if (fd >= 0)
+        close (fd);
+      return FALSE;
+    }
+  g_autoptr (GChecksum) c = g_checksum_new (G_CHECKSUM_SHA256);
+  struct dirent *de;
+  while ((errno = 0, de = readdir (d)) != NULL)
+    {
+      guint64 ino = de->d_ino;
+      g_checksum_update (c, (const guchar *) de->d_name, strlen (de->d_name) + 1);
+      g_checksum_update (c, (const guchar *) &ino, sizeof ino);
+    }
+  int saved = errno;
+  closedir (d);
+  if (saved != 0)
+    {
+      errno = saved;
+      return FALSE;
+    }
+  gsize n = DIGEST_LEN;
+  g_checksum_get_digest (c, out, &n);
+  return TRUE;
+}
+
+gboolean
+gen_index_dir_stamp (int dfd, const char *path, GenDirStamp *out)
+{
+  memset (out, 0, sizeof *out);
+  /* The time first: a change after it cannot keep the stat data, unless
+   * they are racy. */
+  out->at_ns = now_ns ();
+  if (fstatat (dfd, path, &out->st, 0) < 0)
+    return FALSE;
+  if (ns (&out->st.st_mtim) + RACY_NS >= out->at_ns)
+    out->listed = listing_digest (dfd, path, out->listing);
+  return TRUE;
+}
+
 gboolean
 gen_index_save (GenIndex *index, int dfd, const char *path, GError **error)
 {
@@ -548,7 +614,7 @@ gen_index_save (GenIndex *index, int dfd, const char *path, GError **error)
       DirStamp *d = value;
       struct stat st;
       if (fstatat (dfd, d->path, &st, AT_SYMLINK_NOFOLLOW) < 0 || !dir_matches (d, &st)
-          || d->mtime_ns + RACY_NS >= d->at_ns)
+          || (is_racy (d) && !d->listed))
         g_hash_table_iter_remove (&hi);
     }
   g_autoptr (GVariantBuilder) records = g_variant_builder_new (G_VARIANT_TYPE ("a" RECORD_TYPE));
@@ -580,13 +646,15 @@ gen_index_save (GenIndex *index, int dfd, const char *path, GError **error)
     g_variant_new_fixed_array (G_VARIANT_TYPE_UINT64, words->data, words->len, sizeof (guint64)),
     g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, digests->data, digests->len, 1),
   };
-  g_autoptr (GVariantBuilder) dirs = g_variant_builder_new (G_VARIANT_TYPE ("a(ssttttt)"));
+  g_autoptr (GVariantBuilder) dirs = g_variant_builder_new (G_VARIANT_TYPE (DIRS_TYPE));
   g_hash_table_iter_init (&hi, index->dirs);
   while (g_hash_table_iter_next (&hi, &key, &value))
     {
       DirStamp *d = value;
-      g_variant_builder_add (dirs, "(ssttttt)", (const char *) key, d->path, d->ino, d->mtime_ns,
-                             d->ctime_ns, d->nlink, d->at_ns);
+      GVariant *listing = g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, d->listing,
+                                                     d->listed ? DIGEST_LEN : 0, 1);
+      g_variant_builder_add (dirs, "(ssttttt@ay)", (const char *) key, d->path, d->ino,
+                             d->mtime_ns, d->ctime_ns, d->nlink, d->at_ns, listing);
     }
   GVariant *children[] = {
     g_variant_new_string (INDEX_MAGIC),
@@ -726,22 +794,28 @@ gen_index_retain (GenIndex *index, GHashTable *present)
 }
 
 void
-gen_index_record_dir (GenIndex *index, const char *name, const char *path, const struct stat *st)
+gen_index_record_dir (GenIndex *index, const char *name, const char *path,
+                      const GenDirStamp *stamp)
 {
-  DirStamp *old = g_hash_table_lookup (index->dirs, name);
-  guint64 at = now_ns ();
-  gboolean racy = ns (&st->st_mtim) + RACY_NS >= at;
-  /* A record that stays as it was (and as trusted) need not be saved again. */
-  if (old && dir_matches (old, st) && g_str_equal (old->path, path)
-      && (old->mtime_ns + RACY_NS >= old->at_ns) == racy)
-    return;
   DirStamp *d = g_new0 (DirStamp, 1);
   d->path = g_strdup (path);
-  d->ino = st->st_ino;
-  d->mtime_ns = ns (&st->st_mtim);
-  d->ctime_ns = ns (&st->st_ctim);
-  d->nlink = st->st_nlink;
-  d->at_ns = at;
+  d->ino = stamp->st.st_ino;
+  d->mtime_ns = ns (&stamp->st.st_mtim);
+  d->ctime_ns = ns (&stamp->st.st_ctim);
+  d->nlink = stamp->st.st_nlink;
+  d->at_ns = stamp->at_ns;
+  d->listed = stamp->listed;
+  memcpy (d->listing, stamp->listing, DIGEST_LEN);
+  /* A record that stays as it was (and as trusted) need not be saved again. */
+  DirStamp *old = g_hash_table_lookup (index->dirs, name);
+  if (old && g_str_equal (old->path, path) && old->ino == d->ino && old->mtime_ns == d->mtime_ns
+      && old->ctime_ns == d->ctime_ns && old->nlink == d->nlink && is_racy (old) == is_racy (d)
+      && (!is_racy (d)
+          || (old->listed == d->listed && memcmp (old->listing, d->listing, DIGEST_LEN) == 0)))
+    {
+      dir_stamp_free (d);
+      return;
+    }
   g_hash_table_replace (index->dirs, g_strdup (name), d);
   index->dirty = TRUE;
 }
@@ -751,8 +825,13 @@ gen_index_dir_trusted (GenIndex *index, int dfd, const char *name)
 {
   DirStamp *d = g_hash_table_lookup (index->dirs, name);
   struct stat st;
-  return d && d->mtime_ns + RACY_NS < d->at_ns
-         && fstatat (dfd, d->path, &st, AT_SYMLINK_NOFOLLOW) == 0 && dir_matches (d, &st);
+  if (!d || fstatat (dfd, d->path, &st, AT_SYMLINK_NOFOLLOW) < 0 || !dir_matches (d, &st))
+    return FALSE;
+  if (!is_racy (d))
+    return TRUE;
+  guint8 now[DIGEST_LEN];
+  return d->listed && listing_digest (dfd, d->path, now)
+         && memcmp (now, d->listing, DIGEST_LEN) == 0;
 }
 
 void

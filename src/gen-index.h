@@ -15,17 +15,21 @@
  *   - Folders (gen/generations, boot/loader/entries, gen/deploy, boot/<os>):
  *     a run that checked one records its inode, mtime, ctime and link count,
  *     as git's index records a file's stat data; a later run trusts what was
- *     checked while these are the same.  Racy: a folder changed within
- *     GEN_INDEX_RACY_SECONDS before it was recorded is not trusted (a change
- *     in the same clock tick would leave its stat data as they were).
+ *     checked while these are the same.  Racy: when the folder had changed
+ *     within GEN_INDEX_RACY_SECONDS before its stat data were taken (a change
+ *     in the same clock tick would leave them as they were), the record also
+ *     keeps a digest of its listing, and is trusted only while the folder
+ *     lists the same names and inodes: a run right after a switch lists
+ *     the two folders the switch changed rather than look at every entry.
  *   - Boot menu files: each is kept with its inode, size, mtime, ctime and the
  *     SHA-256 of its text; a file whose stat data differ is read again.
- *   - The whole file carries the SHA-256 of its body: a file that does not
- *     match, of another format or unreadable is ignored (and rewritten).
- * The file is written atomically (temporary file, fsync, rename, fsync of gen/)
- * by gen_sysroot_commit_state(), just before a run's commit, and only when it changed;
- * at that time every folder record is checked again and dropped if the folder
- * changed since it was recorded.
+ *   - The file carries CRC-32s of its parts: a file that does not match, of
+ *     another format or unreadable is ignored (and rewritten).
+ * The file is replaced by a rename, without fsync (after a crash it is
+ * current, older, or refused), by gen_sysroot_commit_state() after a run's
+ * commit and menu sync, and only when it changed; at that time every folder
+ * record is checked again and dropped if the folder changed since it was
+ * recorded.
  */
 #pragma once
 
@@ -89,12 +93,26 @@ GenGeneration *gen_index_put (GenIndex *index, guint64 ino, GenGeneration *g);
 /* Drops the records of numbers not in @present (a set of GUINT_TO_POINTER). */
 void gen_index_retain (GenIndex *index, GHashTable *present);
 
+/* A folder as it was at one moment: its stat data, when they were taken,
+ * and, when the folder had changed in the GEN_INDEX_RACY_SECONDS before
+ * (so that a change in the same clock tick would leave them as they are),
+ * a digest of its listing (names and inodes, in the order read). */
+typedef struct
+{
+  struct stat st;
+  guint64 at_ns;
+  gboolean listed;
+  guint8 listing[32];
+} GenDirStamp;
+
+/* Takes @path's stamp (under @dfd); FALSE, with errno, when it cannot. */
+gboolean gen_index_dir_stamp (int dfd, const char *path, GenDirStamp *out);
 /* Records that what @name stands for was checked when folder @path (under
- * the sysroot) had the stat data @st (taken before the check). */
+ * the sysroot) was as @stamp says (taken before the check). */
 void gen_index_record_dir (GenIndex *index, const char *name, const char *path,
-                           const struct stat *st);
-/* TRUE when @name was recorded, not racy, and its folder still has the
- * stat data recorded. */
+                           const GenDirStamp *stamp);
+/* TRUE when @name was recorded and its folder still has the stat data
+ * recorded; when those were racy, also the same listing. */
 gboolean gen_index_dir_trusted (GenIndex *index, int dfd, const char *name);
 /* Forgets the record @name. */
 void gen_index_forget_dir (GenIndex *index, const char *name);

@@ -308,8 +308,8 @@ refresh_generations (GenSysroot *s, GError **error)
   GenIndex *index = ensure_index (s);
   if (gen_index_last (index) == s->last && gen_index_dir_trusted (index, s->dfd, GEN_GENERATIONS_DIR))
     return TRUE;
-  struct stat st;
-  if (fstatat (s->dfd, GEN_GENERATIONS_DIR, &st, 0) < 0)
+  GenDirStamp st;
+  if (!gen_index_dir_stamp (s->dfd, GEN_GENERATIONS_DIR, &st))
     return gen_throw_errno (error, "reading '%s'", GEN_GENERATIONS_DIR);
   g_autoptr (GArray) folders = generation_folders (s, error);
   if (!folders)
@@ -606,10 +606,10 @@ remove_unused (GenSysroot *s, GPtrArray *removed, GError **error)
       && gen_index_dir_trusted (index, s->dfd, "unused:" GEN_DEPLOY_DIR)
       && (!kernels || gen_index_dir_trusted (index, s->dfd, kernels_record)))
     return TRUE;
-  struct stat st_gens, st_deploy, st_kernels;
-  gboolean have_stats = fstatat (s->dfd, GEN_GENERATIONS_DIR, &st_gens, 0) == 0
-                        && fstatat (s->dfd, GEN_DEPLOY_DIR, &st_deploy, 0) == 0
-                        && (!kernels || fstatat (s->dfd, kernels, &st_kernels, 0) == 0);
+  GenDirStamp st_gens, st_deploy, st_kernels;
+  gboolean have_stats = gen_index_dir_stamp (s->dfd, GEN_GENERATIONS_DIR, &st_gens)
+                        && gen_index_dir_stamp (s->dfd, GEN_DEPLOY_DIR, &st_deploy)
+                        && (!kernels || gen_index_dir_stamp (s->dfd, kernels, &st_kernels));
   guint removed_before = removed ? removed->len : 0;
   gboolean removed_any = FALSE;
 
@@ -707,10 +707,10 @@ gen_sysroot_cleanup (GenSysroot *s, GPtrArray *removed, GError **error)
       = same_last && gen_index_dir_trusted (index, s->dfd, "clean:" GEN_GENERATIONS_DIR);
   gboolean entries_clean
       = same_last && gen_index_dir_trusted (index, s->dfd, "clean:" GEN_ENTRIES_DIR);
-  struct stat st_gens, st_entries;
-  gboolean record_gens = !gens_clean && fstatat (s->dfd, GEN_GENERATIONS_DIR, &st_gens, 0) == 0;
+  GenDirStamp st_gens, st_entries;
+  gboolean record_gens = !gens_clean && gen_index_dir_stamp (s->dfd, GEN_GENERATIONS_DIR, &st_gens);
   gboolean record_entries
-      = !entries_clean && s->os && fstatat (s->dfd, GEN_ENTRIES_DIR, &st_entries, 0) == 0;
+      = !entries_clean && s->os && gen_index_dir_stamp (s->dfd, GEN_ENTRIES_DIR, &st_entries);
 
   static const char *const dirs[] = { GEN_STATE_DIR, GEN_DEPLOY_DIR, GEN_GENERATIONS_DIR,
                                       GEN_LOADER_DIR, GEN_ENTRIES_DIR, GEN_BOOT_DIR };

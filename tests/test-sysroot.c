@@ -434,22 +434,55 @@ test_index_roundtrip (Fixture *f, gconstpointer data)
   g_assert_null (gen_index_lookup (damaged, 1, 0));
 }
 
-/* A folder record: trusted only while the folder is unchanged, and never
- * when it changed within the racy window before it was recorded. */
+/* A folder record: trusted only while the folder is unchanged; when it had
+ * changed within the racy window before its stamp, only while it also lists
+ * the same names and inodes. */
 static void
 test_index_dir_records (Fixture *f, gconstpointer data)
 {
   g_autoptr (GenIndex) index = gen_index_load (f->sysroot->dfd, GEN_INDEX_FILE);
-  struct stat st;
-  g_assert_no_errno (fstatat (f->sysroot->dfd, GEN_GENERATIONS_DIR, &st, 0));
-  gen_index_record_dir (index, "x", GEN_GENERATIONS_DIR, &st);
-  /* Just created by setup: racy. */
-  g_assert_false (gen_index_dir_trusted (index, f->sysroot->dfd, "x"));
-  /* Aged (mtime set back; ctime moves, so take the stat data again). */
   g_autofree char *dir = g_build_filename (f->dir, GEN_GENERATIONS_DIR, NULL);
+  GenDirStamp st;
+  g_assert_true (gen_index_dir_stamp (f->sysroot->dfd, GEN_GENERATIONS_DIR, &st));
+  /* Just created by setup: racy, so listed. */
+  g_assert_true (st.listed);
+  gen_index_record_dir (index, "x", GEN_GENERATIONS_DIR, &st);
+  g_assert_true (gen_index_dir_trusted (index, f->sysroot->dfd, "x"));
+  /* Kept by the saved index. */
+  g_autoptr (GError) error = NULL;
+  g_assert_true (gen_index_save (index, f->sysroot->dfd, GEN_INDEX_FILE, &error));
+  g_assert_no_error (error);
+  g_autoptr (GenIndex) again = gen_index_load (f->sysroot->dfd, GEN_INDEX_FILE);
+  g_assert_true (gen_index_dir_trusted (again, f->sysroot->dfd, "x"));
+
+  /* A name added in the same clock tick as the stamp's: the stat data
+   * would stay as they were, the listing does not.  (Made up: the stamp's
+   * listing with the folder's later stat data; the kernel may give a change
+   * after a stat a finer timestamp.) */
+  GenDirStamp before = st;
+  g_autofree char *added = g_build_filename (dir, "added", NULL);
+  g_assert_true (g_file_set_contents (added, "", 0, NULL));
+  g_assert_true (gen_index_dir_stamp (f->sysroot->dfd, GEN_GENERATIONS_DIR, &st));
+  g_assert_true (st.listed);
+  g_assert_true (memcmp (st.listing, before.listing, sizeof st.listing) != 0);
+  memcpy (st.listing, before.listing, sizeof st.listing);
+  gen_index_record_dir (index, "x", GEN_GENERATIONS_DIR, &st);
+  g_assert_false (gen_index_dir_trusted (index, f->sysroot->dfd, "x"));
+  /* The same stamp with its own listing: trusted. */
+  g_assert_true (gen_index_dir_stamp (f->sysroot->dfd, GEN_GENERATIONS_DIR, &st));
+  gen_index_record_dir (index, "x", GEN_GENERATIONS_DIR, &st);
+  g_assert_true (gen_index_dir_trusted (index, f->sysroot->dfd, "x"));
+  /* Not listed, yet racy (a stamp the folder could not be read for): never trusted. */
+  st.listed = FALSE;
+  gen_index_record_dir (index, "x", GEN_GENERATIONS_DIR, &st);
+  g_assert_false (gen_index_dir_trusted (index, f->sysroot->dfd, "x"));
+
+  /* Aged (mtime set back; ctime moves, so take the stamp again): not
+   * listed, trusted on its stat data. */
   struct timespec old[2] = { { 1000000000, 0 }, { 1000000000, 0 } };
   g_assert_no_errno (utimensat (AT_FDCWD, dir, old, 0));
-  g_assert_no_errno (fstatat (f->sysroot->dfd, GEN_GENERATIONS_DIR, &st, 0));
+  g_assert_true (gen_index_dir_stamp (f->sysroot->dfd, GEN_GENERATIONS_DIR, &st));
+  g_assert_false (st.listed);
   gen_index_record_dir (index, "x", GEN_GENERATIONS_DIR, &st);
   g_assert_true (gen_index_dir_trusted (index, f->sysroot->dfd, "x"));
   /* A new name in the folder: not trusted any more. */
