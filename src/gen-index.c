@@ -617,11 +617,25 @@ gen_index_save (GenIndex *index, int dfd, const char *path, GError **error)
           || (is_racy (d) && !d->listed))
         g_hash_table_iter_remove (&hi);
     }
-  g_autoptr (GVariantBuilder) records = g_variant_builder_new (G_VARIANT_TYPE ("a" RECORD_TYPE));
-  g_autoptr (GString) texts = g_string_sized_new (index->numbers->len * 640);
-  for (guint i = 0; i < index->numbers->len; i++)
+  /* When no generation came or went since the file was read (a rollback, a
+   * cleanup), its records and texts are written again as they were, whole
+   * (the texts even unchecked, with their checksum). */
+  g_autoptr (GVariant) records = NULL;
+  if (index->loaded)
+    records = g_variant_ref (index->loaded);
+  else
     {
-      g_variant_builder_add_value (records, entry_at (index, i)->v);
+      g_autoptr (GVariantBuilder) b = g_variant_builder_new (G_VARIANT_TYPE ("a" RECORD_TYPE));
+      for (guint i = 0; i < index->numbers->len; i++)
+        g_variant_builder_add_value (b, entry_at (index, i)->v);
+      records = g_variant_ref_sink (g_variant_builder_end (b));
+    }
+  GBytes *same_texts = !index->loaded ? NULL
+                       : index->loaded_texts ? index->loaded_texts
+                                             : index->texts;
+  g_autoptr (GString) texts = g_string_new (NULL);
+  for (guint i = 0; !same_texts && i < index->numbers->len; i++)
+    {
       const char *text = json_at (index, i);
       g_string_append_len (texts, text, strlen (text) + 1);
     }
@@ -663,7 +677,7 @@ gen_index_save (GenIndex *index, int dfd, const char *path, GError **error)
                                sizeof (guint32)),
     g_variant_new_fixed_array (G_VARIANT_TYPE_UINT64, index->inos->data, index->inos->len,
                                sizeof (guint64)),
-    g_variant_builder_end (records),
+    records,
     g_variant_new_tuple (files, G_N_ELEMENTS (files)),
     g_variant_builder_end (dirs),
     g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, index->menu_key,
@@ -671,13 +685,18 @@ gen_index_save (GenIndex *index, int dfd, const char *path, GError **error)
   };
   g_autoptr (GVariant) v
       = g_variant_ref_sink (g_variant_new_tuple (children, G_N_ELEMENTS (children)));
-  gsize body_len = g_variant_get_size (v), texts_len = texts->len;
+  gsize texts_len;
+  const char *texts_data = same_texts ? g_bytes_get_data (same_texts, &texts_len) : texts->str;
+  if (!same_texts)
+    texts_len = texts->len;
+  gsize body_len = g_variant_get_size (v);
   gsize len = HEAD_LEN + body_len + texts_len;
   g_autofree guint8 *data = g_malloc (len);
   g_variant_store (v, data + HEAD_LEN);
-  memcpy (data + HEAD_LEN + body_len, texts->str, texts_len);
+  memcpy (data + HEAD_LEN + body_len, texts_data, texts_len);
+  guint32 texts_crc = same_texts ? index->texts_crc : crc_of (texts_data, texts_len);
   guint32 head[2] = { GUINT32_TO_LE (crc_of (data + HEAD_LEN, body_len)),
-                      GUINT32_TO_LE (crc_of (data + HEAD_LEN + body_len, texts_len)) };
+                      GUINT32_TO_LE (texts_crc) };
   guint64 le = GUINT64_TO_LE ((guint64) body_len);
   memcpy (data, head, sizeof head);
   memcpy (data + sizeof head, &le, sizeof le);

@@ -7,7 +7,7 @@
 # shellcheck source=tests/e2e/lib.sh
 . "$TESTS_DIR/e2e/lib.sh"
 
-plan 48
+plan 51
 
 make_release rel/1.0 1.0
 hostname () { echo "{ \"files\": { \"/etc/hostname\": { \"content\": \"$1\\n\" } } }"; }
@@ -81,6 +81,16 @@ printf 'X' | dd of="$T/idx.texts" bs=1 seek=$((size - 10)) conv=notrunc status=n
 cp "$T/idx.texts" "$I"
 gen list --json > "$T/list.damaged-texts.json"
 expect_true "damaged texts: list --json makes them again from the records" cmp -s "$T/list.before-texts.json" "$T/list.damaged-texts.json"
+# A run that saves the index without reading the texts (a rollback) writes
+# them again as they were, checksum and all: still made again when listed.
+expect_exit 0 gen rollback --to 2
+gen list --json > "$T/list.carried.json"
+cp "$I" "$T/idx.carried"
+rm "$I"
+gen list --json > "$T/list.carried-fresh.json"
+cp "$T/idx.carried" "$I"
+expect_true "texts carried over by a rollback: list --json is right" cmp -s "$T/list.carried.json" "$T/list.carried-fresh.json"
+expect_exit 0 gen rollback --to 3
 
 # --- stale: an index saved before generation 4 existed --------------------------
 cp "$I" "$T/idx.old"
