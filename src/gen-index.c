@@ -843,14 +843,25 @@ gboolean
 gen_index_dir_trusted (GenIndex *index, int dfd, const char *name)
 {
   DirStamp *d = g_hash_table_lookup (index->dirs, name);
+  guint64 at = now_ns ();
   struct stat st;
   if (!d || fstatat (dfd, d->path, &st, AT_SYMLINK_NOFOLLOW) < 0 || !dir_matches (d, &st))
     return FALSE;
   if (!is_racy (d))
     return TRUE;
   guint8 now[DIGEST_LEN];
-  return d->listed && listing_digest (dfd, d->path, now)
-         && memcmp (now, d->listing, DIGEST_LEN) == 0;
+  if (!d->listed || !listing_digest (dfd, d->path, now)
+      || memcmp (now, d->listing, DIGEST_LEN) != 0)
+    return FALSE;
+  /* The same names, and stat data that are no longer racy: from now on
+   * they stand for them, and later runs need not list the folder. */
+  if (d->mtime_ns + RACY_NS < at)
+    {
+      d->at_ns = at;
+      d->listed = FALSE;
+      index->dirty = TRUE;
+    }
+  return TRUE;
 }
 
 void

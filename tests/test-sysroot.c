@@ -493,6 +493,39 @@ test_index_dir_records (Fixture *f, gconstpointer data)
   g_assert_false (gen_index_dir_trusted (index, f->sysroot->dfd, "unknown"));
 }
 
+/* A racy record found unchanged once the racy window has passed settles:
+ * it is kept as trusted on its stat data alone, and later runs do not list
+ * the folder. */
+static void
+test_index_dir_settles (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GenIndex) index = gen_index_load (f->sysroot->dfd, GEN_INDEX_FILE);
+  GenDirStamp st;
+  g_assert_true (gen_index_dir_stamp (f->sysroot->dfd, GEN_GENERATIONS_DIR, &st));
+  g_assert_true (st.listed);
+  gen_index_record_dir (index, "x", GEN_GENERATIONS_DIR, &st);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (gen_index_save (index, f->sysroot->dfd, GEN_INDEX_FILE, &error));
+  g_assert_no_error (error);
+  /* Within the window: trusted on its listing, still racy. */
+  g_assert_true (gen_index_dir_trusted (index, f->sysroot->dfd, "x"));
+  g_assert_false (gen_index_is_dirty (index));
+
+  g_usleep ((GEN_INDEX_RACY_SECONDS * 1000 + 100) * 1000);
+  g_autoptr (GenIndex) later = gen_index_load (f->sysroot->dfd, GEN_INDEX_FILE);
+  g_assert_true (gen_index_dir_trusted (later, f->sysroot->dfd, "x"));
+  g_assert_true (gen_index_is_dirty (later)); /* settled: to be saved */
+  g_assert_true (gen_index_save (later, f->sysroot->dfd, GEN_INDEX_FILE, &error));
+  g_assert_no_error (error);
+  g_autoptr (GenIndex) settled = gen_index_load (f->sysroot->dfd, GEN_INDEX_FILE);
+  g_assert_true (gen_index_dir_trusted (settled, f->sysroot->dfd, "x"));
+  g_assert_false (gen_index_is_dirty (settled)); /* nothing left to settle */
+  /* A new name still tells. */
+  g_autofree char *added = g_build_filename (f->dir, GEN_GENERATIONS_DIR, "added", NULL);
+  g_assert_true (g_file_set_contents (added, "", 0, NULL));
+  g_assert_false (gen_index_dir_trusted (settled, f->sysroot->dfd, "x"));
+}
+
 /* A menu file's note: its text's digest, and what it was made from when
  * the writer said so.  Known without reading while its stat data stay. */
 static void
@@ -573,6 +606,7 @@ main (int argc, char **argv)
   g_test_add ("/sysroot/rollback", Fixture, NULL, setup, test_rollback, teardown);
   g_test_add ("/index/roundtrip", Fixture, NULL, setup, test_index_roundtrip, teardown);
   g_test_add ("/index/dir-records", Fixture, NULL, setup, test_index_dir_records, teardown);
+  g_test_add ("/index/dir-settles", Fixture, NULL, setup, test_index_dir_settles, teardown);
   g_test_add ("/index/file-notes", Fixture, NULL, setup, test_index_file_notes, teardown);
   return g_test_run ();
 }
