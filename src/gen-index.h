@@ -21,6 +21,8 @@
  *     keeps a digest of its listing, and is trusted only while the folder
  *     lists the same names and inodes: a run right after a switch lists
  *     the two folders the switch changed rather than look at every entry.
+ *     The first run that finds the listing the same once the window has
+ *     passed keeps the record on its stat data alone (it settles).
  *   - Boot menu files: each is kept with its inode, size, mtime, ctime and the
  *     SHA-256 of its text; a file whose stat data differ is read again.
  *   - The file carries CRC-32s of its parts: a file that does not match, of
