@@ -17,11 +17,8 @@
  * each), the body's length (8 bytes), all little-endian; the body; the texts.
  *   The body, a GVariant of INDEX_TYPE: magic, last, numbers (ascending),
  *   their folders' inodes, their records (RECORD_TYPE, in the order of
- *   GenGeneration's members), menu files (path, inode, size, mtime ns,
- *   ctime ns, SHA-256 of the text and, when noted, what it was made from),
- *   folder records (name, path, inode,
- *   mtime ns, ctime ns, link count, when recorded, ns), the digest of the
- *   menu last written (empty: none).
+ *   GenGeneration's members), menu files (FILES_TYPE), folder records
+ *   (DIRS_TYPE), the digest of the menu last written (empty: none).
  *   The texts: each record as gen_generation_json_text() gives it (what
  *   `gen list --json` prints), aligned with the numbers, each ended by a NUL
  *   (read in place: copying them out was a third of a save at 1,000
@@ -364,11 +361,14 @@ file_stamps (GenIndex *index)
   const guint64 *w = g_variant_get_fixed_array (sv, &n_words, sizeof (guint64));
   const guint8 *d = g_variant_get_fixed_array (dv, &n_bytes, 1);
   gsize n = n_words / STAMP_WORDS;
+  gsize n_names = 0;
+  for (gsize i = 0; i < n_paths; i++)
+    n_names += paths[i] == '\0';
   if (n_words % STAMP_WORDS != 0 || n_bytes != n * (DIGEST_LEN + GEN_INDEX_FROM_LEN)
-      || (n_paths > 0 && paths[n_paths - 1] != '\0'))
+      || n_names != n || (n_paths > 0 && paths[n_paths - 1] != '\0'))
     return index->files; /* damaged: the files are read again */
-  const char *p = paths, *end = paths + n_paths;
-  for (gsize i = 0; i < n && p < end; i++, w += STAMP_WORDS, d += DIGEST_LEN + GEN_INDEX_FROM_LEN)
+  const char *p = paths;
+  for (gsize i = 0; i < n; i++, w += STAMP_WORDS, d += DIGEST_LEN + GEN_INDEX_FROM_LEN)
     {
       FileStamp st = {
         .ino = w[0], .size = w[1], .mtime_ns = w[2], .ctime_ns = w[3], .has_from = w[4] != 0
@@ -438,6 +438,8 @@ parse (GenIndex *index, GBytes *bytes)
       ds.listed = n == DIGEST_LEN;
       if (ds.listed)
         memcpy (ds.listing, l, DIGEST_LEN);
+      else
+        memset (ds.listing, 0, DIGEST_LEN);
       g_variant_unref (lv);
       DirStamp *d = g_memdup2 (&ds, sizeof ds);
       d->path = g_strdup (dpath);
@@ -549,6 +551,8 @@ dir_matches (const DirStamp *d, const struct stat *st)
          && d->ctime_ns == ns (&st->st_ctim) && d->nlink == st->st_nlink;
 }
 
+G_STATIC_ASSERT (sizeof (((GenDirStamp *) NULL)->listing) == DIGEST_LEN);
+
 static gboolean
 is_racy (const DirStamp *d)
 {
@@ -595,7 +599,7 @@ gen_index_dir_stamp (int dfd, const char *path, GenDirStamp *out)
   /* The time first: a change after it cannot keep the stat data, unless
    * they are racy. */
   out->at_ns = now_ns ();
-  if (fstatat (dfd, path, &out->st, 0) < 0)
+  if (fstatat (dfd, path, &out->st, AT_SYMLINK_NOFOLLOW) < 0)
     return FALSE;
   if (ns (&out->st.st_mtim) + RACY_NS >= out->at_ns)
     out->listed = listing_digest (dfd, path, out->listing);
