@@ -434,6 +434,88 @@ test_index_roundtrip (Fixture *f, gconstpointer data)
   g_assert_null (gen_index_lookup (damaged, 1, 0));
 }
 
+/* Saved again with no generation added or removed, the records and texts
+ * go back whole (the texts even unread); after one is dropped, the others'
+ * texts, still in the file first read, are written out. */
+static void
+test_index_resave (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GenIndex) index = gen_index_load (f->sysroot->dfd, GEN_INDEX_FILE);
+  char *json[4] = { NULL };
+  for (guint n = 1; n <= 3; n++)
+    {
+      g_autoptr (GenGeneration) g = make_generation (n);
+      gen_index_put (index, 100 + n, g);
+      json[n] = gen_generation_json_text (g);
+    }
+  gen_index_set_last (index, 3);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (gen_index_save (index, f->sysroot->dfd, GEN_INDEX_FILE, &error));
+  g_assert_no_error (error);
+  g_autofree char *path = g_build_filename (f->dir, GEN_INDEX_FILE, NULL);
+  g_autofree char *first = NULL;
+  gsize first_len;
+  g_assert_true (g_file_get_contents (path, &first, &first_len, NULL));
+  /* One byte of the texts damaged. */
+  first[first_len - 10] ^= 1;
+  g_assert_true (g_file_set_contents (path, first, first_len, NULL));
+
+  /* Texts unread: written back as they were, byte for byte, with their
+   * checksum, so that the damage still shows (and is not made good by a
+   * checksum of the damaged bytes). */
+  g_autoptr (GenIndex) a = gen_index_load (f->sysroot->dfd, GEN_INDEX_FILE);
+  gen_index_set_last (a, 4);
+  g_assert_true (gen_index_save (a, f->sysroot->dfd, GEN_INDEX_FILE, &error));
+  g_assert_no_error (error);
+  g_autofree char *second = NULL;
+  gsize second_len;
+  g_assert_true (g_file_get_contents (path, &second, &second_len, NULL));
+  gsize tail = strlen (json[1]) + strlen (json[2]) + strlen (json[3]) + 3;
+  g_assert_cmpuint (first_len, >=, tail);
+  g_assert_cmpuint (second_len, >=, tail);
+  g_assert_true (memcmp (first + first_len - tail, second + second_len - tail, tail) == 0);
+
+  /* Texts read (found damaged, made again), then saved with only `last`
+   * changed. */
+  g_autoptr (GenIndex) b = gen_index_load (f->sysroot->dfd, GEN_INDEX_FILE);
+  g_assert_cmpuint (gen_index_last (b), ==, 4);
+  gboolean reads;
+  for (guint n = 1; n <= 3; n++)
+    g_assert_cmpstr (gen_index_lookup_json (b, n, 3, &reads), ==, json[n]);
+  gen_index_set_last (b, 5);
+  g_assert_true (gen_index_save (b, f->sysroot->dfd, GEN_INDEX_FILE, &error));
+  g_assert_no_error (error);
+  g_autoptr (GenIndex) c = gen_index_load (f->sysroot->dfd, GEN_INDEX_FILE);
+  g_assert_cmpuint (gen_index_last (c), ==, 5);
+  for (guint n = 1; n <= 3; n++)
+    g_assert_cmpstr (gen_index_lookup_json (c, n, 3, &reads), ==, json[n]);
+  /* Texts read and sound, saved with only `last` changed. */
+  gen_index_set_last (c, 6);
+  g_assert_true (gen_index_save (c, f->sysroot->dfd, GEN_INDEX_FILE, &error));
+  g_assert_no_error (error);
+  g_autoptr (GenIndex) c2 = gen_index_load (f->sysroot->dfd, GEN_INDEX_FILE);
+  g_assert_cmpuint (gen_index_last (c2), ==, 6);
+  for (guint n = 1; n <= 3; n++)
+    g_assert_cmpstr (gen_index_lookup_json (c2, n, 3, &reads), ==, json[n]);
+
+  /* One dropped: the others move, their texts still in the file c2 read. */
+  g_autoptr (GHashTable) present = g_hash_table_new (NULL, NULL);
+  g_hash_table_add (present, GUINT_TO_POINTER (1));
+  g_hash_table_add (present, GUINT_TO_POINTER (3));
+  gen_index_retain (c2, present);
+  g_assert_true (gen_index_save (c2, f->sysroot->dfd, GEN_INDEX_FILE, &error));
+  g_assert_no_error (error);
+  g_autoptr (GenIndex) d = gen_index_load (f->sysroot->dfd, GEN_INDEX_FILE);
+  guint len;
+  gen_index_numbers (d, &len);
+  g_assert_cmpuint (len, ==, 2);
+  g_assert_cmpstr (gen_index_lookup_json (d, 1, 3, &reads), ==, json[1]);
+  g_assert_cmpstr (gen_index_lookup_json (d, 3, 3, &reads), ==, json[3]);
+  g_assert_null (gen_index_lookup (d, 2, 0));
+  for (guint n = 1; n <= 3; n++)
+    g_free (json[n]);
+}
+
 /* A folder record: trusted only while the folder is unchanged; when it had
  * changed within the racy window before its stamp, only while it also lists
  * the same names and inodes. */
@@ -442,9 +524,10 @@ test_index_dir_records (Fixture *f, gconstpointer data)
 {
   g_autoptr (GenIndex) index = gen_index_load (f->sysroot->dfd, GEN_INDEX_FILE);
   g_autofree char *dir = g_build_filename (f->dir, GEN_GENERATIONS_DIR, NULL);
+  /* Changed just now: racy, so listed. */
+  g_assert_no_errno (utimensat (AT_FDCWD, dir, NULL, 0));
   GenDirStamp st;
   g_assert_true (gen_index_dir_stamp (f->sysroot->dfd, GEN_GENERATIONS_DIR, &st));
-  /* Just created by setup: racy, so listed. */
   g_assert_true (st.listed);
   gen_index_record_dir (index, "x", GEN_GENERATIONS_DIR, &st);
   g_assert_true (gen_index_dir_trusted (index, f->sysroot->dfd, "x"));
@@ -500,6 +583,8 @@ static void
 test_index_dir_settles (Fixture *f, gconstpointer data)
 {
   g_autoptr (GenIndex) index = gen_index_load (f->sysroot->dfd, GEN_INDEX_FILE);
+  g_autofree char *dir = g_build_filename (f->dir, GEN_GENERATIONS_DIR, NULL);
+  g_assert_no_errno (utimensat (AT_FDCWD, dir, NULL, 0)); /* changed just now: racy */
   GenDirStamp st;
   g_assert_true (gen_index_dir_stamp (f->sysroot->dfd, GEN_GENERATIONS_DIR, &st));
   g_assert_true (st.listed);
@@ -521,7 +606,7 @@ test_index_dir_settles (Fixture *f, gconstpointer data)
   g_assert_true (gen_index_dir_trusted (settled, f->sysroot->dfd, "x"));
   g_assert_false (gen_index_is_dirty (settled)); /* nothing left to settle */
   /* A new name still tells. */
-  g_autofree char *added = g_build_filename (f->dir, GEN_GENERATIONS_DIR, "added", NULL);
+  g_autofree char *added = g_build_filename (dir, "added", NULL);
   g_assert_true (g_file_set_contents (added, "", 0, NULL));
   g_assert_false (gen_index_dir_trusted (settled, f->sysroot->dfd, "x"));
 }
@@ -605,6 +690,7 @@ main (int argc, char **argv)
   g_test_add ("/sysroot/default-path", Fixture, NULL, setup, test_default_path, teardown);
   g_test_add ("/sysroot/rollback", Fixture, NULL, setup, test_rollback, teardown);
   g_test_add ("/index/roundtrip", Fixture, NULL, setup, test_index_roundtrip, teardown);
+  g_test_add ("/index/resave", Fixture, NULL, setup, test_index_resave, teardown);
   g_test_add ("/index/dir-records", Fixture, NULL, setup, test_index_dir_records, teardown);
   g_test_add ("/index/dir-settles", Fixture, NULL, setup, test_index_dir_settles, teardown);
   g_test_add ("/index/file-notes", Fixture, NULL, setup, test_index_file_notes, teardown);

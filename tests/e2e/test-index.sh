@@ -7,7 +7,7 @@
 # shellcheck source=tests/e2e/lib.sh
 . "$TESTS_DIR/e2e/lib.sh"
 
-plan 51
+plan 53
 
 make_release rel/1.0 1.0
 hostname () { echo "{ \"files\": { \"/etc/hostname\": { \"content\": \"$1\\n\" } } }"; }
@@ -20,7 +20,8 @@ E=$S/boot/loader/entries
 numbers () { gen list --json > "$T/list.json" && jq_ "$T/list.json" '[g["generation"] for g in d["generations"]]'; }
 loader_default () { sed -n 's/^default //p' "$S/boot/loader/loader.conf"; }
 fsck_ok () { expect_exit 0 gen fsck; }
-# Folders changed in the last 2 seconds are racy (not trusted): let them age.
+# Folders changed in the last 2 seconds are racy (trusted only while they list
+# the same): let them age.
 age () { sleep 3; }
 
 age
@@ -81,9 +82,13 @@ printf 'X' | dd of="$T/idx.texts" bs=1 seek=$((size - 10)) conv=notrunc status=n
 cp "$T/idx.texts" "$I"
 gen list --json > "$T/list.damaged-texts.json"
 expect_true "damaged texts: list --json makes them again from the records" cmp -s "$T/list.before-texts.json" "$T/list.damaged-texts.json"
-# A run that saves the index without reading the texts (a rollback) writes
-# them again as they were, checksum and all: still made again when listed.
+# A run that saves the index without reading the texts (a rollback after the
+# entries folder changed) writes them again as they were, checksum and all:
+# still damaged in the file, still made again when listed.
+touch "$E"
 expect_exit 0 gen rollback --to 2
+expect_true "the rollback rewrote the index" sh -c "! cmp -s '$I' '$T/idx.texts'"
+expect_true "the rollback wrote the texts back byte for byte" bash -c "cmp -s <(tail -c 200 '$I') <(tail -c 200 '$T/idx.texts')"
 gen list --json > "$T/list.carried.json"
 cp "$I" "$T/idx.carried"
 rm "$I"
