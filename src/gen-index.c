@@ -599,7 +599,9 @@ gen_index_dir_stamp (int dfd, const char *path, GenDirStamp *out)
   /* The time first: a change after it cannot keep the stat data, unless
    * they are racy. */
   out->at_ns = now_ns ();
-  if (fstatat (dfd, path, &out->st, AT_SYMLINK_NOFOLLOW) < 0)
+  /* Following a symlink, where the checks do not: a folder that is a
+   * symlink is then never trusted (more work, never a missed change). */
+  if (fstatat (dfd, path, &out->st, 0) < 0)
     return FALSE;
   if (ns (&out->st.st_mtim) + RACY_NS >= out->at_ns)
     out->listed = listing_digest (dfd, path, out->listing);
