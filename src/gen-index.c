@@ -833,8 +833,8 @@ gen_index_record_dir (GenIndex *index, const char *name, const char *path,
   memcpy (d->listing, stamp->listing, DIGEST_LEN);
   /* A record that stays as it was (and as trusted) need not be saved again. */
   DirStamp *old = g_hash_table_lookup (index->dirs, name);
-  if (old && g_str_equal (old->path, path) && old->ino == d->ino && old->mtime_ns == d->mtime_ns
-      && old->ctime_ns == d->ctime_ns && old->nlink == d->nlink && is_racy (old) == is_racy (d)
+  if (old && g_str_equal (old->path, path) && dir_matches (old, &stamp->st)
+      && is_racy (old) == is_racy (d)
       && (!is_racy (d)
           || (old->listed == d->listed && memcmp (old->listing, d->listing, DIGEST_LEN) == 0)))
     {
