@@ -553,10 +553,19 @@ dir_matches (const DirStamp *d, const struct stat *st)
 
 G_STATIC_ASSERT (sizeof (((GenDirStamp *) NULL)->listing) == DIGEST_LEN);
 
+/* Stat data taken at @at_ns are racy when the file changed (its mtime, or
+ * its ctime: an edit whose mtime was put back) within the window before:
+ * a change in the same clock tick could leave them as they are. */
+static gboolean
+racy_at (guint64 mtime_ns, guint64 ctime_ns, guint64 at_ns)
+{
+  return MAX (mtime_ns, ctime_ns) + RACY_NS >= at_ns;
+}
+
 static gboolean
 is_racy (const DirStamp *d)
 {
-  return d->mtime_ns + RACY_NS >= d->at_ns;
+  return racy_at (d->mtime_ns, d->ctime_ns, d->at_ns);
 }
 
 /* The digest of @path's names and inodes, in the order readdir gives them
@@ -603,7 +612,7 @@ gen_index_dir_stamp (int dfd, const char *path, GenDirStamp *out)
    * symlink is then never trusted (more work, never a missed change). */
   if (fstatat (dfd, path, &out->st, 0) < 0)
     return FALSE;
-  if (ns (&out->st.st_mtim) + RACY_NS >= out->at_ns)
+  if (racy_at (ns (&out->st.st_mtim), ns (&out->st.st_ctim), out->at_ns))
     out->listed = listing_digest (dfd, path, out->listing);
   return TRUE;
 }
@@ -861,7 +870,7 @@ gen_index_dir_trusted (GenIndex *index, int dfd, const char *name)
     return FALSE;
   /* The same names, and stat data that are no longer racy: from now on
    * they stand for them, and later runs need not list the folder. */
-  if (d->mtime_ns + RACY_NS < at)
+  if (!racy_at (d->mtime_ns, d->ctime_ns, at))
     {
       d->at_ns = at;
       d->listed = FALSE;
@@ -959,6 +968,7 @@ gen_index_note_file (GenIndex *index, int dfd, const char *path, const char *tex
                      const guint8 *from)
 {
   FileStamp st = { 0 };
+  guint64 at = now_ns (); /* before the stat, as in gen_index_dir_stamp() */
   if (!stamp_of (dfd, path, &st))
     {
       gen_index_forget_file (index, path);
@@ -971,11 +981,10 @@ gen_index_note_file (GenIndex *index, int dfd, const char *path, const char *tex
       st.has_from = TRUE;
     }
   g_hash_table_replace (index->checked, g_strdup (path), g_memdup2 (st.digest, DIGEST_LEN));
-  /* Racy: a change in the same clock tick could leave the stat data as they
-   * are.  Such a file is read again by a later run, which notes it then. */
-  gboolean racy = st.mtime_ns + RACY_NS >= now_ns ();
+  /* Racy stat data are not kept: a later run reads the file again, and
+   * notes it then. */
   FileStamp *kept = g_hash_table_lookup (file_stamps (index), path);
-  if (racy)
+  if (racy_at (st.mtime_ns, st.ctime_ns, at))
     {
       if (kept)
         {

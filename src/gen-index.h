@@ -16,15 +16,17 @@
  *     a run that checked one records its inode, mtime, ctime and link count,
  *     as git's index records a file's stat data; a later run trusts what was
  *     checked while these are the same.  Racy: when the folder had changed
- *     within GEN_INDEX_RACY_SECONDS before its stat data were taken (a change
- *     in the same clock tick would leave them as they were), the record also
- *     keeps a digest of its listing, and is trusted only while the folder
- *     lists the same names and inodes: a run right after a switch lists
- *     the two folders the switch changed rather than look at every entry.
+ *     (mtime or ctime) within GEN_INDEX_RACY_SECONDS before its stat data were
+ *     taken (a change in the same clock tick would leave them as they were),
+ *     the record also keeps a digest of its listing, and is trusted only
+ *     while the folder lists the same names and inodes: a run right after a
+ *     switch lists the two folders the switch changed rather than look at
+ *     every entry.
  *     The first run that finds the listing the same once the window has
  *     passed keeps the record on its stat data alone (it settles).
  *   - Boot menu files: each is kept with its inode, size, mtime, ctime and the
- *     SHA-256 of its text; a file whose stat data differ is read again.
+ *     SHA-256 of its text; a file whose stat data differ is read again.  A
+ *     file noted while racy is not kept (the next run reads it again).
  *   - The file carries CRC-32s of its parts: a file that does not match, of
  *     another format or unreadable is ignored (and rewritten).
  * The file is replaced by a rename, without fsync (after a crash it is

@@ -2,6 +2,7 @@
  * cleanup and the lock (src/gen-sysroot.c, gen-generation.c, gen-activate.c).
  * The boot menus are in test-boot.c. */
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -560,12 +561,12 @@ test_index_dir_records (Fixture *f, gconstpointer data)
   gen_index_record_dir (index, "x", GEN_GENERATIONS_DIR, &st);
   g_assert_false (gen_index_dir_trusted (index, f->sysroot->dfd, "x"));
 
-  /* Aged (mtime set back; ctime moves, so take the stamp again): not
-   * listed, trusted on its stat data. */
+  /* Its mtime set back: its ctime is of just now, so still racy (a change
+   * in the same tick could leave both as they are), listed. */
   struct timespec old[2] = { { 1000000000, 0 }, { 1000000000, 0 } };
   g_assert_no_errno (utimensat (AT_FDCWD, dir, old, 0));
   g_assert_true (gen_index_dir_stamp (f->sysroot->dfd, GEN_GENERATIONS_DIR, &st));
-  g_assert_false (st.listed);
+  g_assert_true (st.listed);
   gen_index_record_dir (index, "x", GEN_GENERATIONS_DIR, &st);
   g_assert_true (gen_index_dir_trusted (index, f->sysroot->dfd, "x"));
   /* A new name in the folder: not trusted any more. */
@@ -605,10 +606,29 @@ test_index_dir_settles (Fixture *f, gconstpointer data)
   g_autoptr (GenIndex) settled = gen_index_load (f->sysroot->dfd, GEN_INDEX_FILE);
   g_assert_true (gen_index_dir_trusted (settled, f->sysroot->dfd, "x"));
   g_assert_false (gen_index_is_dirty (settled)); /* nothing left to settle */
+  /* A stamp taken now is not racy: not listed, trusted on its stat data. */
+  g_assert_true (gen_index_dir_stamp (f->sysroot->dfd, GEN_GENERATIONS_DIR, &st));
+  g_assert_false (st.listed);
+  gen_index_record_dir (settled, "y", GEN_GENERATIONS_DIR, &st);
+  g_assert_true (gen_index_dir_trusted (settled, f->sysroot->dfd, "y"));
   /* A new name still tells. */
   g_autofree char *added = g_build_filename (dir, "added", NULL);
   g_assert_true (g_file_set_contents (added, "", 0, NULL));
   g_assert_false (gen_index_dir_trusted (settled, f->sysroot->dfd, "x"));
+  g_assert_false (gen_index_dir_trusted (settled, f->sysroot->dfd, "y"));
+}
+
+/* Writes @text to boot/@name with an mtime long past. */
+static char *
+write_old_file (Fixture *f, const char *name, const char *text)
+{
+  struct timespec old[2] = { { 1000000000, 0 }, { 1000000000, 0 } };
+  char *path = g_build_filename (f->dir, "boot", name, NULL);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (gen_write_file_at (AT_FDCWD, path, text, strlen (text), 0644, &error));
+  g_assert_no_error (error);
+  g_assert_no_errno (utimensat (AT_FDCWD, path, old, 0));
+  return path;
 }
 
 /* A menu file's note: its text's digest, and what it was made from when
@@ -620,17 +640,17 @@ test_index_file_notes (Fixture *f, gconstpointer data)
   const guint8 from_b[GEN_INDEX_FROM_LEN] = { 1, 2, 4 };
   const char *text = "title demo\n";
   struct timespec old[2] = { { 1000000000, 0 }, { 1000000000, 0 } };
-  g_autofree char *path = g_build_filename (f->dir, "boot", "x.conf", NULL);
-  g_autoptr (GError) error = NULL;
-  g_assert_true (gen_write_file_at (AT_FDCWD, path, text, strlen (text), 0644, &error));
-  g_assert_no_error (error);
-  g_assert_no_errno (utimensat (AT_FDCWD, path, old, 0));
+  g_autofree char *x = write_old_file (f, "x.conf", text);
+  g_autofree char *y = write_old_file (f, "y.conf", text);
+  /* Their ctimes (set by the write and by utimensat) leave the racy window. */
+  g_usleep ((GEN_INDEX_RACY_SECONDS * 1000 + 100) * 1000);
 
   g_autoptr (GenIndex) index = gen_index_load (f->sysroot->dfd, GEN_INDEX_FILE);
   g_assert_false (gen_index_file_made_from (index, f->sysroot->dfd, "boot/x.conf", from_a));
   gen_index_note_file (index, f->sysroot->dfd, "boot/x.conf", text, from_a);
   g_assert_true (gen_index_file_made_from (index, f->sysroot->dfd, "boot/x.conf", from_a));
   g_assert_false (gen_index_file_made_from (index, f->sysroot->dfd, "boot/x.conf", from_b));
+  g_autoptr (GError) error = NULL;
   g_assert_true (gen_index_save (index, f->sysroot->dfd, GEN_INDEX_FILE, &error));
   g_assert_no_error (error);
 
@@ -641,36 +661,40 @@ test_index_file_notes (Fixture *f, gconstpointer data)
   /* Noted again without saying from what: no longer known as made from it. */
   gen_index_note_file (again, f->sysroot->dfd, "boot/x.conf", text, NULL);
   g_assert_false (gen_index_file_made_from (again, f->sysroot->dfd, "boot/x.conf", from_a));
-
-  /* The file edited in place (same inode, same size, its old mtime put
-   * back): only its ctime tells, to the next run.  The run that saw the
-   * file's stat data does not look at them again (it holds the lock, and
-   * the menu passes of a switch ask for every entry twice). */
   gen_index_note_file (again, f->sysroot->dfd, "boot/x.conf", text, from_a);
-  g_assert_true (gen_index_file_made_from (again, f->sysroot->dfd, "boot/x.conf", from_a));
+  gen_index_note_file (again, f->sysroot->dfd, "boot/y.conf", text, from_a);
   g_assert_true (gen_index_save (again, f->sysroot->dfd, GEN_INDEX_FILE, &error));
   g_assert_no_error (error);
-  int fd = open (path, O_WRONLY | O_CLOEXEC);
+
+  /* x edited in place (same inode, same size, its old mtime put back): only
+   * its ctime tells, to the next run.  The run that saw the file's stat
+   * data does not look at them again (it holds the lock, and the menu
+   * passes of a switch ask for every entry twice). */
+  int fd = open (x, O_WRONLY | O_CLOEXEC);
   g_assert_cmpint (fd, >=, 0);
   g_assert_cmpint (write (fd, "TITLE", 5), ==, 5);
   g_assert_no_errno (close (fd));
-  g_assert_no_errno (utimensat (AT_FDCWD, path, old, 0));
+  g_assert_no_errno (utimensat (AT_FDCWD, x, old, 0));
   g_assert_true (gen_index_file_made_from (again, f->sysroot->dfd, "boot/x.conf", from_a));
   g_autoptr (GenIndex) edited = gen_index_load (f->sysroot->dfd, GEN_INDEX_FILE);
   g_assert_false (gen_index_file_made_from (edited, f->sysroot->dfd, "boot/x.conf", from_a));
-  /* Replaced (another inode). */
-  gen_index_note_file (edited, f->sysroot->dfd, "boot/x.conf", "TITLE demo\n", from_a);
-  g_assert_true (gen_index_file_made_from (edited, f->sysroot->dfd, "boot/x.conf", from_a));
-  g_assert_true (gen_index_save (edited, f->sysroot->dfd, GEN_INDEX_FILE, &error));
-  g_assert_no_error (error);
-  g_assert_true (gen_write_file_at (AT_FDCWD, path, "title omed\n", strlen (text), 0644, &error));
-  g_assert_no_errno (utimensat (AT_FDCWD, path, old, 0));
-  g_autoptr (GenIndex) replaced = gen_index_load (f->sysroot->dfd, GEN_INDEX_FILE);
-  g_assert_false (gen_index_file_made_from (replaced, f->sysroot->dfd, "boot/x.conf", from_a));
+  g_assert_true (gen_index_file_made_from (edited, f->sysroot->dfd, "boot/y.conf", from_a));
 
-  /* Written just now (racy): noted for this process's digest only, never as made from. */
+  /* y replaced by another file with the same size and mtime. */
+  g_autofree char *z = write_old_file (f, "z.conf", "title omed\n");
+  g_assert_no_errno (rename (z, y));
+  g_autoptr (GenIndex) replaced = gen_index_load (f->sysroot->dfd, GEN_INDEX_FILE);
+  g_assert_false (gen_index_file_made_from (replaced, f->sysroot->dfd, "boot/y.conf", from_a));
+
+  /* Racy, noted for this process's digest only, never as made from: x
+   * written just now, and x with an old mtime but a ctime of just now (an
+   * edit in the same clock tick would leave all its stat data as they are). */
   g_autoptr (GenIndex) third = gen_index_load (f->sysroot->dfd, GEN_INDEX_FILE);
-  g_assert_true (gen_write_file_at (AT_FDCWD, path, text, strlen (text), 0644, &error));
+  g_assert_true (gen_write_file_at (AT_FDCWD, x, text, strlen (text), 0644, &error));
+  gen_index_note_file (third, f->sysroot->dfd, "boot/x.conf", text, from_a);
+  g_assert_false (gen_index_file_made_from (third, f->sysroot->dfd, "boot/x.conf", from_a));
+  g_assert_true (gen_index_file_holds (third, f->sysroot->dfd, "boot/x.conf", text));
+  g_assert_no_errno (utimensat (AT_FDCWD, x, old, 0));
   gen_index_note_file (third, f->sysroot->dfd, "boot/x.conf", text, from_a);
   g_assert_false (gen_index_file_made_from (third, f->sysroot->dfd, "boot/x.conf", from_a));
   g_assert_true (gen_index_file_holds (third, f->sysroot->dfd, "boot/x.conf", text));
