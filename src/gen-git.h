@@ -8,8 +8,8 @@ G_BEGIN_DECLS
 /* Finding out the commit checked out in the git repository holding @dir
  * (NULL when @dir is in none, or git is missing), and whether anything under
  * @dir differs from it, untracked files included.  git runs in the
- * background, so that its run (a fork, an exec and git's own start, about
- * 8 ms) overlaps the caller's work; with GIT_OPTIONAL_LOCKS=0, so that it
+ * background, so that its run (about 10 ms, most of it git's own start)
+ * overlaps the caller's work; with GIT_OPTIONAL_LOCKS=0, so that it
  * writes nothing and a query freed unfinished stops it without leaving
  * .git/index.lock behind. */
 typedef struct _GenGitQuery GenGitQuery;

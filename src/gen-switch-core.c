@@ -315,6 +315,17 @@ static GenSwitchResult *
 switch_quick (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags,
               gboolean *out_needs_store, GError **error);
 
+/* Whether generation @number was made from a manifest of the same text. */
+static gboolean
+same_manifest_text (GenSysroot *s, guint number, GenManifest *m)
+{
+  g_autofree char *path = g_strdup_printf (GEN_GENERATIONS_DIR "/%u/manifest.json", number);
+  gsize len, mlen;
+  g_autofree char *text = gen_read_file_at (s->dfd, path, &len, NULL);
+  const void *mdata = g_bytes_get_data (m->bytes, &mlen);
+  return text && len == mlen && memcmp (text, mdata, len) == 0;
+}
+
 GenSwitchResult *
 gen_switch_quick (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags,
                   gboolean *out_needs_store, GError **error)
@@ -341,6 +352,14 @@ switch_quick (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags,
   if (!prev || !gen_generation_check_complete (sysroot, prev, NULL)
       || !release_is (sysroot, m, prev->release_checksum))
     return NULL;
+  /* The manifest's git revision goes into the generation's record.  git
+   * (about 10 ms, most of it its own start) runs beside the work up to that
+   * record: from here when a generation is likely (the manifest's text is
+   * not the base's), else once one is known to be made.  A switch that makes
+   * none stops it. */
+  g_autoptr (GenGitQuery) git = NULL;
+  if (!same_manifest_text (sysroot, base, m))
+    git = gen_git_query_start (m->dir);
   /* The version gen-store would give: the manifest's, else the commit's own. */
   g_autofree char *version = g_strdup (m->release_version);
   if (!version && !release_facts_version (sysroot->dfd, prev->release_checksum, &version))
@@ -431,9 +450,8 @@ switch_quick (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags,
       return g_steal_pointer (&result);
     }
 
-  /* The manifest's git revision is only recorded, never compared: git runs
-   * once a generation will be made, beside the work up to its record. */
-  g_autoptr (GenGitQuery) git = gen_git_query_start (m->dir);
+  if (!git)
+    git = gen_git_query_start (m->dir);
   result->created = TRUE;
   result->activated = TRUE;
   if (g->number != sysroot->current && g->number != sysroot->default_gen)

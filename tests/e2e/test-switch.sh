@@ -4,7 +4,7 @@
 # shellcheck source=tests/e2e/lib.sh
 . "$TESTS_DIR/e2e/lib.sh"
 
-plan 104
+plan 108
 
 repo=$S/gen/repo
 kver=6.1.0-gen-demo
@@ -201,6 +201,16 @@ n=$(jq_ "$S/gen/state.json" 'd["current"]')
 expect_eq "$(jq_ "$S/gen/generations/$n/generation.json" '[d["manifest"]["revision"], d["manifest"]["dirty"]]')" \
   "[\"$head\", true]" "a modified manifest: revision is HEAD, dirty true"
 expect_file_equals "$S/gen/generations/$n/etc/hostname" $'edge-git\n'
+# Only a template changed, the manifest's text not (git then starts later).
+must git_ commit -q -am "edge-git"
+head=$(git -C gitm rev-parse HEAD)
+printf 'name={{hostname}}!\nport={{ port }}\n' > gitm/templates/app.conf.in
+expect_exit 0 gen switch gitm/m.json
+expect_eq "$(jq_ "$S/gen/state.json" 'd["current"]')" "$((n + 1))" "a changed template: a new generation"
+n=$((n + 1))
+expect_eq "$(jq_ "$S/gen/generations/$n/generation.json" '[d["manifest"]["revision"], d["manifest"]["dirty"]]')" \
+  "[\"$head\", true]" "a changed template, the manifest's text the same: revision is HEAD, dirty true"
+expect_file_equals "$S/gen/generations/$n/etc/app/app.conf" $'name=edge-git!\nport=8080\n'
 
 # --boot of a manifest the current generation matches makes it the default again.
 expect_exit 0 gen switch --boot m3.json
