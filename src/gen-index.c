@@ -528,44 +528,19 @@ find (GenIndex *index, guint number, gboolean *found)
   return lo;
 }
 
-static guint64
-ns (const struct timespec *t)
-{
-  return (guint64) t->tv_sec * G_GUINT64_CONSTANT (1000000000) + t->tv_nsec;
-}
-
-static guint64
-now_ns (void)
-{
-  struct timespec now;
-  clock_gettime (CLOCK_REALTIME, &now);
-  return ns (&now);
-}
-
-#define RACY_NS (GEN_INDEX_RACY_SECONDS * G_GUINT64_CONSTANT (1000000000))
-
 static gboolean
 dir_matches (const DirStamp *d, const struct stat *st)
 {
-  return d->ino == st->st_ino && d->mtime_ns == ns (&st->st_mtim)
-         && d->ctime_ns == ns (&st->st_ctim) && d->nlink == st->st_nlink;
+  return d->ino == st->st_ino && d->mtime_ns == gen_ns (&st->st_mtim)
+         && d->ctime_ns == gen_ns (&st->st_ctim) && d->nlink == st->st_nlink;
 }
 
 G_STATIC_ASSERT (sizeof (((GenDirStamp *) NULL)->listing) == DIGEST_LEN);
 
-/* Stat data taken at @at_ns are racy when the file changed (its mtime, or
- * its ctime: an edit whose mtime was put back) within the window before:
- * a change in the same clock tick could leave them as they are. */
-static gboolean
-racy_at (guint64 mtime_ns, guint64 ctime_ns, guint64 at_ns)
-{
-  return MAX (mtime_ns, ctime_ns) + RACY_NS >= at_ns;
-}
-
 static gboolean
 is_racy (const DirStamp *d)
 {
-  return racy_at (d->mtime_ns, d->ctime_ns, d->at_ns);
+  return gen_racy (d->mtime_ns, d->ctime_ns, d->at_ns);
 }
 
 /* The digest of @path's names and inodes, in the order readdir gives them
@@ -607,12 +582,12 @@ gen_index_dir_stamp (int dfd, const char *path, GenDirStamp *out)
   memset (out, 0, sizeof *out);
   /* The time first: a change after it cannot keep the stat data, unless
    * they are racy. */
-  out->at_ns = now_ns ();
+  out->at_ns = gen_now_ns ();
   /* Following a symlink, where the checks do not: a folder that is a
    * symlink is then never trusted (more work, never a missed change). */
   if (fstatat (dfd, path, &out->st, 0) < 0)
     return FALSE;
-  if (racy_at (ns (&out->st.st_mtim), ns (&out->st.st_ctim), out->at_ns))
+  if (gen_racy (gen_ns (&out->st.st_mtim), gen_ns (&out->st.st_ctim), out->at_ns))
     out->listed = listing_digest (dfd, path, out->listing);
   return TRUE;
 }
@@ -834,8 +809,8 @@ gen_index_record_dir (GenIndex *index, const char *name, const char *path,
   DirStamp *d = g_new0 (DirStamp, 1);
   d->path = g_strdup (path);
   d->ino = stamp->st.st_ino;
-  d->mtime_ns = ns (&stamp->st.st_mtim);
-  d->ctime_ns = ns (&stamp->st.st_ctim);
+  d->mtime_ns = gen_ns (&stamp->st.st_mtim);
+  d->ctime_ns = gen_ns (&stamp->st.st_ctim);
   d->nlink = stamp->st.st_nlink;
   d->at_ns = stamp->at_ns;
   d->listed = stamp->listed;
@@ -858,7 +833,7 @@ gboolean
 gen_index_dir_trusted (GenIndex *index, int dfd, const char *name)
 {
   DirStamp *d = g_hash_table_lookup (index->dirs, name);
-  guint64 at = now_ns ();
+  guint64 at = gen_now_ns ();
   struct stat st;
   if (!d || fstatat (dfd, d->path, &st, AT_SYMLINK_NOFOLLOW) < 0 || !dir_matches (d, &st))
     return FALSE;
@@ -870,7 +845,7 @@ gen_index_dir_trusted (GenIndex *index, int dfd, const char *name)
     return FALSE;
   /* The same names, and stat data that are no longer racy: from now on
    * they stand for them, and later runs need not list the folder. */
-  if (!racy_at (d->mtime_ns, d->ctime_ns, at))
+  if (!gen_racy (d->mtime_ns, d->ctime_ns, at))
     {
       d->at_ns = at;
       d->listed = FALSE;
@@ -916,8 +891,8 @@ stamp_of (int dfd, const char *path, FileStamp *out)
     return FALSE;
   out->ino = st.st_ino;
   out->size = st.st_size;
-  out->mtime_ns = ns (&st.st_mtim);
-  out->ctime_ns = ns (&st.st_ctim);
+  out->mtime_ns = gen_ns (&st.st_mtim);
+  out->ctime_ns = gen_ns (&st.st_ctim);
   return TRUE;
 }
 
@@ -968,7 +943,7 @@ gen_index_note_file (GenIndex *index, int dfd, const char *path, const char *tex
                      const guint8 *from)
 {
   FileStamp st = { 0 };
-  guint64 at = now_ns (); /* before the stat, as in gen_index_dir_stamp() */
+  guint64 at = gen_now_ns (); /* before the stat, as in gen_index_dir_stamp() */
   if (!stamp_of (dfd, path, &st))
     {
       gen_index_forget_file (index, path);
@@ -984,7 +959,7 @@ gen_index_note_file (GenIndex *index, int dfd, const char *path, const char *tex
   /* Racy stat data are not kept: a later run reads the file again, and
    * notes it then. */
   FileStamp *kept = g_hash_table_lookup (file_stamps (index), path);
-  if (racy_at (st.mtime_ns, st.ctime_ns, at))
+  if (gen_racy (st.mtime_ns, st.ctime_ns, at))
     {
       if (kept)
         {

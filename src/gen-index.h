@@ -15,10 +15,10 @@
  *   - Folders (gen/generations, boot/loader/entries, gen/deploy, boot/<os>):
  *     a run that checked one records its inode, mtime, ctime and link count,
  *     as git's index records a file's stat data; a later run trusts what was
- *     checked while these are the same.  Racy: when the folder had changed
- *     (mtime or ctime) within GEN_INDEX_RACY_SECONDS before its stat data were
- *     taken (a change in the same clock tick would leave them as they were),
- *     the record also keeps a digest of its listing, and is trusted only
+ *     checked while these are the same.  Racy (gen_racy(): the folder had
+ *     changed within GEN_RACY_SECONDS before its stat data were taken, and a
+ *     change in the same clock tick would leave them as they were): the
+ *     record also keeps a digest of its listing, and is trusted only
  *     while the folder lists the same names and inodes: a run right after a
  *     switch lists the two folders the switch changed rather than look at
  *     every entry.
@@ -46,7 +46,6 @@
 G_BEGIN_DECLS
 
 #define GEN_INDEX_FILE "gen/generations.idx"
-#define GEN_INDEX_RACY_SECONDS 2
 
 typedef struct _GenIndex GenIndex;
 
@@ -98,7 +97,7 @@ GenGeneration *gen_index_put (GenIndex *index, guint64 ino, GenGeneration *g);
 void gen_index_retain (GenIndex *index, GHashTable *present);
 
 /* A folder as it was at one moment: its stat data, when they were taken,
- * and, when the folder had changed in the GEN_INDEX_RACY_SECONDS before
+ * and, when the folder had changed in the GEN_RACY_SECONDS before
  * (so that a change in the same clock tick would leave them as they are),
  * a digest of its listing (names and inodes, in the order read). */
 typedef struct

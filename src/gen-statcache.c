@@ -14,7 +14,6 @@
 #include "gen-util.h"
 
 #define CACHE_DIR GEN_STATE_DIR "/cache/dirs"
-#define RACY_NS (2 * G_GINT64_CONSTANT (1000000000))
 
 /* One digest over a whole tree, made by a few threads at once: most of the
  * time is the kernel's, in fstatat, and a folder's listing does not depend
@@ -29,7 +28,7 @@
  * thread runs out of work, a few times per tree, not once per folder. */
 typedef struct
 {
-  gint64 now_ns;
+  guint64 now_ns; /* taken before the first stat */
   gint spare; /* helpers that may still be started */
   GMutex lock;
   GCond cond;
@@ -80,12 +79,6 @@ group_free (Group *g)
   g_free (g);
 }
 
-static gint64
-ns (struct timespec ts)
-{
-  return (gint64) ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static gint
 compare_names (gconstpointer a, gconstpointer b)
 {
@@ -94,14 +87,14 @@ compare_names (gconstpointer a, gconstpointer b)
 
 /* Adds one entry to @sum; TRUE if it changed too recently to be trusted. */
 static gboolean
-add_entry (GChecksum *sum, gint64 now_ns, const char *name, const struct stat *st)
+add_entry (GChecksum *sum, guint64 now_ns, const char *name, const struct stat *st)
 {
   /* Fixed-width fields, so no two listings hash alike by accident. */
   guint64 fields[] = { st->st_mode,      st->st_uid,       st->st_gid, st->st_size,
-                       ns (st->st_mtim), ns (st->st_ctim), st->st_ino, st->st_dev };
+                       gen_ns (&st->st_mtim), gen_ns (&st->st_ctim), st->st_ino, st->st_dev };
   g_checksum_update (sum, (const guchar *) name, strlen (name) + 1);
   g_checksum_update (sum, (const guchar *) fields, sizeof fields);
-  return now_ns - MAX (ns (st->st_mtim), ns (st->st_ctim)) < RACY_NS;
+  return gen_racy (gen_ns (&st->st_mtim), gen_ns (&st->st_ctim), now_ns);
 }
 
 static gboolean read_group (Walk *w, Group *g, GError **error);
@@ -304,6 +297,7 @@ helper_main (gpointer data)
 char *
 gen_statcache_digest (const char *path, gboolean *out_racy, GError **error)
 {
+  guint64 now_ns = gen_now_ns ();
   int dfd = gen_open_dir_at (AT_FDCWD, path, error);
   if (dfd < 0)
     return NULL;
@@ -314,12 +308,10 @@ gen_statcache_digest (const char *path, gboolean *out_racy, GError **error)
       close (dfd);
       return NULL;
     }
-  struct timespec now;
-  clock_gettime (CLOCK_REALTIME, &now);
   g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
   g_autoptr (GHashTable) folders = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   g_autoptr (GPtrArray) helpers = g_ptr_array_new ();
-  Walk w = { .now_ns = ns (now),
+  Walk w = { .now_ns = now_ns,
              .folders = folders,
              .helpers = helpers,
              .spare = MIN (g_get_num_processors (), 4) - 1,

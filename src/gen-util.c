@@ -347,6 +347,26 @@ gen_symlink_replace_at (int dfd, const char *target, const char *path, GError **
   return TRUE;
 }
 
+guint64
+gen_ns (const struct timespec *t)
+{
+  return (guint64) t->tv_sec * G_GUINT64_CONSTANT (1000000000) + t->tv_nsec;
+}
+
+guint64
+gen_now_ns (void)
+{
+  struct timespec now;
+  clock_gettime (CLOCK_REALTIME, &now);
+  return gen_ns (&now);
+}
+
+gboolean
+gen_racy (guint64 mtime_ns, guint64 ctime_ns, guint64 at_ns)
+{
+  return MAX (mtime_ns, ctime_ns) + GEN_RACY_SECONDS * G_GUINT64_CONSTANT (1000000000) >= at_ns;
+}
+
 gboolean
 gen_exists_at (int dfd, const char *path)
 {

@@ -7,6 +7,7 @@
 
 #include <gio/gio.h>
 #include <sys/types.h>
+#include <time.h>
 
 G_BEGIN_DECLS
 
@@ -55,6 +56,17 @@ gboolean gen_symlink_replace_at (int dfd, const char *target, const char *path, 
 gboolean gen_rename_at (int dfd, const char *old_path, const char *new_path, GError **error);
 
 gboolean gen_exists_at (int dfd, const char *path);
+
+/* Nanoseconds since the epoch: of a stat time, and of now (CLOCK_REALTIME,
+ * the clock file times come from). */
+guint64 gen_ns (const struct timespec *t);
+guint64 gen_now_ns (void);
+/* Whether stat data taken at @at_ns are racy: the file changed (@mtime_ns,
+ * or @ctime_ns: an edit whose mtime was put back) within GEN_RACY_SECONDS
+ * before, so that a change in the same clock tick could leave them as they
+ * are.  Racy stat data cannot stand for what they describe. */
+#define GEN_RACY_SECONDS 2
+gboolean gen_racy (guint64 mtime_ns, guint64 ctime_ns, guint64 at_ns);
 
 /* TRUE for ENOSPC, and for the store refusing to fill its file system
  * (ostree's min-free-space-percent, reported as a plain failure). */

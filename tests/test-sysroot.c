@@ -597,7 +597,7 @@ test_index_dir_settles (Fixture *f, gconstpointer data)
   g_assert_true (gen_index_dir_trusted (index, f->sysroot->dfd, "x"));
   g_assert_false (gen_index_is_dirty (index));
 
-  g_usleep ((GEN_INDEX_RACY_SECONDS * 1000 + 100) * 1000);
+  g_usleep ((GEN_RACY_SECONDS * 1000 + 100) * 1000);
   g_autoptr (GenIndex) later = gen_index_load (f->sysroot->dfd, GEN_INDEX_FILE);
   g_assert_true (gen_index_dir_trusted (later, f->sysroot->dfd, "x"));
   g_assert_true (gen_index_is_dirty (later)); /* settled: to be saved */
@@ -643,7 +643,7 @@ test_index_file_notes (Fixture *f, gconstpointer data)
   g_autofree char *x = write_old_file (f, "x.conf", text);
   g_autofree char *y = write_old_file (f, "y.conf", text);
   /* Their ctimes (set by the write and by utimensat) leave the racy window. */
-  g_usleep ((GEN_INDEX_RACY_SECONDS * 1000 + 100) * 1000);
+  g_usleep ((GEN_RACY_SECONDS * 1000 + 100) * 1000);
 
   g_autoptr (GenIndex) index = gen_index_load (f->sysroot->dfd, GEN_INDEX_FILE);
   g_assert_false (gen_index_file_made_from (index, f->sysroot->dfd, "boot/x.conf", from_a));
