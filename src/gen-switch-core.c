@@ -315,17 +315,6 @@ static GenSwitchResult *
 switch_quick (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags,
               gboolean *out_needs_store, GError **error);
 
-/* Whether generation @number was made from a manifest of the same text. */
-static gboolean
-same_manifest_text (GenSysroot *s, guint number, GenManifest *m)
-{
-  g_autofree char *path = g_strdup_printf (GEN_GENERATIONS_DIR "/%u/manifest.json", number);
-  gsize len, mlen;
-  g_autofree char *text = gen_read_file_at (s->dfd, path, &len, NULL);
-  const void *mdata = g_bytes_get_data (m->bytes, &mlen);
-  return text && len == mlen && memcmp (text, mdata, len) == 0;
-}
-
 GenSwitchResult *
 gen_switch_quick (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags,
                   gboolean *out_needs_store, GError **error)
@@ -352,14 +341,6 @@ switch_quick (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags,
   if (!prev || !gen_generation_check_complete (sysroot, prev, NULL)
       || !release_is (sysroot, m, prev->release_checksum))
     return NULL;
-  /* The manifest's git revision goes into the generation's record.  git
-   * (about 10 ms, most of it its own start) runs beside the work up to that
-   * record: from here when a generation is likely (the manifest's text is
-   * not the base's), else once one is known to be made.  A switch that makes
-   * none stops it. */
-  g_autoptr (GenGitQuery) git = NULL;
-  if (!same_manifest_text (sysroot, base, m))
-    git = gen_git_query_start (m->dir);
   /* The version gen-store would give: the manifest's, else the commit's own. */
   g_autofree char *version = g_strdup (m->release_version);
   if (!version && !release_facts_version (sysroot->dfd, prev->release_checksum, &version))
@@ -393,19 +374,6 @@ switch_quick (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags,
       return NULL;
     }
 
-  g_autoptr (GPtrArray) removed = g_ptr_array_new_with_free_func (g_free);
-  if (!gen_sysroot_cleanup (sysroot, removed, error))
-    {
-      g_prefix_error (error, "cleaning up after an earlier run: ");
-      return NULL;
-    }
-  if (removed->len > 0)
-    {
-      /* An interrupted run: the store may hold its leftovers too. */
-      *out_needs_store = TRUE;
-      return NULL;
-    }
-
   g_autoptr (GenSwitchResult) result = g_new0 (GenSwitchResult, 1);
   g_autoptr (GenGeneration) g = gen_generation_copy (prev);
   g->number = sysroot->last + 1;
@@ -430,28 +398,45 @@ switch_quick (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags,
   g->boot_limit = m->boot_limit;
   result->previous = g_steal_pointer (&prev);
 
-  if (gen_switch_compare (sysroot, result, g, files, error))
+  /* Whether a generation will be made: this only reads, so it comes before
+   * the cleanup, and git can run beside that too. */
+  gboolean unchanged = gen_switch_compare (sysroot, result, g, files, error);
+  if (!unchanged && result->config_changes == NULL)
+    return NULL;
+  g_autoptr (GenGeneration) same = NULL;
+  if (!unchanged && !gen_switch_find_other (sysroot, g, base, boot_only, &same, error))
+    return NULL;
+  /* The manifest's git revision goes into the new generation's record: git
+   * (about 10 ms, most of it its own start) runs beside the work up to it. */
+  g_autoptr (GenGitQuery) git = unchanged || same ? NULL : gen_git_query_start (m->dir);
+
+  g_autoptr (GPtrArray) removed = g_ptr_array_new_with_free_func (g_free);
+  if (!gen_sysroot_cleanup (sysroot, removed, error))
     {
-      /* Unchanged: no new generation.  It may still need to become default/current. */
+      g_prefix_error (error, "cleaning up after an earlier run: ");
+      return NULL;
+    }
+  if (removed->len > 0)
+    {
+      /* An interrupted run: the store may hold its leftovers too. */
+      *out_needs_store = TRUE;
+      return NULL;
+    }
+
+  if (unchanged)
+    {
+      /* No new generation.  It may still need to become default/current. */
       if (!gen_switch_reuse (sysroot, result, g_steal_pointer (&result->previous), boot_only,
                              FALSE, error))
         return NULL;
       return g_steal_pointer (&result);
     }
-  if (result->config_changes == NULL)
-    return NULL;
-  g_autoptr (GenGeneration) same = NULL;
-  if (!gen_switch_find_other (sysroot, g, base, boot_only, &same, error))
-    return NULL;
   if (same)
     {
       if (!gen_switch_reuse (sysroot, result, g_steal_pointer (&same), boot_only, FALSE, error))
         return NULL;
       return g_steal_pointer (&result);
     }
-
-  if (!git)
-    git = gen_git_query_start (m->dir);
   result->created = TRUE;
   result->activated = TRUE;
   if (g->number != sysroot->current && g->number != sysroot->default_gen)
