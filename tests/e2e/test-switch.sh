@@ -201,7 +201,7 @@ n=$(jq_ "$S/gen/state.json" 'd["current"]')
 expect_eq "$(jq_ "$S/gen/generations/$n/generation.json" '[d["manifest"]["revision"], d["manifest"]["dirty"]]')" \
   "[\"$head\", true]" "a modified manifest: revision is HEAD, dirty true"
 expect_file_equals "$S/gen/generations/$n/etc/hostname" $'edge-git\n'
-# Only a template changed, the manifest's text not (git then starts later).
+# Only a template changed, the manifest's text not.
 must git_ commit -q -am "edge-git"
 head=$(git -C gitm rev-parse HEAD)
 printf 'name={{hostname}}!\nport={{ port }}\n' > gitm/templates/app.conf.in
