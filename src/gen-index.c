@@ -623,11 +623,33 @@ gen_index_save (GenIndex *index, int dfd, const char *path, GError **error)
   GBytes *same_texts = !index->loaded ? NULL
                        : index->loaded_texts ? index->loaded_texts
                                              : index->texts;
-  g_autoptr (GString) texts = g_string_new (NULL);
+  /* The texts are written from where they lie (the file first read, or this
+   * process's own), not copied: at 1,000 generations a copy of their 700 KB
+   * took 4 ms, most of it page faults.  Neighbours make one part, so the
+   * texts of a file read and then added to are two or three parts. */
+  g_autoptr (GArray) parts = g_array_new (FALSE, FALSE, sizeof (struct iovec));
+  struct iovec whole = { NULL, 0 };
+  g_array_append_val (parts, whole); /* the head and body, below */
+  guint32 texts_crc = crc32_z (0, Z_NULL, 0);
+  if (same_texts)
+    {
+      whole.iov_base = (void *) g_bytes_get_data (same_texts, &whole.iov_len);
+      g_array_append_val (parts, whole);
+      texts_crc = index->texts_crc;
+    }
   for (guint i = 0; !same_texts && i < index->numbers->len; i++)
     {
       const char *text = json_at (index, i);
-      g_string_append_len (texts, text, strlen (text) + 1);
+      gsize text_len = strlen (text) + 1;
+      texts_crc = crc32_z (texts_crc, (const guint8 *) text, text_len);
+      struct iovec *last = &g_array_index (parts, struct iovec, parts->len - 1);
+      if (parts->len > 1 && (const char *) last->iov_base + last->iov_len == text)
+        last->iov_len += text_len;
+      else
+        {
+          struct iovec part = { (void *) text, text_len };
+          g_array_append_val (parts, part);
+        }
     }
   guint n_files = g_hash_table_size (file_stamps (index));
   g_autoptr (GString) paths = g_string_sized_new (n_files * 32);
@@ -675,22 +697,17 @@ gen_index_save (GenIndex *index, int dfd, const char *path, GError **error)
   };
   g_autoptr (GVariant) v
       = g_variant_ref_sink (g_variant_new_tuple (children, G_N_ELEMENTS (children)));
-  gsize texts_len;
-  const char *texts_data = same_texts ? g_bytes_get_data (same_texts, &texts_len) : texts->str;
-  if (!same_texts)
-    texts_len = texts->len;
   gsize body_len = g_variant_get_size (v);
-  gsize len = HEAD_LEN + body_len + texts_len;
-  g_autofree guint8 *data = g_malloc (len);
+  g_autofree guint8 *data = g_malloc (HEAD_LEN + body_len);
   g_variant_store (v, data + HEAD_LEN);
-  memcpy (data + HEAD_LEN + body_len, texts_data, texts_len);
-  guint32 texts_crc = same_texts ? index->texts_crc : crc_of (texts_data, texts_len);
   guint32 head[2] = { GUINT32_TO_LE (crc_of (data + HEAD_LEN, body_len)),
                       GUINT32_TO_LE (texts_crc) };
   guint64 le = GUINT64_TO_LE ((guint64) body_len);
   memcpy (data, head, sizeof head);
   memcpy (data + sizeof head, &le, sizeof le);
-  if (!gen_write_cache_file_at (dfd, path, data, len, 0644, error))
+  g_array_index (parts, struct iovec, 0) = (struct iovec){ data, HEAD_LEN + body_len };
+  if (!gen_write_cache_file_at (dfd, path, (const struct iovec *) parts->data, parts->len, 0644,
+                                error))
     {
       g_prefix_error (error, "writing %s: ", path);
       return FALSE;

@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -210,10 +211,35 @@ write_all (int fd, const void *data, gsize len)
   return TRUE;
 }
 
-/* A new file (O_EXCL) holding @data; fsync'd when @sync. */
+/* Writes @parts in order, with as few calls as writev() allows. */
 static gboolean
-write_new (int dfd, const char *path, const void *data, gsize len, mode_t mode, gboolean sync,
-           GError **error)
+write_parts (int fd, const struct iovec *parts, guint n_parts)
+{
+  while (n_parts > 0)
+    {
+      ssize_t n = writev (fd, parts, MIN (n_parts, IOV_MAX));
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return FALSE;
+      for (; n_parts > 0 && (gsize) n >= parts->iov_len; parts++, n_parts--)
+        n -= parts->iov_len;
+      if (n_parts > 0 && n > 0)
+        {
+          /* A short write: the rest of this part, then on. */
+          if (!write_all (fd, (const char *) parts->iov_base + n, parts->iov_len - n))
+            return FALSE;
+          parts++;
+          n_parts--;
+        }
+    }
+  return TRUE;
+}
+
+/* A new file (O_EXCL) holding @parts; fsync'd when @sync. */
+static gboolean
+write_new (int dfd, const char *path, const struct iovec *parts, guint n_parts, mode_t mode,
+           gboolean sync, GError **error)
 {
   GEN_CRASH_POINT ("before creating", path);
   gen_autofd fd = openat (dfd, path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
@@ -221,7 +247,7 @@ write_new (int dfd, const char *path, const void *data, gsize len, mode_t mode, 
     return gen_throw_errno (error, "creating '%s'", path);
   if (fchmod (fd, mode) < 0)
     return gen_throw_errno (error, "setting the mode of '%s'", path);
-  if (!write_all (fd, data, len))
+  if (!write_parts (fd, parts, n_parts))
     return gen_throw_errno (error, "writing '%s'", path);
   if (!sync)
     return TRUE;
@@ -236,7 +262,8 @@ gboolean
 gen_write_new_file_at (int dfd, const char *path, const void *data, gsize len, mode_t mode,
                        GError **error)
 {
-  return write_new (dfd, path, data, len, mode, TRUE, error);
+  struct iovec part = { (void *) data, len };
+  return write_new (dfd, path, &part, 1, mode, TRUE, error);
 }
 
 static char *
@@ -270,14 +297,14 @@ gen_rename_at (int dfd, const char *old_path, const char *new_path, GError **err
   return TRUE;
 }
 
-/* @data into a temporary file renamed over @path; with @durable, the file
+/* @parts into a temporary file renamed over @path; with @durable, the file
  * and then its folder are fsync'd. */
 static gboolean
-replace_file (int dfd, const char *path, const void *data, gsize len, mode_t mode, gboolean durable,
-              GError **error)
+replace_file (int dfd, const char *path, const struct iovec *parts, guint n_parts, mode_t mode,
+              gboolean durable, GError **error)
 {
   g_autofree char *tmp = tmp_name_for (path);
-  if (write_new (dfd, tmp, data, len, mode, durable, error)
+  if (write_new (dfd, tmp, parts, n_parts, mode, durable, error)
       && (durable ? gen_rename_at (dfd, tmp, path, error) : rename_at (dfd, tmp, path, error)))
     return TRUE;
   unlinkat (dfd, tmp, 0);
@@ -288,14 +315,15 @@ gboolean
 gen_write_file_at (int dfd, const char *path, const void *data, gsize len, mode_t mode,
                    GError **error)
 {
-  return replace_file (dfd, path, data, len, mode, TRUE, error);
+  struct iovec part = { (void *) data, len };
+  return replace_file (dfd, path, &part, 1, mode, TRUE, error);
 }
 
 gboolean
-gen_write_cache_file_at (int dfd, const char *path, const void *data, gsize len, mode_t mode,
-                         GError **error)
+gen_write_cache_file_at (int dfd, const char *path, const struct iovec *parts, guint n_parts,
+                         mode_t mode, GError **error)
 {
-  return replace_file (dfd, path, data, len, mode, FALSE, error);
+  return replace_file (dfd, path, parts, n_parts, mode, FALSE, error);
 }
 
 gboolean

@@ -2,6 +2,7 @@
  * cleanup and the lock (src/gen-sysroot.c, gen-generation.c, gen-activate.c).
  * The boot menus are in test-boot.c. */
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -517,6 +518,46 @@ test_index_resave (Fixture *f, gconstpointer data)
     g_free (json[n]);
 }
 
+/* More generations than writev() takes parts at once, their texts each in
+ * its own allocation, then one more after the file is read (its texts one
+ * part, the new one another): every text comes back. */
+static void
+test_index_many (Fixture *f, gconstpointer data)
+{
+  const guint many = IOV_MAX + 100;
+  g_autoptr (GenIndex) index = gen_index_load (f->sysroot->dfd, GEN_INDEX_FILE);
+  g_autoptr (GPtrArray) json = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (json, NULL);
+  for (guint n = 1; n <= many + 1; n++)
+    {
+      g_autoptr (GenGeneration) g = make_generation (n);
+      g_free (g->manifest_path);
+      g->manifest_path = g_strdup_printf ("/srv/m-%u.json", n);
+      if (n <= many)
+        gen_index_put (index, 1000 + n, g);
+      g_ptr_array_add (json, gen_generation_json_text (g));
+    }
+  gen_index_set_last (index, many);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (gen_index_save (index, f->sysroot->dfd, GEN_INDEX_FILE, &error));
+  g_assert_no_error (error);
+  g_autoptr (GenIndex) again = gen_index_load (f->sysroot->dfd, GEN_INDEX_FILE);
+  gboolean reads;
+  for (guint n = 1; n <= many; n++)
+    g_assert_cmpstr (gen_index_lookup_json (again, n, 3, &reads), ==, json->pdata[n]);
+  g_autoptr (GenGeneration) last = make_generation (many + 1);
+  g_free (last->manifest_path);
+  last->manifest_path = g_strdup_printf ("/srv/m-%u.json", many + 1);
+  gen_index_put (again, 1000 + many + 1, last);
+  gen_index_set_last (again, many + 1);
+  g_assert_true (gen_index_save (again, f->sysroot->dfd, GEN_INDEX_FILE, &error));
+  g_assert_no_error (error);
+  g_autoptr (GenIndex) third = gen_index_load (f->sysroot->dfd, GEN_INDEX_FILE);
+  g_assert_true (gen_index_was_valid (third));
+  for (guint n = 1; n <= many + 1; n++)
+    g_assert_cmpstr (gen_index_lookup_json (third, n, 3, &reads), ==, json->pdata[n]);
+}
+
 /* A folder record: trusted only while the folder is unchanged; when it had
  * changed within the racy window before its stamp, only while it also lists
  * the same names and inodes. */
@@ -715,6 +756,7 @@ main (int argc, char **argv)
   g_test_add ("/sysroot/rollback", Fixture, NULL, setup, test_rollback, teardown);
   g_test_add ("/index/roundtrip", Fixture, NULL, setup, test_index_roundtrip, teardown);
   g_test_add ("/index/resave", Fixture, NULL, setup, test_index_resave, teardown);
+  g_test_add ("/index/many", Fixture, NULL, setup, test_index_many, teardown);
   g_test_add ("/index/dir-records", Fixture, NULL, setup, test_index_dir_records, teardown);
   g_test_add ("/index/dir-settles", Fixture, NULL, setup, test_index_dir_settles, teardown);
   g_test_add ("/index/file-notes", Fixture, NULL, setup, test_index_file_notes, teardown);
