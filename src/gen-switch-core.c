@@ -88,6 +88,10 @@ gen_switch_reuse (GenSysroot *sysroot, GenSwitchResult *result, GenGeneration *s
           || !gen_sysroot_commit_state (sysroot, same->os, current, same->number, sysroot->last,
                                         error)))
     return FALSE;
+  /* Nothing to commit: what the run learnt (folders found clean, menu files
+   * read again) is still kept, or every later no-op would learn it again. */
+  if (!result->activated && !dry_run)
+    gen_sysroot_save_index (sysroot);
   return TRUE;
 }
 

@@ -97,8 +97,10 @@ const char *gen_sysroot_listed_json (GenSysroot *sysroot, guint number, guint sc
 GenIndex *gen_sysroot_index (GenSysroot *sysroot);
 
 /* Writes gen/generations.idx when this run changed what it holds (done by
- * gen_sysroot_commit_state(), before the commit); nothing without the lock.  A failure costs only time (the next run reads the records again):
- * it is logged, not returned. */
+ * gen_sysroot_commit_state() after the commit and the boot menus, and by a
+ * switch with nothing to commit); nothing without the lock.  A failure costs
+ * only time (the next run reads the records again): it is logged, not
+ * returned. */
 void gen_sysroot_save_index (GenSysroot *sysroot);
 
 /* What the boot hook writes for the booted system (bootloader-hooks/gen-hook.sh):

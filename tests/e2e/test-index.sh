@@ -7,7 +7,7 @@
 # shellcheck source=tests/e2e/lib.sh
 . "$TESTS_DIR/e2e/lib.sh"
 
-plan 53
+plan 59
 
 make_release rel/1.0 1.0
 hostname () { echo "{ \"files\": { \"/etc/hostname\": { \"content\": \"$1\\n\" } } }"; }
@@ -166,5 +166,22 @@ sed -i 's/^title .*/title edited by hand/' "$E/demo-1.conf"
 touch -r "$T/entry-1" "$E/demo-1.conf" # even with its old mtime
 expect_exit 0 gen rollback --to 4
 expect_true "edited entry: written again" cmp -s "$E/demo-1.conf" "$T/entry-1"
+
+# --- a no-op switch keeps what it learnt -------------------------------------------
+# A copy's folders are new inodes, so its index matches none of them: the
+# first no-op switch writes what it found out, the next has nothing to write.
+expect_exit 0 gen switch m-four.json
+cp -a "$S" "$T/copy"
+cp "$T/copy/gen/generations.idx" "$T/idx.copied"
+age
+expect_exit 0 "$GEN" --sysroot "$T/copy" switch m-four.json
+expect_stdout_contains "no changes"
+differ () { ! cmp -s "$1" "$2"; }
+expect_true "a no-op switch on a copy: the index is written" \
+  differ "$T/copy/gen/generations.idx" "$T/idx.copied"
+cp "$T/copy/gen/generations.idx" "$T/idx.learnt"
+expect_exit 0 "$GEN" --sysroot "$T/copy" switch m-four.json
+expect_true "the next no-op switch: nothing new, the index is not rewritten" \
+  cmp -s "$T/copy/gen/generations.idx" "$T/idx.learnt"
 
 finish
