@@ -222,6 +222,11 @@ write_parts (int fd, const struct iovec *parts, guint n_parts)
         continue;
       if (n < 0)
         return FALSE;
+      if (n == 0 && parts->iov_len > 0)
+        {
+          errno = EIO; /* no progress: never for a regular file */
+          return FALSE;
+        }
       for (; n_parts > 0 && (gsize) n >= parts->iov_len; parts++, n_parts--)
         n -= parts->iov_len;
       if (n_parts > 0 && n > 0)
