@@ -30,7 +30,7 @@
  * SHA-256 here, which at 1,000 generations was most of a rollback.  So that
  * a damaged file that slipped past its CRC is never unsafe to read, the
  * variants are not marked trusted. */
-#define INDEX_MAGIC "gen-generations-index-5"
+#define INDEX_MAGIC "gen-generations-index-6"
 /* date, os, release checksum, version and packages, kernel version, dir,
  * initrd and args, manifest path, revision and dirty, config digest, data
  * (source, schema, reads), data paths, boot loader and limit. */

@@ -397,7 +397,9 @@ gen_now_ns (void)
 gboolean
 gen_racy (guint64 mtime_ns, guint64 ctime_ns, guint64 at_ns)
 {
-  return MAX (mtime_ns, ctime_ns) + GEN_RACY_SECONDS * G_GUINT64_CONSTANT (1000000000) >= at_ns;
+  /* Signed: a time before 1970 wraps as a guint64 (gen_ns()). */
+  gint64 changed = MAX ((gint64) mtime_ns, (gint64) ctime_ns);
+  return changed + GEN_RACY_SECONDS * G_GINT64_CONSTANT (1000000000) >= (gint64) at_ns;
 }
 
 gboolean

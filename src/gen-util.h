@@ -61,7 +61,8 @@ gboolean gen_rename_at (int dfd, const char *old_path, const char *new_path, GEr
 gboolean gen_exists_at (int dfd, const char *path);
 
 /* Nanoseconds since the epoch: of a stat time, and of now (CLOCK_REALTIME,
- * the clock file times come from). */
+ * the clock file times come from).  A time before 1970 wraps (two's
+ * complement): still one value per time, for comparing and hashing. */
 guint64 gen_ns (const struct timespec *t);
 guint64 gen_now_ns (void);
 /* Whether stat data taken at @at_ns are racy: the file changed (@mtime_ns,

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "gen-activate.h"
 #include "gen-boot.h"
@@ -518,9 +519,29 @@ test_index_resave (Fixture *f, gconstpointer data)
     g_free (json[n]);
 }
 
+/* The file at @path ends with @json[1..n], each ended by a NUL, and its
+ * head holds their CRC: the texts as written (reading them back proves nothing: texts that fail their check
+ * are made again from the records). */
+static void
+assert_texts_tail (const char *path, GPtrArray *json, guint n)
+{
+  g_autoptr (GString) want = g_string_new (NULL);
+  for (guint i = 1; i <= n; i++)
+    g_string_append_len (want, json->pdata[i], strlen (json->pdata[i]) + 1);
+  g_autofree char *file = NULL;
+  gsize len;
+  g_assert_true (g_file_get_contents (path, &file, &len, NULL));
+  g_assert_cmpuint (len, >, want->len);
+  g_assert_true (memcmp (file + len - want->len, want->str, want->len) == 0);
+  /* The head's second word: the texts' CRC-32, little-endian. */
+  guint32 crc;
+  memcpy (&crc, file + 4, sizeof crc);
+  g_assert_cmpuint (GUINT32_FROM_LE (crc), ==, crc32_z (0, (const guint8 *) want->str, want->len));
+}
+
 /* More generations than writev() takes parts at once, their texts each in
  * its own allocation, then one more after the file is read (its texts one
- * part, the new one another): every text comes back. */
+ * part, the new one another): every text is written, and valid. */
 static void
 test_index_many (Fixture *f, gconstpointer data)
 {
@@ -541,7 +562,10 @@ test_index_many (Fixture *f, gconstpointer data)
   g_autoptr (GError) error = NULL;
   g_assert_true (gen_index_save (index, f->sysroot->dfd, GEN_INDEX_FILE, &error));
   g_assert_no_error (error);
+  g_autofree char *path = g_build_filename (f->dir, GEN_INDEX_FILE, NULL);
+  assert_texts_tail (path, json, many);
   g_autoptr (GenIndex) again = gen_index_load (f->sysroot->dfd, GEN_INDEX_FILE);
+  g_assert_true (gen_index_was_valid (again));
   gboolean reads;
   for (guint n = 1; n <= many; n++)
     g_assert_cmpstr (gen_index_lookup_json (again, n, 3, &reads), ==, json->pdata[n]);
@@ -552,6 +576,7 @@ test_index_many (Fixture *f, gconstpointer data)
   gen_index_set_last (again, many + 1);
   g_assert_true (gen_index_save (again, f->sysroot->dfd, GEN_INDEX_FILE, &error));
   g_assert_no_error (error);
+  assert_texts_tail (path, json, many + 1);
   g_autoptr (GenIndex) third = gen_index_load (f->sysroot->dfd, GEN_INDEX_FILE);
   g_assert_true (gen_index_was_valid (third));
   for (guint n = 1; n <= many + 1; n++)
@@ -741,6 +766,23 @@ test_index_file_notes (Fixture *f, gconstpointer data)
   g_assert_true (gen_index_file_holds (third, f->sysroot->dfd, "boot/x.conf", text));
 }
 
+/* Racy by mtime or ctime, and times before 1970 (which wrap as gen_ns()
+ * gives them) compare as times. */
+static void
+test_racy (void)
+{
+  const gint64 second = G_GINT64_CONSTANT (1000000000);
+  guint64 now = gen_now_ns ();
+  guint64 old = now - 100 * second;
+  g_assert_true (gen_racy (now, now, now));
+  g_assert_true (gen_racy (old, now - second, now));
+  g_assert_false (gen_racy (old, old, now));
+  struct timespec before_1970 = { -1, 0 };
+  guint64 b = gen_ns (&before_1970);
+  g_assert_true (gen_racy (b, now, now));
+  g_assert_false (gen_racy (b, b, now));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -748,6 +790,7 @@ main (int argc, char **argv)
   g_test_add_func ("/sysroot/uninitialised", test_uninitialised);
   g_test_add ("/sysroot/prepare", Fixture, NULL, setup, test_prepare, teardown);
   g_test_add_func ("/generation/json-roundtrip", test_generation_json_roundtrip);
+  g_test_add_func ("/util/racy", test_racy);
   g_test_add ("/sysroot/commit-state", Fixture, NULL, setup, test_commit_state, teardown);
   g_test_add ("/sysroot/cleanup", Fixture, NULL, setup, test_cleanup, teardown);
   g_test_add ("/sysroot/lock", Fixture, NULL, setup, test_lock, teardown);
