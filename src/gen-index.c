@@ -587,7 +587,7 @@ gen_index_dir_stamp (int dfd, const char *path, GenDirStamp *out)
    * symlink is then never trusted (more work, never a missed change). */
   if (fstatat (dfd, path, &out->st, 0) < 0)
     return FALSE;
-  if (gen_racy (gen_ns (&out->st.st_mtim), gen_ns (&out->st.st_ctim), out->at_ns))
+  if (gen_stat_racy (&out->st, out->at_ns))
     out->listed = listing_digest (dfd, path, out->listing);
   return TRUE;
 }

@@ -94,7 +94,7 @@ add_entry (GChecksum *sum, guint64 now_ns, const char *name, const struct stat *
                        gen_ns (&st->st_mtim), gen_ns (&st->st_ctim), st->st_ino, st->st_dev };
   g_checksum_update (sum, (const guchar *) name, strlen (name) + 1);
   g_checksum_update (sum, (const guchar *) fields, sizeof fields);
-  return gen_racy (gen_ns (&st->st_mtim), gen_ns (&st->st_ctim), now_ns);
+  return gen_stat_racy (st, now_ns);
 }
 
 static gboolean read_group (Walk *w, Group *g, GError **error);

@@ -403,6 +403,12 @@ gen_racy (guint64 mtime_ns, guint64 ctime_ns, guint64 at_ns)
 }
 
 gboolean
+gen_stat_racy (const struct stat *st, guint64 at_ns)
+{
+  return gen_racy (gen_ns (&st->st_mtim), gen_ns (&st->st_ctim), at_ns);
+}
+
+gboolean
 gen_exists_at (int dfd, const char *path)
 {
   struct stat st;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -71,6 +72,8 @@ guint64 gen_now_ns (void);
  * are.  Racy stat data cannot stand for what they describe. */
 #define GEN_RACY_SECONDS 2
 gboolean gen_racy (guint64 mtime_ns, guint64 ctime_ns, guint64 at_ns);
+/* gen_racy() of @st's mtime and ctime. */
+gboolean gen_stat_racy (const struct stat *st, guint64 at_ns);
 
 /* TRUE for ENOSPC, and for the store refusing to fill its file system
  * (ostree's min-free-space-percent, reported as a plain failure). */
