@@ -583,6 +583,16 @@ test_index_many (Fixture *f, gconstpointer data)
     g_assert_cmpstr (gen_index_lookup_json (third, n, 3, &reads), ==, json->pdata[n]);
 }
 
+/* An mtime long past, for utimensat(). */
+static const struct timespec long_ago[2] = { { 1000000000, 0 }, { 1000000000, 0 } };
+
+/* Until what changed just now is no longer racy (gen_racy()). */
+static void
+wait_out_racy (void)
+{
+  g_usleep ((GEN_RACY_SECONDS * 1000 + 100) * 1000);
+}
+
 /* A folder record: trusted only while the folder is unchanged; when it had
  * changed within the racy window before its stamp, only while it also lists
  * the same names and inodes. */
@@ -629,8 +639,7 @@ test_index_dir_records (Fixture *f, gconstpointer data)
 
   /* Its mtime set back: its ctime is of just now, so still racy (a change
    * in the same tick could leave both as they are), listed. */
-  struct timespec old[2] = { { 1000000000, 0 }, { 1000000000, 0 } };
-  g_assert_no_errno (utimensat (AT_FDCWD, dir, old, 0));
+  g_assert_no_errno (utimensat (AT_FDCWD, dir, long_ago, 0));
   g_assert_true (gen_index_dir_stamp (f->sysroot->dfd, GEN_GENERATIONS_DIR, &st));
   g_assert_true (st.listed);
   gen_index_record_dir (index, "x", GEN_GENERATIONS_DIR, &st);
@@ -638,7 +647,7 @@ test_index_dir_records (Fixture *f, gconstpointer data)
   /* A new name in the folder: not trusted any more. */
   g_autofree char *sub = g_build_filename (dir, "7", NULL);
   g_assert_no_errno (mkdir (sub, 0755));
-  g_assert_no_errno (utimensat (AT_FDCWD, dir, old, 0)); /* even with the old mtime */
+  g_assert_no_errno (utimensat (AT_FDCWD, dir, long_ago, 0)); /* even with the old mtime */
   g_assert_false (gen_index_dir_trusted (index, f->sysroot->dfd, "x"));
   g_assert_false (gen_index_dir_trusted (index, f->sysroot->dfd, "unknown"));
 }
@@ -663,7 +672,7 @@ test_index_dir_settles (Fixture *f, gconstpointer data)
   g_assert_true (gen_index_dir_trusted (index, f->sysroot->dfd, "x"));
   g_assert_false (gen_index_is_dirty (index));
 
-  g_usleep ((GEN_RACY_SECONDS * 1000 + 100) * 1000);
+  wait_out_racy ();
   g_autoptr (GenIndex) later = gen_index_load (f->sysroot->dfd, GEN_INDEX_FILE);
   g_assert_true (gen_index_dir_trusted (later, f->sysroot->dfd, "x"));
   g_assert_true (gen_index_is_dirty (later)); /* settled: to be saved */
@@ -688,12 +697,11 @@ test_index_dir_settles (Fixture *f, gconstpointer data)
 static char *
 write_old_file (Fixture *f, const char *name, const char *text)
 {
-  struct timespec old[2] = { { 1000000000, 0 }, { 1000000000, 0 } };
   char *path = g_build_filename (f->dir, "boot", name, NULL);
   g_autoptr (GError) error = NULL;
   g_assert_true (gen_write_file_at (AT_FDCWD, path, text, strlen (text), 0644, &error));
   g_assert_no_error (error);
-  g_assert_no_errno (utimensat (AT_FDCWD, path, old, 0));
+  g_assert_no_errno (utimensat (AT_FDCWD, path, long_ago, 0));
   return path;
 }
 
@@ -705,11 +713,10 @@ test_index_file_notes (Fixture *f, gconstpointer data)
   const guint8 from_a[GEN_INDEX_FROM_LEN] = { 1, 2, 3 };
   const guint8 from_b[GEN_INDEX_FROM_LEN] = { 1, 2, 4 };
   const char *text = "title demo\n";
-  struct timespec old[2] = { { 1000000000, 0 }, { 1000000000, 0 } };
   g_autofree char *x = write_old_file (f, "x.conf", text);
   g_autofree char *y = write_old_file (f, "y.conf", text);
   /* Their ctimes (set by the write and by utimensat) leave the racy window. */
-  g_usleep ((GEN_RACY_SECONDS * 1000 + 100) * 1000);
+  wait_out_racy ();
 
   g_autoptr (GenIndex) index = gen_index_load (f->sysroot->dfd, GEN_INDEX_FILE);
   g_assert_false (gen_index_file_made_from (index, f->sysroot->dfd, "boot/x.conf", from_a));
@@ -740,7 +747,7 @@ test_index_file_notes (Fixture *f, gconstpointer data)
   g_assert_cmpint (fd, >=, 0);
   g_assert_cmpint (write (fd, "TITLE", 5), ==, 5);
   g_assert_no_errno (close (fd));
-  g_assert_no_errno (utimensat (AT_FDCWD, x, old, 0));
+  g_assert_no_errno (utimensat (AT_FDCWD, x, long_ago, 0));
   g_assert_true (gen_index_file_made_from (again, f->sysroot->dfd, "boot/x.conf", from_a));
   g_autoptr (GenIndex) edited = gen_index_load (f->sysroot->dfd, GEN_INDEX_FILE);
   g_assert_false (gen_index_file_made_from (edited, f->sysroot->dfd, "boot/x.conf", from_a));
@@ -760,7 +767,7 @@ test_index_file_notes (Fixture *f, gconstpointer data)
   gen_index_note_file (third, f->sysroot->dfd, "boot/x.conf", text, from_a);
   g_assert_false (gen_index_file_made_from (third, f->sysroot->dfd, "boot/x.conf", from_a));
   g_assert_true (gen_index_file_holds (third, f->sysroot->dfd, "boot/x.conf", text));
-  g_assert_no_errno (utimensat (AT_FDCWD, x, old, 0));
+  g_assert_no_errno (utimensat (AT_FDCWD, x, long_ago, 0));
   gen_index_note_file (third, f->sysroot->dfd, "boot/x.conf", text, from_a);
   g_assert_false (gen_index_file_made_from (third, f->sysroot->dfd, "boot/x.conf", from_a));
   g_assert_true (gen_index_file_holds (third, f->sysroot->dfd, "boot/x.conf", text));
