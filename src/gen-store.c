@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "gen-checkout.h"
 #include "gen-compose.h"
 #include "gen-error.h"
 #include "gen-pull.h"
@@ -792,15 +793,9 @@ gen_store_deploy (GenStore *store, GenRelease *r, gboolean *out_new, GCancellabl
   g_autofree char *tmp = g_strdup_printf (GEN_TMP_DIR "/deploy-%s", r->checksum);
   if (!gen_rm_rf_at (store->sysroot_dfd, tmp, error))
     return FALSE;
-  OstreeRepoCheckoutAtOptions opts = { 0 };
-  if (ostree_repo_get_mode (store->repo) != OSTREE_REPO_MODE_BARE)
-    {
-      opts.mode = OSTREE_REPO_CHECKOUT_MODE_USER;
-      opts.bareuseronly_dirs = TRUE;
-    }
   GEN_CRASH_POINT ("before checking out", tmp);
-  if (!ostree_repo_checkout_at (store->repo, &opts, store->sysroot_dfd, tmp, r->checksum,
-                                cancellable, error))
+  if (!gen_checkout_at (store->repo, store->sysroot_dfd, tmp, r->checksum, NULL, cancellable,
+                        error))
     {
       g_prefix_error (error, "checking out release %.10s: ", r->checksum);
       return FALSE;

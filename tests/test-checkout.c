@@ -1,0 +1,225 @@
+/* Unit tests for the threaded checkout (src/gen-checkout.c): the tree it makes
+ * is the one a single ostree_repo_checkout_at() makes. */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "gen-checkout.h"
+#include "gen-util.h"
+
+typedef struct
+{
+  char *dir;
+  OstreeRepo *repo;
+  char *commit;
+} Fixture;
+
+static void
+write_file (const char *root, const char *rel, mode_t mode)
+{
+  g_autofree char *path = g_build_filename (root, rel, NULL);
+  g_autofree char *parent = g_path_get_dirname (path);
+  g_assert_no_errno (g_mkdir_with_parents (parent, 0755));
+  g_assert_true (g_file_set_contents (path, rel, -1, NULL));
+  g_assert_no_errno (chmod (path, mode));
+}
+
+/* About 900 files: 16 folders of 50 (parts), a folder its owner cannot
+ * write to (a part whatever its size), a deep one, a few files at the top
+ * and in /etc (the first pass), an empty folder and symlinks. */
+static void
+make_tree (const char *root)
+{
+  for (int d = 0; d < 16; d++)
+    for (int i = 0; i < 50; i++)
+      {
+        g_autofree char *rel = g_strdup_printf ("usr/share/data/d%02d/file-%d", d, i);
+        write_file (root, rel, i % 7 == 0 ? 0755 : 0644);
+      }
+  for (int i = 0; i < 60; i++)
+    {
+      g_autofree char *rel = g_strdup_printf ("ro/file-%d", i);
+      write_file (root, rel, 0644);
+    }
+  for (int i = 0; i < 10; i++)
+    {
+      g_autofree char *rel = g_strdup_printf ("ro/sub/file-%d", i);
+      write_file (root, rel, 0644);
+    }
+  for (int i = 0; i < 40; i++)
+    {
+      g_autofree char *rel = g_strdup_printf ("usr/lib/x/y/z/file-%d", i);
+      write_file (root, rel, 0644);
+    }
+  write_file (root, "etc/hostname", 0644);
+  write_file (root, "etc/shadow", 0600);
+  write_file (root, "top", 0755);
+  g_autofree char *empty = g_build_filename (root, "var/empty", NULL);
+  g_assert_no_errno (g_mkdir_with_parents (empty, 0755));
+  g_autofree char *link = g_build_filename (root, "usr/share/data/d03/link", NULL);
+  g_assert_no_errno (symlink ("file-1", link));
+  g_autofree char *top_link = g_build_filename (root, "bin", NULL);
+  g_assert_no_errno (symlink ("usr/bin", top_link));
+  g_autofree char *ro = g_build_filename (root, "ro", NULL);
+  g_assert_no_errno (chmod (ro, 0555));
+}
+
+static void
+setup (Fixture *f, gconstpointer data)
+{
+  OstreeRepoMode mode = GPOINTER_TO_INT (data);
+  if (mode == OSTREE_REPO_MODE_BARE && geteuid () != 0)
+    return; /* the test skips itself */
+  f->dir = g_dir_make_tmp ("gen-test-checkout-XXXXXX", NULL);
+  g_autofree char *tree = g_build_filename (f->dir, "tree", NULL);
+  make_tree (tree);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *repo_path = g_build_filename (f->dir, "repo", NULL);
+  f->repo = ostree_repo_create_at (AT_FDCWD, repo_path, mode, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (ostree_repo_prepare_transaction (f->repo, NULL, NULL, &error));
+  g_autoptr (OstreeMutableTree) mtree = ostree_mutable_tree_new ();
+  g_autoptr (OstreeRepoCommitModifier) modifier = ostree_repo_commit_modifier_new (
+      mode == OSTREE_REPO_MODE_BARE ? 0 : OSTREE_REPO_COMMIT_MODIFIER_FLAGS_CANONICAL_PERMISSIONS,
+      NULL, NULL, NULL);
+  g_assert_true (
+      ostree_repo_write_dfd_to_mtree (f->repo, AT_FDCWD, tree, mtree, modifier, NULL, &error));
+  g_assert_no_error (error);
+  g_autoptr (GFile) root = NULL;
+  g_assert_true (ostree_repo_write_mtree (f->repo, mtree, &root, NULL, &error));
+  g_assert_true (ostree_repo_write_commit (f->repo, NULL, "test", NULL, NULL,
+                                           OSTREE_REPO_FILE (root), &f->commit, NULL, &error));
+  g_assert_true (ostree_repo_commit_transaction (f->repo, NULL, NULL, &error));
+  g_assert_no_error (error);
+}
+
+static void
+teardown (Fixture *f, gconstpointer data)
+{
+  if (!f->dir)
+    return;
+  g_clear_object (&f->repo);
+  g_autofree char *cmd = g_strdup_printf ("chmod -R u+w '%s'", f->dir);
+  g_assert_true (g_spawn_command_line_sync (cmd, NULL, NULL, NULL, NULL));
+  g_assert_true (gen_rm_rf_at (AT_FDCWD, f->dir, NULL));
+  g_free (f->commit);
+  g_free (f->dir);
+}
+
+/* Every entry of @a is in @b with the same type, mode, owner and target;
+ * files are the same inode (both link the store's object), and folders
+ * have the same mtime. */
+static void
+assert_same_tree (const char *a, const char *b)
+{
+  struct stat sa, sb;
+  g_assert_no_errno (lstat (a, &sa));
+  if (lstat (b, &sb) < 0)
+    g_error ("'%s' is missing", b);
+  if (sa.st_mode != sb.st_mode || sa.st_uid != sb.st_uid || sa.st_gid != sb.st_gid)
+    g_error ("'%s': mode %o owner %u:%u, against %o %u:%u", b, sb.st_mode, sb.st_uid, sb.st_gid,
+             sa.st_mode, sa.st_uid, sa.st_gid);
+  if (S_ISREG (sa.st_mode))
+    g_assert_cmpuint (sa.st_ino, ==, sb.st_ino);
+  if (S_ISLNK (sa.st_mode))
+    {
+      g_autofree char *ta = g_file_read_link (a, NULL);
+      g_autofree char *tb = g_file_read_link (b, NULL);
+      g_assert_cmpstr (ta, ==, tb);
+    }
+  if (!S_ISDIR (sa.st_mode))
+    return;
+  if (sa.st_mtim.tv_sec != sb.st_mtim.tv_sec || sa.st_mtim.tv_nsec != sb.st_mtim.tv_nsec)
+    g_error ("folder '%s': mtime %ld, against %ld", b, (long) sb.st_mtim.tv_sec,
+             (long) sa.st_mtim.tv_sec);
+  g_autoptr (GDir) da = g_dir_open (a, 0, NULL);
+  g_autoptr (GDir) db = g_dir_open (b, 0, NULL);
+  guint na = 0, nb = 0;
+  const char *name;
+  while ((name = g_dir_read_name (da)))
+    {
+      g_autofree char *ca = g_build_filename (a, name, NULL);
+      g_autofree char *cb = g_build_filename (b, name, NULL);
+      assert_same_tree (ca, cb);
+      na++;
+    }
+  while (g_dir_read_name (db))
+    nb++;
+  g_assert_cmpuint (na, ==, nb);
+}
+
+static void
+test_same_tree (Fixture *f, gconstpointer data)
+{
+  if (!f->dir)
+    {
+      g_test_skip ("a bare store needs root");
+      return;
+    }
+  g_autoptr (GError) error = NULL;
+  g_autofree char *one = g_build_filename (f->dir, "one", NULL);
+  g_autofree char *many = g_build_filename (f->dir, "many", NULL);
+  GenCheckoutOptions single = { .threads = 1 };
+  g_assert_true (gen_checkout_at (f->repo, AT_FDCWD, one, f->commit, &single, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (single.out_parts, ==, 0);
+  GenCheckoutOptions threaded = { .threads = 2, .min_files = 100 };
+  g_assert_true (gen_checkout_at (f->repo, AT_FDCWD, many, f->commit, &threaded, NULL, &error));
+  g_assert_no_error (error);
+  /* The 16 data folders, ro and usr/lib: it was cut up. */
+  g_assert_cmpuint (threaded.out_parts, ==, 18);
+  assert_same_tree (one, many);
+  assert_same_tree (many, one);
+}
+
+/* Below min_files, one call: nothing to cut. */
+static void
+test_small_tree (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dest = g_build_filename (f->dir, "small", NULL);
+  GenCheckoutOptions options = { .threads = 2 };
+  g_assert_true (gen_checkout_at (f->repo, AT_FDCWD, dest, f->commit, &options, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (options.out_parts, ==, 0);
+  g_autofree char *file = g_build_filename (dest, "usr/share/data/d15/file-49", NULL);
+  g_assert_true (g_file_test (file, G_FILE_TEST_IS_REGULAR));
+}
+
+/* A part that cannot be checked out fails the whole, with ostree's error
+ * and the part named; the other thread stops. */
+static void
+test_part_fails (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GFile) root = NULL;
+  g_assert_true (ostree_repo_read_commit (f->repo, f->commit, &root, NULL, NULL, &error));
+  g_autoptr (GFile) file = g_file_resolve_relative_path (root, "usr/share/data/d07/file-3");
+  g_assert_true (ostree_repo_file_ensure_resolved (OSTREE_REPO_FILE (file), &error));
+  const char *csum = ostree_repo_file_get_checksum (OSTREE_REPO_FILE (file));
+  g_autofree char *object
+      = g_strdup_printf ("%s/repo/objects/%.2s/%s.file", f->dir, csum, csum + 2);
+  g_assert_no_errno (unlink (object));
+
+  g_autofree char *dest = g_build_filename (f->dir, "broken", NULL);
+  GenCheckoutOptions options = { .threads = 2, .min_files = 100 };
+  g_assert_false (gen_checkout_at (f->repo, AT_FDCWD, dest, f->commit, &options, NULL, &error));
+  g_assert_nonnull (error);
+  g_assert_nonnull (strstr (error->message, "/usr/share/data/d07: "));
+  g_assert_nonnull (strstr (error->message, csum));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  gconstpointer user = GINT_TO_POINTER (OSTREE_REPO_MODE_BARE_USER_ONLY);
+  gconstpointer bare = GINT_TO_POINTER (OSTREE_REPO_MODE_BARE);
+  g_test_add ("/checkout/same-tree/bare-user-only", Fixture, user, setup, test_same_tree, teardown);
+  g_test_add ("/checkout/same-tree/bare", Fixture, bare, setup, test_same_tree, teardown);
+  g_test_add ("/checkout/small-tree", Fixture, user, setup, test_small_tree, teardown);
+  g_test_add ("/checkout/part-fails", Fixture, user, setup, test_part_fails, teardown);
+  return g_test_run ();
+}
