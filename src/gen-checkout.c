@@ -9,20 +9,21 @@
 #include "gen-error.h"
 #include "gen-util.h"
 
-#define DEFAULT_MIN_FILES 2000
+#define DEFAULT_MIN_ENTRIES 2000
 #define MAX_THREADS 4
 /* A part holds at most 1/PARTS_PER_THREAD of one thread's share of the
- * files, so that threads that take the largest parts first end together. */
-#define PARTS_PER_THREAD 8
-/* A subtree with fewer files stays in the first pass: checking it out by
+ * entries (files and folders), so that threads that take the largest parts
+ * first end together. */
+#define PARTS_PER_THREAD 4
+/* A subtree with fewer entries stays in the first pass: checking it out by
  * subpath reads the commit and the folders above it again. */
-#define MIN_PART_FILES 32
+#define MIN_PART_ENTRIES 8
 
 typedef struct
 {
-  char *path;    /* "/usr/share/": as ostree's checkout filter names a folder */
-  guint parent;  /* index of the folder above (the root's is its own, 0) */
-  guint64 files; /* in the whole subtree */
+  char *path;      /* "/usr/share/": as ostree's checkout filter names a folder */
+  guint parent;    /* index of the folder above (the root's is its own, 0) */
+  guint64 entries; /* files and folders, itself included, all the way down */
   guint32 mode;
   gboolean split; /* checked out in the first pass, with parts below it */
 } Folder;
@@ -70,10 +71,11 @@ checksum_of (GVariant *bytes, char out[OSTREE_SHA256_STRING_LEN + 1], GError **e
 }
 
 /* Adds the folder @path (dirtree @tree, dirmeta @meta) and everything below
- * it to the plan; *@out_files: the files in it, all the way down. */
+ * it to the plan; *@out_entries: its entries, all the way down (a folder
+ * costs a mkdir and more, a file a link). */
 static gboolean
 read_folder (Plan *p, const char *tree, const char *meta, const char *path, guint parent,
-             guint64 *out_files, GError **error)
+             guint64 *out_entries, GError **error)
 {
   g_autoptr (GVariant) v = NULL;
   Folder f = { NULL, parent, 0, 0, FALSE };
@@ -86,7 +88,7 @@ read_folder (Plan *p, const char *tree, const char *meta, const char *path, guin
 
   g_autoptr (GVariant) files = g_variant_get_child_value (v, 0);
   g_autoptr (GVariant) dirs = g_variant_get_child_value (v, 1);
-  guint64 n = g_variant_n_children (files);
+  guint64 n = 1 + g_variant_n_children (files);
   for (gsize i = 0; i < g_variant_n_children (dirs); i++)
     {
       const char *name;
@@ -105,44 +107,43 @@ read_folder (Plan *p, const char *tree, const char *meta, const char *path, guin
       if (!checksum_of (tree_v, sub_tree, error) || !checksum_of (meta_v, sub_meta, error))
         return FALSE;
       g_autofree char *sub_path = g_strconcat (path, name, "/", NULL);
-      guint64 sub_files = 0;
-      if (!read_folder (p, sub_tree, sub_meta, sub_path, self, &sub_files, error))
+      guint64 sub_entries = 0;
+      if (!read_folder (p, sub_tree, sub_meta, sub_path, self, &sub_entries, error))
         return FALSE;
-      n += sub_files;
+      n += sub_entries;
     }
-  g_array_index (p->folders, Folder, self).files = n;
-  *out_files = n;
+  g_array_index (p->folders, Folder, self).entries = n;
+  *out_entries = n;
   return TRUE;
 }
 
 static gint
-compare_files_desc (gconstpointer a, gconstpointer b)
+compare_size_desc (gconstpointer a, gconstpointer b)
 {
   const Folder *fa = *(Folder *const *) a, *fb = *(Folder *const *) b;
-  return fa->files < fb->files ? 1 : fa->files > fb->files ? -1 : 0;
+  return fa->entries < fb->entries ? 1 : fa->entries > fb->entries ? -1 : 0;
 }
 
-/* The parts: under folders split (too many files for one part, and ones the
+/* The parts: under folders split (too large for one part, and ones the
  * first pass can leave open for the parts to be made in), each subtree of at
- * most @limit files, or not writable by its owner; largest first. */
+ * most @limit entries, or not writable by its owner; largest first. */
 static GPtrArray *
 choose_parts (GArray *folders, guint64 limit)
 {
   GPtrArray *parts = g_ptr_array_new ();
   Folder *root = &g_array_index (folders, Folder, 0);
-  gboolean open = (root->mode & 0300) == 0300;
-  root->split = root->files > limit && open;
+  root->split = root->entries > limit && (root->mode & 0300) == 0300;
   for (guint i = 1; i < folders->len; i++)
     {
       Folder *f = &g_array_index (folders, Folder, i);
       if (!g_array_index (folders, Folder, f->parent).split)
         continue;
-      if (f->files > limit && (f->mode & 0300) == 0300)
+      if (f->entries > limit && (f->mode & 0300) == 0300)
         f->split = TRUE;
-      else if (f->files >= MIN_PART_FILES)
+      else if (f->entries >= MIN_PART_ENTRIES)
         g_ptr_array_add (parts, f);
     }
-  g_ptr_array_sort (parts, compare_files_desc);
+  g_ptr_array_sort (parts, compare_size_desc);
   return parts;
 }
 
@@ -273,11 +274,12 @@ gen_checkout_at (OstreeRepo *repo, int dfd, const char *dest, const char *commit
       co.bareuseronly_dirs = TRUE;
     }
   guint threads = options->threads ? options->threads : MIN (g_get_num_processors (), MAX_THREADS);
-  guint min_files = options->min_files ? options->min_files : DEFAULT_MIN_FILES;
+  guint min_entries = options->min_entries ? options->min_entries : DEFAULT_MIN_ENTRIES;
   if (threads < 2)
     return ostree_repo_checkout_at (repo, &co, dfd, dest, commit, cancellable, error);
 
-  /* The plan: every folder and how many files are below it, from the
+  /* The plan: every folder and how many entries are below it, from the
+
    * dirtree objects alone (a few ms for a whole OS). */
   g_autoptr (GVariant) commit_v = NULL;
   if (!ostree_repo_load_variant (repo, OSTREE_OBJECT_TYPE_COMMIT, commit, &commit_v, error))
@@ -295,8 +297,8 @@ gen_checkout_at (OstreeRepo *repo, int dfd, const char *dest, const char *commit
   if (!read_folder (&plan, tree, meta, "/", 0, &total, error))
     return FALSE;
   g_autoptr (GPtrArray) parts
-      = total >= min_files ? choose_parts (folders, MAX (total / (threads * PARTS_PER_THREAD), 1))
-                           : g_ptr_array_new ();
+      = total >= min_entries ? choose_parts (folders, MAX (total / (threads * PARTS_PER_THREAD), 1))
+                             : g_ptr_array_new ();
   if (parts->len == 0)
     return ostree_repo_checkout_at (repo, &co, dfd, dest, commit, cancellable, error);
 

@@ -4,11 +4,11 @@
  * ostree_repo_checkout_at() opens every file object (open, fstat, flistxattr,
  * close) before it links it, on one thread: about twice the work of
  * `cp -al`.  The calls are independent from one folder to the next, so the
- * tree is cut into parts (subtrees of about an eighth of a thread's share of
- * the files); one pass checks out the rest, the folders above the parts,
- * then each thread checks out parts, by subpath, until none is left.  The
- * result is the tree one ostree_repo_checkout_at() call makes, folder mtimes
- * included.
+ * tree is cut into parts (subtrees of at most a quarter of a thread's share
+ * of the files and folders); one pass checks out the rest, the folders above
+ * the parts, then each thread checks out parts, by subpath, largest first,
+ * until none is left.  The result is the tree one ostree_repo_checkout_at()
+ * call makes, folder mtimes included.
  */
 #pragma once
 
@@ -18,9 +18,10 @@ G_BEGIN_DECLS
 
 typedef struct
 {
-  guint threads;   /* at most this many (0: one per processor, at most 4) */
-  guint min_files; /* a tree with fewer files is checked out in one call (0: 2,000) */
-  guint out_parts; /* set: the parts checked out after the first pass (0: one call did it all) */
+  guint threads;     /* at most this many (0: one per processor, at most 4) */
+  guint min_entries; /* fewer files and folders: one call (0: 2,000) */
+  guint out_parts;   /* set: the parts checked out after the first pass (0: one call did it all) */
+
 } GenCheckoutOptions;
 
 /* Checks out @commit as the new folder @dest (relative to @dfd) with

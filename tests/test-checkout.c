@@ -165,7 +165,7 @@ test_same_tree (Fixture *f, gconstpointer data)
   g_assert_true (gen_checkout_at (f->repo, AT_FDCWD, one, f->commit, &single, NULL, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (single.out_parts, ==, 0);
-  GenCheckoutOptions threaded = { .threads = 2, .min_files = 100 };
+  GenCheckoutOptions threaded = { .threads = 2, .min_entries = 100 };
   g_assert_true (gen_checkout_at (f->repo, AT_FDCWD, many, f->commit, &threaded, NULL, &error));
   g_assert_no_error (error);
   /* The 16 data folders, ro and usr/lib: it was cut up. */
@@ -174,7 +174,7 @@ test_same_tree (Fixture *f, gconstpointer data)
   assert_same_tree (many, one);
 }
 
-/* Below min_files, one call: nothing to cut. */
+/* Below min_entries, one call: nothing to cut. */
 static void
 test_small_tree (Fixture *f, gconstpointer data)
 {
@@ -204,7 +204,7 @@ test_part_fails (Fixture *f, gconstpointer data)
   g_assert_no_errno (unlink (object));
 
   g_autofree char *dest = g_build_filename (f->dir, "broken", NULL);
-  GenCheckoutOptions options = { .threads = 2, .min_files = 100 };
+  GenCheckoutOptions options = { .threads = 2, .min_entries = 100 };
   g_assert_false (gen_checkout_at (f->repo, AT_FDCWD, dest, f->commit, &options, NULL, &error));
   g_assert_nonnull (error);
   g_assert_nonnull (strstr (error->message, "/usr/share/data/d07: "));
