@@ -124,21 +124,31 @@ compare_size_desc (gconstpointer a, gconstpointer b)
   return fa->entries < fb->entries ? 1 : fa->entries > fb->entries ? -1 : 0;
 }
 
-/* The parts: under folders split (too large for one part, and ones the
- * first pass can leave open for the parts to be made in), each subtree of at
- * most @limit entries, or not writable by its owner; largest first. */
+/* Whether the first pass may give @f its final mode with parts still to be
+ * made in it: its owner can write to it, and nobody else can (ostree keeps a
+ * folder 0700 until its content is made, so that no one adds to it). */
+static gboolean
+can_split (const Folder *f)
+{
+  return (f->mode & 0300) == 0300 && (f->mode & 0022) == 0;
+}
+
+/* The parts: under folders split (too large for one part, and ones
+ * can_split()), each subtree of at most @limit entries, or not splittable;
+ * largest first. */
 static GPtrArray *
 choose_parts (GArray *folders, guint64 limit)
 {
   GPtrArray *parts = g_ptr_array_new ();
   Folder *root = &g_array_index (folders, Folder, 0);
-  root->split = root->entries > limit && (root->mode & 0300) == 0300;
+  root->split = root->entries > limit && can_split (root);
   for (guint i = 1; i < folders->len; i++)
     {
       Folder *f = &g_array_index (folders, Folder, i);
       if (!g_array_index (folders, Folder, f->parent).split)
         continue;
-      if (f->entries > limit && (f->mode & 0300) == 0300)
+      if (f->entries > limit && can_split (f))
+
         f->split = TRUE;
       else if (f->entries >= MIN_PART_ENTRIES)
         g_ptr_array_add (parts, f);
@@ -225,14 +235,17 @@ check_out_parts (Work *w, OstreeRepo *repo)
 }
 
 /* A helper thread opens the repository for itself: OstreeRepo does not
- * promise that calls from two threads at once are safe. */
+ * promise that calls from two threads at once are safe.  By its fd, which
+ * only reads a field (ostree_repo_get_path() of a repository opened by fd
+ * sets one, and names it through /proc). */
 static gpointer
 helper_main (gpointer data)
 {
   Work *w = data;
-  g_autoptr (OstreeRepo) repo = ostree_repo_new (ostree_repo_get_path (w->repo));
   GError *error = NULL;
-  if (!ostree_repo_open (repo, w->cancellable, &error))
+  g_autoptr (OstreeRepo) repo
+      = ostree_repo_open_at (ostree_repo_get_dfd (w->repo), ".", w->cancellable, &error);
+  if (!repo)
     {
       fail (w, error);
       return NULL;
