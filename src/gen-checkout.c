@@ -292,7 +292,6 @@ gen_checkout_at (OstreeRepo *repo, int dfd, const char *dest, const char *commit
     return ostree_repo_checkout_at (repo, &co, dfd, dest, commit, cancellable, error);
 
   /* The plan: every folder and how many entries are below it, from the
-
    * dirtree objects alone (a few ms for a whole OS). */
   g_autoptr (GVariant) commit_v = NULL;
   if (!ostree_repo_load_variant (repo, OSTREE_OBJECT_TYPE_COMMIT, commit, &commit_v, error))
