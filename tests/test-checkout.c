@@ -31,6 +31,17 @@ write_file (const char *root, const char *rel, mode_t mode)
  * one everybody can (each a part although larger, the first with a
  * subfolder too small to be one), a deep one, a few files at the top and in
  * /etc (the first pass), an empty folder and symlinks. */
+/* @n files named file-0… in @folder. */
+static void
+write_files (const char *root, const char *folder, int n)
+{
+  for (int i = 0; i < n; i++)
+    {
+      g_autofree char *rel = g_strdup_printf ("%s/file-%d", folder, i);
+      write_file (root, rel, 0644);
+    }
+}
+
 static void
 make_tree (const char *root)
 {
@@ -40,26 +51,11 @@ make_tree (const char *root)
         g_autofree char *rel = g_strdup_printf ("usr/share/data/d%02d/file-%d", d, i);
         write_file (root, rel, i % 7 == 0 ? 0755 : 0644);
       }
-  for (int i = 0; i < 160; i++)
-    {
-      g_autofree char *rel = g_strdup_printf ("ro/file-%d", i);
-      write_file (root, rel, 0644);
-    }
-  for (int i = 0; i < 150; i++)
-    {
-      g_autofree char *rel = g_strdup_printf ("var/tmp/file-%d", i);
-      write_file (root, rel, 0644);
-    }
-  for (int i = 0; i < 5; i++)
-    {
-      g_autofree char *rel = g_strdup_printf ("ro/sub/file-%d", i);
-      write_file (root, rel, 0644);
-    }
-  for (int i = 0; i < 40; i++)
-    {
-      g_autofree char *rel = g_strdup_printf ("usr/lib/x/y/z/file-%d", i);
-      write_file (root, rel, 0644);
-    }
+  write_files (root, "ro", 160);
+  write_files (root, "var/tmp", 150);
+  write_files (root, "ro/sub", 5);
+  write_files (root, "usr/lib/x/y/z", 40);
+
   write_file (root, "etc/hostname", 0644);
   write_file (root, "etc/shadow", 0600);
   write_file (root, "top", 0755);
