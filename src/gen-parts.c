@@ -1,0 +1,159 @@
+/* gen-parts.c: a tree cut into parts, and threads to work on them (see
+ * gen-parts.h). */
+#include "gen-parts.h"
+
+/* A part weighs at most 1/PARTS_PER_THREAD of one thread's share, so that
+ * threads that take the largest parts first end together. */
+#define PARTS_PER_THREAD 4
+/* A lighter subtree stays in the first pass: a call by subpath reads the
+ * folders above it again. */
+#define MIN_PART_WEIGHT 8
+
+static void
+folder_clear (gpointer data)
+{
+  g_free (((GenPartsFolder *) data)->path);
+}
+
+GArray *
+gen_parts_folders_new (void)
+{
+  GArray *folders = g_array_new (FALSE, FALSE, sizeof (GenPartsFolder));
+  g_array_set_clear_func (folders, folder_clear);
+  return folders;
+}
+
+guint
+gen_parts_threads (guint threads)
+{
+  return threads ? threads : MIN (g_get_num_processors (), GEN_PARTS_MAX_THREADS);
+}
+
+static gint
+compare_weight_desc (gconstpointer a, gconstpointer b)
+{
+  const GenPartsFolder *fa = *(GenPartsFolder *const *) a, *fb = *(GenPartsFolder *const *) b;
+  return fa->weight < fb->weight ? 1 : fa->weight > fb->weight ? -1 : 0;
+}
+
+GPtrArray *
+gen_parts_choose (GArray *folders, guint threads, guint64 min_weight)
+{
+  GPtrArray *parts = g_ptr_array_new ();
+  if (folders->len == 0 || threads < 2)
+    return parts;
+  GenPartsFolder *top = &g_array_index (folders, GenPartsFolder, 0);
+  if (top->weight < min_weight)
+    return parts;
+  guint64 limit = MAX (top->weight / (threads * PARTS_PER_THREAD), 1);
+  top->split = top->weight > limit && top->splittable;
+  for (guint i = 1; i < folders->len; i++)
+    {
+      GenPartsFolder *f = &g_array_index (folders, GenPartsFolder, i);
+      if (!g_array_index (folders, GenPartsFolder, f->parent).split)
+        continue;
+      if (f->weight > limit && f->splittable)
+        f->split = TRUE;
+      else if (f->weight >= MIN_PART_WEIGHT)
+        g_ptr_array_add (parts, f);
+    }
+  g_ptr_array_sort (parts, compare_weight_desc);
+  return parts;
+}
+
+typedef struct
+{
+  GPtrArray *parts;
+  const GenPartsWork *work;
+  gpointer user_data;
+  gint next; /* the next part to take */
+  GMutex lock;
+  GError *error; /* the first; under lock */
+} Run;
+
+static void
+fail (Run *r, GError *error)
+{
+  g_mutex_lock (&r->lock);
+  if (!r->error)
+    r->error = error;
+  else
+    g_error_free (error);
+  g_mutex_unlock (&r->lock);
+}
+
+static gboolean
+failed (Run *r)
+{
+  g_mutex_lock (&r->lock);
+  gboolean f = r->error != NULL;
+  g_mutex_unlock (&r->lock);
+  return f;
+}
+
+static void
+take_parts (Run *r, gpointer thread_data)
+{
+  for (;;)
+    {
+      gint i = g_atomic_int_add (&r->next, 1);
+      if (i >= (gint) r->parts->len || failed (r))
+        return;
+      GError *error = NULL;
+      if (!r->work->func (r->user_data, thread_data, r->parts->pdata[i], &error))
+        {
+          fail (r, error);
+          return;
+        }
+    }
+}
+
+static gpointer
+helper_main (gpointer data)
+{
+  Run *r = data;
+  gpointer thread_data = NULL;
+  if (r->work->begin)
+    {
+      GError *error = NULL;
+      thread_data = r->work->begin (r->user_data, &error);
+      if (!thread_data)
+        {
+          fail (r, error);
+          return NULL;
+        }
+    }
+  take_parts (r, thread_data);
+  if (thread_data && r->work->end)
+    r->work->end (thread_data);
+  return NULL;
+}
+
+gboolean
+gen_parts_run (GPtrArray *parts, guint threads, const GenPartsWork *work, gpointer user_data,
+               GError **error)
+{
+  Run r = { parts, work, user_data, 0, { 0 }, NULL };
+  g_mutex_init (&r.lock);
+  g_autoptr (GPtrArray) helpers = g_ptr_array_new ();
+  for (guint i = 0; i + 1 < threads && i < parts->len; i++)
+    {
+      GThread *t = g_thread_try_new ("gen-parts", helper_main, &r, NULL);
+      if (!t)
+        break; /* fewer threads: the parts are still all taken */
+      g_ptr_array_add (helpers, t);
+    }
+  GError *first_error = NULL;
+  if (work->first && !work->first (user_data, &first_error))
+    fail (&r, first_error);
+  helper_main (&r);
+  for (guint i = 0; i < helpers->len; i++)
+    g_thread_join (helpers->pdata[i]);
+  g_mutex_clear (&r.lock);
+  if (r.error)
+    {
+      g_propagate_error (error, r.error);
+      return FALSE;
+    }
+  return TRUE;
+}
