@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "gen-checkout.h"
+#include "gen-import.h"
 #include "gen-compose.h"
 #include "gen-error.h"
 #include "gen-pull.h"
@@ -512,19 +513,19 @@ write_tree (GenStore *store, GenManifest *m, GenCompose *compose, OstreeMutableT
   OstreeRepoCommitModifierFlags flags = 0;
   if (ostree_repo_get_mode (store->repo) == OSTREE_REPO_MODE_BARE_USER_ONLY)
     flags |= OSTREE_REPO_COMMIT_MODIFIER_FLAGS_CANONICAL_PERMISSIONS;
-  g_autoptr (OstreeRepoCommitModifier) modifier
-      = ostree_repo_commit_modifier_new (flags, count_files, progress, NULL);
-
   if (m->release_kind == GEN_RELEASE_DIR)
     {
-      if (!ostree_repo_write_dfd_to_mtree (store->repo, AT_FDCWD, m->release_source, mtree,
-                                           modifier, cancellable, error))
+      if (!gen_import_dir (store->repo, m->release_source, mtree, flags, count_files, progress,
+                           NULL, cancellable, error))
         {
           g_prefix_error (error, "importing '%s': ", m->release_source);
           return FALSE;
         }
       return TRUE;
     }
+
+  g_autoptr (OstreeRepoCommitModifier) modifier
+      = ostree_repo_commit_modifier_new (flags, count_files, progress, NULL);
 
   /* archive_validate() passed in gen_store_import(), before the transaction. */
   g_autoptr (GenArchive) a = archive_open (m->release_source, error);

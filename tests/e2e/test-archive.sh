@@ -5,7 +5,7 @@
 # shellcheck source=tests/e2e/lib.sh
 . "$TESTS_DIR/e2e/lib.sh"
 
-plan 69
+plan 71
 
 repo=$S/gen/repo
 make_release tree 1.0
@@ -36,6 +36,15 @@ expect_eq "$dry_gz" "${c_gz:0:10}" "the dry run named the checksum the switch ma
 expect_eq "$dry_dir" "${c_gz:0:10}" "the same tree from a folder has the same checksum"
 expect_eq "$dry_xz" "${c_gz:0:10}" "the same tree from a tar.xz has the same checksum"
 expect_eq "$dry_noroot" "${c_gz:0:10}" "a tarball without a ./ entry has the same checksum"
+# A tree large enough for the import from a folder to be cut into parts
+# (src/gen-import.c) when there is more than one CPU: the same commit still.
+make_release big 1.0 2500
+must tar -C big -czf big.tar.gz .
+manifest m-big-dir.json '{ "dir": "big" }'
+manifest m-big-gz.json '{ "archive": "big.tar.gz" }'
+big_dir=$(checksum_of m-big-dir.json) big_gz=$(checksum_of m-big-gz.json)
+expect_true "a dry run names the large release" test -n "$big_gz"
+expect_eq "$big_dir" "$big_gz" "a large tree from a folder has its tarball's checksum"
 expect_exit 0 gen switch m-dir.json
 expect_stdout_contains "no changes: generation 1 already matches the manifest"
 expect_exit 0 gen switch m-xz.json
