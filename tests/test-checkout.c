@@ -8,6 +8,7 @@
 
 #include "gen-checkout.h"
 #include "gen-util.h"
+#include "test-tree.h"
 
 typedef struct
 {
@@ -16,59 +17,19 @@ typedef struct
   char *commit;
 } Fixture;
 
-static void
-write_file (const char *root, const char *rel, mode_t mode)
-{
-  g_autofree char *path = g_build_filename (root, rel, NULL);
-  g_autofree char *parent = g_path_get_dirname (path);
-  g_assert_no_errno (g_mkdir_with_parents (parent, 0755));
-  g_assert_true (g_file_set_contents (path, rel, -1, NULL));
-  g_assert_no_errno (chmod (path, mode));
-}
-
 /* About 1,200 entries, so that a part holds at most 149 with 2 threads:
  * 16 folders of 50 files (parts), a folder its owner cannot write to and
  * one everybody can (each a part although larger, the first with a
  * subfolder too small to be one), a deep one, a few files at the top and in
  * /etc (the first pass), an empty folder and symlinks. */
-/* @n files named file-0… in @folder. */
-static void
-write_files (const char *root, const char *folder, int n)
-{
-  for (int i = 0; i < n; i++)
-    {
-      g_autofree char *rel = g_strdup_printf ("%s/file-%d", folder, i);
-      write_file (root, rel, 0644);
-    }
-}
-
 static void
 make_tree (const char *root)
 {
-  for (int d = 0; d < 16; d++)
-    for (int i = 0; i < 50; i++)
-      {
-        g_autofree char *rel = g_strdup_printf ("usr/share/data/d%02d/file-%d", d, i);
-        write_file (root, rel, i % 7 == 0 ? 0755 : 0644);
-      }
-  write_files (root, "ro", 160);
-  write_files (root, "var/tmp", 150);
-  write_files (root, "ro/sub", 5);
-  write_files (root, "usr/lib/x/y/z", 40);
-
-  write_file (root, "etc/hostname", 0644);
-  write_file (root, "etc/shadow", 0600);
-  write_file (root, "top", 0755);
-  g_autofree char *empty = g_build_filename (root, "var/empty", NULL);
-  g_assert_no_errno (g_mkdir_with_parents (empty, 0755));
-  g_autofree char *link = g_build_filename (root, "usr/share/data/d03/link", NULL);
-  g_assert_no_errno (symlink ("file-1", link));
-  g_autofree char *top_link = g_build_filename (root, "bin", NULL);
-  g_assert_no_errno (symlink ("usr/bin", top_link));
-  g_autofree char *ro = g_build_filename (root, "ro", NULL);
-  g_assert_no_errno (chmod (ro, 0555));
-  g_autofree char *tmp = g_build_filename (root, "var/tmp", NULL);
-  g_assert_no_errno (chmod (tmp, 01777));
+  test_tree_write_files (root, "ro", 160);
+  test_tree_write_files (root, "var/tmp", 150);
+  test_tree_write_files (root, "ro/sub", 5);
+  test_tree_write_files (root, "usr/lib/x/y/z", 40);
+  test_tree_write_common (root);
 }
 
 static void

@@ -9,6 +9,7 @@
 
 #include "gen-import.h"
 #include "gen-util.h"
+#include "test-tree.h"
 
 typedef struct
 {
@@ -17,59 +18,18 @@ typedef struct
   OstreeRepoMode mode;
 } Fixture;
 
-static void
-write_file (const char *root, const char *rel, gsize size, mode_t mode)
-{
-  g_autofree char *path = g_build_filename (root, rel, NULL);
-  g_autofree char *parent = g_path_get_dirname (path);
-  g_assert_no_errno (g_mkdir_with_parents (parent, 0755));
-  g_autoptr (GString) content = g_string_new (rel);
-  while (content->len < size)
-    g_string_append (content, rel);
-  g_assert_true (g_file_set_contents (path, content->str, -1, NULL));
-  g_assert_no_errno (chmod (path, mode));
-}
-
-/* @n files named file-0… in @folder. */
-static void
-write_files (const char *root, const char *folder, int n)
-{
-  for (int i = 0; i < n; i++)
-    {
-      g_autofree char *rel = g_strdup_printf ("%s/file-%d", folder, i);
-      write_file (root, rel, 1, i % 7 == 0 ? 0755 : 0644);
-    }
-}
-
-/* About 1,200 entries: 16 folders of 50 files, one of 150, one of 40 deep
- * down, a 0555 folder, two files of 1 MiB (16 entries' weight each), a few
- * files at the top and in /etc, an empty folder and symlinks. */
+/* 1,057 entries: 16 folders of 50 files, one of 150, one of 40 deep down, a
+ * 0555 folder, two files of 1 MiB (weighing 17 each), a few files at the
+ * top and in /etc, an empty folder and symlinks. */
 static void
 make_tree (const char *root)
 {
-  for (int d = 0; d < 16; d++)
-    {
-      g_autofree char *folder = g_strdup_printf ("usr/share/data/d%02d", d);
-      write_files (root, folder, 50);
-    }
-  write_files (root, "var/tmp", 150);
-  write_files (root, "usr/lib/x/y/z", 40);
-  write_files (root, "ro", 30);
-  write_file (root, "usr/lib/big/one", 1 << 20, 0644);
-  write_file (root, "usr/lib/big/two", 1 << 20, 0644);
-  write_file (root, "etc/hostname", 1, 0644);
-  write_file (root, "etc/shadow", 1, 0600);
-  write_file (root, "top", 1, 0755);
-  g_autofree char *empty = g_build_filename (root, "var/empty", NULL);
-  g_assert_no_errno (g_mkdir_with_parents (empty, 0755));
-  g_autofree char *link = g_build_filename (root, "usr/share/data/d03/link", NULL);
-  g_assert_no_errno (symlink ("file-1", link));
-  g_autofree char *top_link = g_build_filename (root, "bin", NULL);
-  g_assert_no_errno (symlink ("usr/bin", top_link));
-  g_autofree char *ro = g_build_filename (root, "ro", NULL);
-  g_assert_no_errno (chmod (ro, 0555));
-  g_autofree char *tmp = g_build_filename (root, "var/tmp", NULL);
-  g_assert_no_errno (chmod (tmp, 01777));
+  test_tree_write_files (root, "var/tmp", 150);
+  test_tree_write_files (root, "usr/lib/x/y/z", 40);
+  test_tree_write_files (root, "ro", 30);
+  test_tree_write_file (root, "usr/lib/big/one", 1 << 20, 0644);
+  test_tree_write_file (root, "usr/lib/big/two", 1 << 20, 0644);
+  test_tree_write_common (root);
 }
 
 static void
