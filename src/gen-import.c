@@ -192,7 +192,7 @@ import_at (OstreeRepo *repo, int dfd, OstreeMutableTree *mtree, OstreeRepoCommit
    * to the one call, to fail there as it would have. */
   g_autoptr (GArray) folders = gen_parts_folders_new ();
   g_autoptr (GPtrArray) parts = NULL;
-  int plan_fd = threads > 1 ? fcntl (dfd, F_DUPFD_CLOEXEC, 3) : -1;
+  int plan_fd = threads > 1 ? openat (dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
   guint64 total = 0;
   if (plan_fd >= 0 && plan_folder (folders, plan_fd, "/", 0, &total, NULL))
     parts = gen_parts_choose (folders, threads, min_weight);
