@@ -1,0 +1,160 @@
+/* Unit tests for src/gen-parts.c: which subtrees become parts, and the
+ * threads that take them. */
+#include "gen-error.h"
+#include "gen-parts.h"
+
+static guint
+add (GArray *folders, const char *path, guint parent, guint64 weight, gboolean splittable)
+{
+  GenPartsFolder f = { g_strdup (path), parent, weight, splittable, FALSE };
+  g_array_append_val (folders, f);
+  return folders->len - 1;
+}
+
+/* / (100) holds a (60) and b (30, not splittable) and c (5); a holds a1
+ * (30, not splittable), a2 (10) and a3 (5).  With 2 threads a part weighs
+ * at most 100 / 8 = 12, but one that cannot be split is a part anyway. */
+static GArray *
+tree (void)
+{
+  GArray *folders = gen_parts_folders_new ();
+  add (folders, "/", 0, 100, TRUE);
+  guint a = add (folders, "/a", 0, 60, TRUE);
+  add (folders, "/a/a1", a, 30, FALSE);
+  add (folders, "/a/a2", a, 10, TRUE);
+  add (folders, "/a/a3", a, 5, TRUE);
+  add (folders, "/b", 0, 30, FALSE);
+  add (folders, "/c", 0, 5, TRUE);
+  return folders;
+}
+
+static void
+test_choose (void)
+{
+  g_autoptr (GArray) folders = tree ();
+  g_autoptr (GPtrArray) parts = gen_parts_choose (folders, 2, 50);
+  g_assert_cmpuint (parts->len, ==, 3);
+  const GenPartsFolder *first = parts->pdata[0], *second = parts->pdata[1];
+  const GenPartsFolder *third = parts->pdata[2];
+  /* Largest first; a3 and c are too light to be parts of their own. */
+  g_assert_cmpuint (first->weight, ==, 30);
+  g_assert_cmpuint (second->weight, ==, 30);
+  g_assert_cmpstr (third->path, ==, "/a/a2");
+  g_assert_true (g_str_equal (first->path, "/a/a1") || g_str_equal (first->path, "/b"));
+  g_assert_true (g_array_index (folders, GenPartsFolder, 0).split);
+  g_assert_true (g_array_index (folders, GenPartsFolder, 1).split);
+  for (guint i = 2; i < folders->len; i++)
+    g_assert_false (g_array_index (folders, GenPartsFolder, i).split);
+}
+
+/* Too light a tree, or one thread: no parts. */
+static void
+test_choose_none (void)
+{
+  g_autoptr (GArray) light = tree ();
+  g_autoptr (GPtrArray) none = gen_parts_choose (light, 2, 101);
+  g_assert_cmpuint (none->len, ==, 0);
+  g_autoptr (GArray) one = tree ();
+  g_autoptr (GPtrArray) alone = gen_parts_choose (one, 1, 0);
+  g_assert_cmpuint (alone->len, ==, 0);
+}
+
+typedef struct
+{
+  gint done[64]; /* times each part was done */
+  gint first;    /* times the first pass ran */
+  gint begun, ended;
+  gint fail_at; /* this part fails (-1: none) */
+} Count;
+
+static gboolean
+first_pass (gpointer user_data, GError **error)
+{
+  g_atomic_int_inc (&((Count *) user_data)->first);
+  return TRUE;
+}
+
+static gpointer
+begin (gpointer user_data, GError **error)
+{
+  Count *c = user_data;
+  g_atomic_int_inc (&c->begun);
+  return c;
+}
+
+static void
+end (gpointer thread_data)
+{
+  g_atomic_int_inc (&((Count *) thread_data)->ended);
+}
+
+static gboolean
+do_part (gpointer user_data, gpointer thread_data, const GenPartsFolder *part, GError **error)
+{
+  Count *c = user_data;
+  g_assert_true (thread_data == NULL || thread_data == c);
+  gint i = (gint) part->weight;
+  g_atomic_int_inc (&c->done[i]);
+  if (i == c->fail_at)
+    {
+      g_set_error (error, GEN_ERROR, GEN_ERROR_FAILED, "part %d failed", i);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* 64 parts, their weight their number. */
+static GPtrArray *
+parts (GArray *folders)
+{
+  GPtrArray *parts = g_ptr_array_new ();
+  for (guint i = 0; i < 64; i++)
+    add (folders, "/p", 0, i, FALSE);
+  for (guint i = 0; i < 64; i++)
+    g_ptr_array_add (parts, &g_array_index (folders, GenPartsFolder, i));
+  return parts;
+}
+
+static void
+test_run (void)
+{
+  g_autoptr (GArray) folders = gen_parts_folders_new ();
+  g_autoptr (GPtrArray) all = parts (folders);
+  Count c = { .fail_at = -1 };
+  const GenPartsWork work = { first_pass, begin, end, do_part };
+  g_autoptr (GError) error = NULL;
+  g_assert_true (gen_parts_run (all, 4, &work, &c, &error));
+  g_assert_no_error (error);
+  for (guint i = 0; i < 64; i++)
+    g_assert_cmpint (c.done[i], ==, 1);
+  g_assert_cmpint (c.first, ==, 1);
+  g_assert_cmpint (c.begun, ==, 4);
+  g_assert_cmpint (c.ended, ==, 4);
+}
+
+/* The first error is returned; no part is taken after it. */
+static void
+test_run_fails (void)
+{
+  g_autoptr (GArray) folders = gen_parts_folders_new ();
+  g_autoptr (GPtrArray) all = parts (folders);
+  Count c = { .fail_at = 5 };
+  const GenPartsWork work = { NULL, NULL, NULL, do_part };
+  g_autoptr (GError) error = NULL;
+  g_assert_false (gen_parts_run (all, 1, &work, &c, &error));
+  g_assert_error (error, GEN_ERROR, GEN_ERROR_FAILED);
+  g_assert_cmpstr (error->message, ==, "part 5 failed");
+  for (guint i = 0; i < 64; i++)
+    g_assert_cmpint (c.done[i], ==, i <= 5 ? 1 : 0);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/parts/choose", test_choose);
+  g_test_add_func ("/parts/choose-none", test_choose_none);
+  g_test_add_func ("/parts/run", test_run);
+  g_test_add_func ("/parts/run-fails", test_run_fails);
+  return g_test_run ();
+}
