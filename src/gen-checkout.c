@@ -151,10 +151,17 @@ check_out_part (gpointer user_data, gpointer thread_data, const GenPartsFolder *
 {
   Work *w = user_data;
   g_autofree char *subpath = g_strndup (part->path, strlen (part->path) - 1);
-  g_autofree char *target = g_strconcat (w->dest, subpath, NULL);
+  /* The folder above the part is opened name by name: a deep part's whole
+   * path may be longer than a path can be. */
+  g_autofree char *above = g_path_get_dirname (subpath);
+  g_autofree char *name = g_path_get_basename (subpath);
+  gen_autofd dest_fd = gen_open_dir_at (w->dfd, w->dest, error);
+  gen_autofd above_fd = dest_fd < 0 ? -1 : gen_open_dir_below (dest_fd, above, error);
+  if (above_fd < 0)
+    return FALSE;
   OstreeRepoCheckoutAtOptions options = *w->options;
   options.subpath = subpath;
-  if (!ostree_repo_checkout_at (thread_data, &options, w->dfd, target, w->commit, w->cancellable,
+  if (!ostree_repo_checkout_at (thread_data, &options, above_fd, name, w->commit, w->cancellable,
                                 error))
     {
       g_prefix_error (error, "%s: ", subpath);
@@ -169,14 +176,24 @@ static gboolean
 reset_mtimes (GArray *folders, int dfd, const char *dest, GError **error)
 {
   const struct timespec times[2] = { { 0, UTIME_OMIT }, { OSTREE_TIMESTAMP, 0 } };
+  gen_autofd dest_fd = gen_open_dir_at (dfd, dest, error);
+  if (dest_fd < 0)
+    return FALSE;
   for (guint i = 0; i < folders->len; i++)
     {
       const GenPartsFolder *f = &g_array_index (folders, GenPartsFolder, i);
       if (!f->split)
         continue;
-      g_autofree char *path = g_strconcat (dest, f->path, NULL);
-      if (utimensat (dfd, path, times, AT_SYMLINK_NOFOLLOW) < 0)
-        return gen_throw_errno (error, "setting the mtime of '%s'", path);
+      /* By the folder above, opened name by name: the path may be too long. */
+      g_autofree char *path = g_strndup (f->path, strlen (f->path) - 1);
+      g_autofree char *above = g_path_get_dirname (path);
+      g_autofree char *name = g_path_get_basename (path);
+      gen_autofd above_fd = *path ? gen_open_dir_below (dest_fd, above, error) : -1;
+      if (*path && above_fd < 0)
+        return FALSE;
+      if (*path ? utimensat (above_fd, name, times, AT_SYMLINK_NOFOLLOW) < 0
+                : futimens (dest_fd, times) < 0)
+        return gen_throw_errno (error, "setting the mtime of '%s'", f->path);
     }
   return TRUE;
 }

@@ -140,8 +140,13 @@ write_part (gpointer user_data, gpointer thread_data, const GenPartsFolder *part
       = ostree_repo_commit_modifier_new (im->flags, part_filter, &pf, NULL);
   g_autoptr (OstreeMutableTree) tree = ostree_mutable_tree_new ();
   g_autoptr (GFile) root = NULL;
-  if (!ostree_repo_write_dfd_to_mtree (im->repo, im->dfd, part->path + 1, tree, modifier,
-                                       im->cancellable, error))
+  int fd = gen_open_dir_below (im->dfd, part->path, error);
+  if (fd < 0)
+    return FALSE;
+  gboolean ok
+      = ostree_repo_write_dfd_to_mtree (im->repo, fd, ".", tree, modifier, im->cancellable, error);
+  close (fd);
+  if (!ok)
     {
       g_prefix_error (error, "%s: ", part->path + 1);
       return FALSE;

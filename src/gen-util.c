@@ -47,6 +47,34 @@ gen_open_dir_at (int dfd, const char *path, GError **error)
   return fd;
 }
 
+int
+gen_open_dir_below (int dfd, const char *path, GError **error)
+{
+  g_auto (GStrv) names = g_strsplit (path, "/", -1);
+  int fd = fcntl (dfd, F_DUPFD_CLOEXEC, 3);
+  if (fd < 0)
+    {
+      gen_throw_errno (error, "opening '%s'", path);
+      return -1;
+    }
+  for (guint i = 0; names[i]; i++)
+    {
+      if (!*names[i])
+        continue;
+      int sub = openat (fd, names[i], O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      int saved = errno;
+      close (fd);
+      if (sub < 0)
+        {
+          errno = saved;
+          gen_throw_errno (error, "opening '%s'", path);
+          return -1;
+        }
+      fd = sub;
+    }
+  return fd;
+}
+
 gboolean
 gen_mkdir_p_at (int dfd, const char *path, mode_t mode, GError **error)
 {

@@ -21,6 +21,12 @@ void gen_close_fd (int *fd);
 #define gen_autofd __attribute__ ((cleanup (gen_close_fd))) int
 
 int gen_open_dir_at (int dfd, const char *path, GError **error);
+/* The folder @path (relative, or "/usr/share" as ostree names paths from a
+ * top) below @dfd (not AT_FDCWD), opened one name at a time without
+ * following symlinks, so that no path is too long; "", "." or "/" is @dfd
+ * again, as a new fd.  Opened O_PATH (no read permission needed): to use
+ * as the fd that *at() calls start from. */
+int gen_open_dir_below (int dfd, const char *path, GError **error);
 gboolean gen_mkdir_p_at (int dfd, const char *path, mode_t mode, GError **error);
 gboolean gen_rm_rf_at (int dfd, const char *path, GError **error);
 gboolean gen_fsync_dir_at (int dfd, const char *path, GError **error);

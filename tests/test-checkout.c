@@ -32,6 +32,31 @@ make_tree (const char *root)
   test_tree_write_common (root);
 }
 
+/* Commits the folder @tree into @repo; its checksum. */
+static char *
+commit_tree (OstreeRepo *repo, const char *tree)
+{
+  g_autoptr (GError) error = NULL;
+  g_assert_true (ostree_repo_prepare_transaction (repo, NULL, NULL, &error));
+  g_autoptr (OstreeMutableTree) mtree = ostree_mutable_tree_new ();
+  g_autoptr (OstreeRepoCommitModifier) modifier = ostree_repo_commit_modifier_new (
+      ostree_repo_get_mode (repo) == OSTREE_REPO_MODE_BARE
+          ? 0
+          : OSTREE_REPO_COMMIT_MODIFIER_FLAGS_CANONICAL_PERMISSIONS,
+      NULL, NULL, NULL);
+  g_assert_true (
+      ostree_repo_write_dfd_to_mtree (repo, AT_FDCWD, tree, mtree, modifier, NULL, &error));
+  g_assert_no_error (error);
+  g_autoptr (GFile) root = NULL;
+  char *commit = NULL;
+  g_assert_true (ostree_repo_write_mtree (repo, mtree, &root, NULL, &error));
+  g_assert_true (ostree_repo_write_commit (repo, NULL, "test", NULL, NULL, OSTREE_REPO_FILE (root),
+                                           &commit, NULL, &error));
+  g_assert_true (ostree_repo_commit_transaction (repo, NULL, NULL, &error));
+  g_assert_no_error (error);
+  return commit;
+}
+
 static void
 setup (Fixture *f, gconstpointer data)
 {
@@ -45,20 +70,7 @@ setup (Fixture *f, gconstpointer data)
   g_autofree char *repo_path = g_build_filename (f->dir, "repo", NULL);
   f->repo = ostree_repo_create_at (AT_FDCWD, repo_path, mode, NULL, NULL, &error);
   g_assert_no_error (error);
-  g_assert_true (ostree_repo_prepare_transaction (f->repo, NULL, NULL, &error));
-  g_autoptr (OstreeMutableTree) mtree = ostree_mutable_tree_new ();
-  g_autoptr (OstreeRepoCommitModifier) modifier = ostree_repo_commit_modifier_new (
-      mode == OSTREE_REPO_MODE_BARE ? 0 : OSTREE_REPO_COMMIT_MODIFIER_FLAGS_CANONICAL_PERMISSIONS,
-      NULL, NULL, NULL);
-  g_assert_true (
-      ostree_repo_write_dfd_to_mtree (f->repo, AT_FDCWD, tree, mtree, modifier, NULL, &error));
-  g_assert_no_error (error);
-  g_autoptr (GFile) root = NULL;
-  g_assert_true (ostree_repo_write_mtree (f->repo, mtree, &root, NULL, &error));
-  g_assert_true (ostree_repo_write_commit (f->repo, NULL, "test", NULL, NULL,
-                                           OSTREE_REPO_FILE (root), &f->commit, NULL, &error));
-  g_assert_true (ostree_repo_commit_transaction (f->repo, NULL, NULL, &error));
-  g_assert_no_error (error);
+  f->commit = commit_tree (f->repo, tree);
 }
 
 static void
@@ -158,6 +170,24 @@ test_small_tree (Fixture *f, gconstpointer data)
   g_assert_true (g_file_test (file, G_FILE_TEST_IS_REGULAR));
 }
 
+/* A chain of 3,000 folders: its one part lies ~5,000 bytes down, deeper
+ * than a path can name, and is checked out all the same. */
+static void
+test_deep (Fixture *f, gconstpointer data)
+{
+  g_autofree char *tree = g_build_filename (f->dir, "deep-tree", NULL);
+  g_assert_no_errno (g_mkdir_with_parents (tree, 0755));
+  test_tree_write_chain (tree, 3000);
+  g_autofree char *commit = commit_tree (f->repo, tree);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dest = g_build_filename (f->dir, "deep", NULL);
+  GenCheckoutOptions options = { .threads = 2, .min_entries = 100 };
+  g_assert_true (gen_checkout_at (f->repo, AT_FDCWD, dest, commit, &options, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (options.out_parts, ==, 1);
+  test_tree_assert_chain (dest, 3000);
+}
+
 /* A part that cannot be checked out fails the whole, with ostree's error
  * and the part named; the other thread stops. */
 static void
@@ -190,6 +220,7 @@ main (int argc, char **argv)
   g_test_add ("/checkout/same-tree/bare-user-only", Fixture, user, setup, test_same_tree, teardown);
   g_test_add ("/checkout/same-tree/bare", Fixture, bare, setup, test_same_tree, teardown);
   g_test_add ("/checkout/small-tree", Fixture, user, setup, test_small_tree, teardown);
+  g_test_add ("/checkout/deep", Fixture, user, setup, test_deep, teardown);
   g_test_add ("/checkout/part-fails", Fixture, user, setup, test_part_fails, teardown);
   return g_test_run ();
 }

@@ -3,6 +3,7 @@
  * object, and the filter sees the same paths. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -225,6 +226,23 @@ test_filter_skips_split (Fixture *f, gconstpointer data)
   assert_filter_skips (f, skip, "/usr/share/data/d00");
 }
 
+/* A chain of 3,000 folders "d" holding one file, beside the tree: the
+ * whole weighs ~4,100, so the chain is split down to where ~500 are left
+ * and its parts lie ~5,000 bytes down, deeper than a path can name. */
+static void
+test_deep (Fixture *f, gconstpointer data)
+{
+  test_tree_write_chain (f->tree, 3000);
+  g_auto (Result) one = import (f, "one", 1, 0, NULL);
+  g_auto (Result) many = import (f, "many", 2, 100, NULL);
+  g_assert_cmpuint (many.parts, >, 0);
+  assert_same (&one, &many, NULL);
+  gsize deepest = 0;
+  for (guint i = 0; i < many.paths->len; i++)
+    deepest = MAX (deepest, strlen (many.paths->pdata[i]));
+  g_assert_cmpuint (deepest, >, PATH_MAX);
+}
+
 /* Below min_weight, one call. */
 static void
 test_small_tree (Fixture *f, gconstpointer data)
@@ -275,6 +293,7 @@ main (int argc, char **argv)
   g_test_add ("/import/filter-skips/split", Fixture, user, setup, test_filter_skips_split,
               teardown);
   g_test_add ("/import/small-tree", Fixture, user, setup, test_small_tree, teardown);
+  g_test_add ("/import/deep", Fixture, user, setup, test_deep, teardown);
   g_test_add ("/import/part-fails", Fixture, user, setup, test_part_fails, teardown);
   return g_test_run ();
 }

@@ -2,6 +2,7 @@
  * test-import.c hand to libostree. */
 #pragma once
 
+#include <fcntl.h>
 #include <glib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -56,4 +57,44 @@ test_tree_write_common (const char *root)
   g_assert_no_errno (chmod (ro, 0555));
   g_autofree char *tmp = g_build_filename (root, "var/tmp", NULL);
   g_assert_no_errno (chmod (tmp, 01777));
+}
+
+/* @depth folders "d", one in the other, in @root, the last holding an
+ * empty file "bottom": a path deeper than PATH_MAX. */
+static inline void
+test_tree_write_chain (const char *root, int depth)
+{
+  int fd = open (root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  g_assert_cmpint (fd, >=, 0);
+  for (int i = 0; i < depth; i++)
+    {
+      g_assert_no_errno (mkdirat (fd, "d", 0755));
+      int sub = openat (fd, "d", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      g_assert_cmpint (sub, >=, 0);
+      close (fd);
+      fd = sub;
+    }
+  int file = openat (fd, "bottom", O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  g_assert_cmpint (file, >=, 0);
+  close (file);
+  close (fd);
+}
+
+/* The chain test_tree_write_chain() wrote is in @root, "bottom" a regular file. */
+static inline void
+test_tree_assert_chain (const char *root, int depth)
+{
+  int fd = open (root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  g_assert_cmpint (fd, >=, 0);
+  for (int i = 0; i < depth; i++)
+    {
+      int sub = openat (fd, "d", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      g_assert_cmpint (sub, >=, 0);
+      close (fd);
+      fd = sub;
+    }
+  struct stat st;
+  g_assert_no_errno (fstatat (fd, "bottom", &st, AT_SYMLINK_NOFOLLOW));
+  g_assert_true (S_ISREG (st.st_mode));
+  close (fd);
 }
