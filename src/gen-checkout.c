@@ -128,11 +128,21 @@ typedef struct
 {
   OstreeRepo *repo;
   const OstreeRepoCheckoutAtOptions *options;
-  int dfd;
-  const char *dest;
+  int dest_fd; /* the checkout, its first pass made */
   const char *commit;
   GCancellable *cancellable;
 } Work;
+
+/* The folder above @path ("/usr/share", not the top) in the checkout, opened
+ * name by name: a deep folder's whole path may be longer than a path can
+ * be; *@out_name: @path's last name. */
+static int
+open_above (int dest_fd, const char *path, char **out_name, GError **error)
+{
+  g_autofree char *above = g_path_get_dirname (path);
+  *out_name = g_path_get_basename (path);
+  return gen_open_dir_below (dest_fd, above, error);
+}
 
 /* Each thread opens the repository for itself: OstreeRepo does not promise
  * that calls from two threads at once are safe.  By its fd, which only
@@ -151,12 +161,8 @@ check_out_part (gpointer user_data, gpointer thread_data, const GenPartsFolder *
 {
   Work *w = user_data;
   g_autofree char *subpath = g_strndup (part->path, strlen (part->path) - 1);
-  /* The folder above the part is opened name by name: a deep part's whole
-   * path may be longer than a path can be. */
-  g_autofree char *above = g_path_get_dirname (subpath);
-  g_autofree char *name = g_path_get_basename (subpath);
-  gen_autofd dest_fd = gen_open_dir_at (w->dfd, w->dest, error);
-  gen_autofd above_fd = dest_fd < 0 ? -1 : gen_open_dir_below (dest_fd, above, error);
+  g_autofree char *name = NULL;
+  gen_autofd above_fd = open_above (w->dest_fd, subpath, &name, error);
   if (above_fd < 0)
     return FALSE;
   OstreeRepoCheckoutAtOptions options = *w->options;
@@ -173,26 +179,26 @@ check_out_part (gpointer user_data, gpointer thread_data, const GenPartsFolder *
 /* ostree gives each folder the mtime OSTREE_TIMESTAMP once its content is
  * made; a split folder's parts were made after that. */
 static gboolean
-reset_mtimes (GArray *folders, int dfd, const char *dest, GError **error)
+reset_mtimes (GArray *folders, int dest_fd, GError **error)
 {
   const struct timespec times[2] = { { 0, UTIME_OMIT }, { OSTREE_TIMESTAMP, 0 } };
-  gen_autofd dest_fd = gen_open_dir_at (dfd, dest, error);
-  if (dest_fd < 0)
-    return FALSE;
   for (guint i = 0; i < folders->len; i++)
     {
       const GenPartsFolder *f = &g_array_index (folders, GenPartsFolder, i);
       if (!f->split)
         continue;
-      /* By the folder above, opened name by name: the path may be too long. */
+      if (i == 0)
+        {
+          if (futimens (dest_fd, times) < 0)
+            return gen_throw_errno (error, "setting the mtime of '/'");
+          continue;
+        }
       g_autofree char *path = g_strndup (f->path, strlen (f->path) - 1);
-      g_autofree char *above = g_path_get_dirname (path);
-      g_autofree char *name = g_path_get_basename (path);
-      gen_autofd above_fd = *path ? gen_open_dir_below (dest_fd, above, error) : -1;
-      if (*path && above_fd < 0)
+      g_autofree char *name = NULL;
+      gen_autofd above_fd = open_above (dest_fd, path, &name, error);
+      if (above_fd < 0)
         return FALSE;
-      if (*path ? utimensat (above_fd, name, times, AT_SYMLINK_NOFOLLOW) < 0
-                : futimens (dest_fd, times) < 0)
+      if (utimensat (above_fd, name, times, AT_SYMLINK_NOFOLLOW) < 0)
         return gen_throw_errno (error, "setting the mtime of '%s'", f->path);
     }
   return TRUE;
@@ -247,10 +253,13 @@ gen_checkout_at (OstreeRepo *repo, int dfd, const char *dest, const char *commit
   if (!ostree_repo_checkout_at (repo, &first, dfd, dest, commit, cancellable, error))
     return FALSE;
 
-  Work w = { repo, &co, dfd, dest, commit, cancellable };
+  gen_autofd dest_fd = gen_open_dir_at (dfd, dest, error);
+  if (dest_fd < 0)
+    return FALSE;
+  Work w = { repo, &co, dest_fd, commit, cancellable };
   const GenPartsWork work = { NULL, open_repo, g_object_unref, check_out_part };
   if (!gen_parts_run (parts, threads, &work, &w, error))
     return FALSE;
   options->out_parts = parts->len;
-  return reset_mtimes (folders, dfd, dest, error);
+  return reset_mtimes (folders, dest_fd, error);
 }

@@ -21,7 +21,6 @@ typedef struct
   guint threads;     /* at most this many (0: one per processor, at most 4) */
   guint min_entries; /* fewer files and folders: one call (0: 2,000) */
   guint out_parts;   /* set: the parts checked out after the first pass (0: one call did it all) */
-
 } GenCheckoutOptions;
 
 /* Checks out @commit as the new folder @dest (relative to @dfd) with
