@@ -244,9 +244,7 @@ gen_checkout_at (OstreeRepo *repo, int dfd, const char *dest, const char *commit
     return ostree_repo_checkout_at (repo, &co, dfd, dest, commit, cancellable, error);
 
   /* The first pass makes the folders the parts go into. */
-  g_autoptr (GHashTable) skip = g_hash_table_new (g_str_hash, g_str_equal);
-  for (guint i = 0; i < parts->len; i++)
-    g_hash_table_add (skip, ((GenPartsFolder *) parts->pdata[i])->path);
+  g_autoptr (GHashTable) skip = gen_parts_paths (parts);
   OstreeRepoCheckoutAtOptions first = co;
   first.filter = skip_parts;
   first.filter_user_data = skip;

@@ -140,13 +140,10 @@ write_part (gpointer user_data, gpointer thread_data, const GenPartsFolder *part
       = ostree_repo_commit_modifier_new (im->flags, part_filter, &pf, NULL);
   g_autoptr (OstreeMutableTree) tree = ostree_mutable_tree_new ();
   g_autoptr (GFile) root = NULL;
-  int fd = gen_open_dir_below (im->dfd, part->path, error);
+  gen_autofd fd = gen_open_dir_below (im->dfd, part->path, error);
   if (fd < 0)
     return FALSE;
-  gboolean ok
-      = ostree_repo_write_dfd_to_mtree (im->repo, fd, ".", tree, modifier, im->cancellable, error);
-  close (fd);
-  if (!ok)
+  if (!ostree_repo_write_dfd_to_mtree (im->repo, fd, ".", tree, modifier, im->cancellable, error))
     {
       g_prefix_error (error, "%s: ", part->path + 1);
       return FALSE;
@@ -185,11 +182,19 @@ graft (Import *im, const GenPartsFolder *part, OstreeMutableTree *tree, GError *
   return TRUE;
 }
 
-static gboolean
-import_at (OstreeRepo *repo, int dfd, OstreeMutableTree *mtree, OstreeRepoCommitModifierFlags flags,
-           OstreeRepoCommitFilter filter, gpointer filter_data, GenImportOptions *options,
-           GCancellable *cancellable, GError **error)
+gboolean
+gen_import_dir (OstreeRepo *repo, const char *path, OstreeMutableTree *mtree,
+                OstreeRepoCommitModifierFlags flags, OstreeRepoCommitFilter filter,
+                gpointer filter_data, GenImportOptions *options, GCancellable *cancellable,
+                GError **error)
 {
+  GenImportOptions defaults = { 0 };
+  if (!options)
+    options = &defaults;
+  options->out_parts = 0;
+  gen_autofd dfd = gen_open_dir_at (AT_FDCWD, path, error);
+  if (dfd < 0)
+    return FALSE;
   guint threads = gen_parts_threads (options->threads);
   guint64 min_weight = options->min_weight ? options->min_weight : DEFAULT_MIN_WEIGHT;
 
@@ -208,9 +213,7 @@ import_at (OstreeRepo *repo, int dfd, OstreeMutableTree *mtree, OstreeRepoCommit
       return ostree_repo_write_dfd_to_mtree (repo, dfd, ".", mtree, modifier, cancellable, error);
     }
 
-  g_autoptr (GHashTable) skip = g_hash_table_new (g_str_hash, g_str_equal);
-  for (guint i = 0; i < parts->len; i++)
-    g_hash_table_add (skip, ((GenPartsFolder *) parts->pdata[i])->path);
+  g_autoptr (GHashTable) skip = gen_parts_paths (parts);
   g_autofree OstreeMutableTree **trees = g_new0 (OstreeMutableTree *, folders->len);
   Import im
       = { repo, dfd, flags, filter, filter_data, { 0 }, folders, skip, mtree, trees, cancellable };
@@ -228,24 +231,5 @@ import_at (OstreeRepo *repo, int dfd, OstreeMutableTree *mtree, OstreeRepoCommit
   g_mutex_clear (&im.lock);
   if (ok)
     options->out_parts = parts->len;
-  return ok;
-}
-
-gboolean
-gen_import_dir (OstreeRepo *repo, const char *path, OstreeMutableTree *mtree,
-                OstreeRepoCommitModifierFlags flags, OstreeRepoCommitFilter filter,
-                gpointer filter_data, GenImportOptions *options, GCancellable *cancellable,
-                GError **error)
-{
-  GenImportOptions defaults = { 0 };
-  if (!options)
-    options = &defaults;
-  options->out_parts = 0;
-  int dfd = gen_open_dir_at (AT_FDCWD, path, error);
-  if (dfd < 0)
-    return FALSE;
-  gboolean ok
-      = import_at (repo, dfd, mtree, flags, filter, filter_data, options, cancellable, error);
-  close (dfd);
   return ok;
 }

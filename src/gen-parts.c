@@ -61,6 +61,15 @@ gen_parts_choose (GArray *folders, guint threads, guint64 min_weight)
   return parts;
 }
 
+GHashTable *
+gen_parts_paths (GPtrArray *parts)
+{
+  GHashTable *paths = g_hash_table_new (g_str_hash, g_str_equal);
+  for (guint i = 0; i < parts->len; i++)
+    g_hash_table_add (paths, ((GenPartsFolder *) parts->pdata[i])->path);
+  return paths;
+}
+
 typedef struct
 {
   GPtrArray *parts;

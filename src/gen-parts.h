@@ -36,6 +36,9 @@ guint gen_parts_threads (guint threads);
  * Marks the folders split. */
 GPtrArray *gen_parts_choose (GArray *folders, guint threads, guint64 min_weight);
 
+/* The set of @parts' paths (borrowed from them), for a first pass to leave out. */
+GHashTable *gen_parts_paths (GPtrArray *parts);
+
 /* Work on one part; @thread_data is what the calling thread's begin gave. */
 typedef gboolean (*GenPartsFunc) (gpointer user_data, gpointer thread_data,
                                   const GenPartsFolder *part, GError **error);
