@@ -169,8 +169,12 @@ gen_release_facts_store (int dfd, const char *checksum, const char *version, GEr
   g_autofree char *old = gen_read_file_at (dfd, path, NULL, NULL);
   if (old && g_str_equal (old, text))
     return TRUE;
+  /* A cache, so not fsync'd (two flushes fewer before the checkout): after
+   * a crash the entry is whole, missing or empty, and
+   * release_facts_version() takes only a whole one. */
+  struct iovec part = { text, strlen (text) };
   return gen_mkdir_p_at (dfd, RELEASES_CACHE_DIR, 0755, error)
-         && gen_write_file_at (dfd, path, text, strlen (text), 0644, error);
+         && gen_write_cache_file_at (dfd, path, &part, 1, 0644, error);
 }
 
 /* The version commit @checksum names by itself, as recorded: TRUE and

@@ -21,7 +21,9 @@ outside the store gen/repo, which ostree syncs itself):
    loader.conf after the commit's folder sync.
 gen/generations.idx is left out: a cache that checks itself (its CRC) and
 is checked against what it describes, it is renamed into place after the
-commit and the menus and never fsync'd (docs/architecture.md).
+commit and the menus and never fsync'd (docs/architecture.md).  So is
+gen/cache/releases/ (a commit's version, one line a reader takes only whole;
+a missing one only sends a config-only switch to gen-store).
 Under SYSROOT/boot, which may be a file system of its own (an EFI system
 partition), a syncfs of the sysroot does not count: only fsync does.
 
@@ -190,6 +192,7 @@ tmp = os.path.join(sysroot, "gen/tmp")
 state = os.path.join(sysroot, "gen/state.json")
 loader = os.path.join(sysroot, "boot/loader/loader.conf")
 caches = {os.path.join(sysroot, "gen/generations.idx")}
+releases_cache = os.path.join(sysroot, "gen/cache/releases")
 
 
 def syncfs_between(a, b, path):
@@ -210,7 +213,7 @@ def synced_file(path, before):
 
 publishing = [(i, s, d) for (i, s, d) in renames
               if inside(d, sysroot) and not inside(d, repo) and not inside(d, tmp)
-              and d not in caches]
+              and d not in caches and not inside(d, releases_cache)]
 for n, (i, src, dst) in enumerate(publishing):
     name = rel(dst)
     # What changed inside the tree being published (paths as they were).
