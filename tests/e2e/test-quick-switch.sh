@@ -4,7 +4,7 @@
 # what gen-store writes; a ref that moved or a folder that changed still goes
 # to gen-store.
 . "$TESTS_DIR/e2e/lib.sh"
-plan 17
+plan 22
 
 STORE=$(dirname "$GEN")/gen-store
 # Every run of gen-store leaves a line in $T/store-runs.
@@ -90,6 +90,20 @@ manifest m.json '{ "dir": "r1" }' "$(cfg i)"
 expect_exit 0 gen switch m.json
 expect_true "a changed folder goes to gen-store" test "$(store_runs)" -gt "$before"
 expect_true "and is a new release" test "$(checksum 9)" != "$C1"
+
+# gen/cache/releases/<checksum> is written without fsync: an entry a crash
+# left empty sends the switch to gen-store, which writes it again.
+current () { jq_ "$S/gen/state.json" 'd["current"]'; }
+F="$S/gen/cache/releases/$(checksum "$(current)")"
+expect_true "the release's own version is cached" grep -qx "version 1.0" "$F"
+: > "$F"
+before=$(store_runs)
+manifest m.json '{ "dir": "r1" }' "$(cfg k)"
+expect_exit 0 gen switch m.json
+expect_true "an empty entry goes to gen-store" test "$(store_runs)" -gt "$before"
+expect_eq "$(jq_ "$S/gen/generations/$(current)/generation.json" "d['release']['version']")" 1.0 \
+  "which names the release's version"
+expect_true "and writes the entry again" grep -qx "version 1.0" "$F"
 
 # A dry run always needs the store (its diff reads it).
 before=$(store_runs)
