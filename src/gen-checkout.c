@@ -105,33 +105,67 @@ read_folder (Plan *p, const char *tree, const char *meta, const char *path, guin
   return TRUE;
 }
 
-/* The first pass leaves the parts out.  ostree names a folder with a
- * trailing slash; one without is looked up with it. */
-static OstreeRepoCheckoutFilterResult
-skip_parts (OstreeRepo *repo, const char *path, struct stat *st, gpointer user_data)
-{
-  GHashTable *parts = user_data;
-  if (!S_ISDIR (st->st_mode))
-    return OSTREE_REPO_CHECKOUT_FILTER_ALLOW;
-  gboolean found;
-  if (g_str_has_suffix (path, "/"))
-    found = g_hash_table_contains (parts, path);
-  else
-    {
-      g_autofree char *slashed = g_strconcat (path, "/", NULL);
-      found = g_hash_table_contains (parts, slashed);
-    }
-  return found ? OSTREE_REPO_CHECKOUT_FILTER_SKIP : OSTREE_REPO_CHECKOUT_FILTER_ALLOW;
-}
-
 typedef struct
 {
   OstreeRepo *repo;
   const OstreeRepoCheckoutAtOptions *options;
-  int dest_fd; /* the checkout, its first pass made */
+  int dfd;
+  const char *dest;
   const char *commit;
+  GHashTable *parts; /* path -> part: the first pass leaves them out */
+  GenPartsRun *run;  /* while the first pass runs */
+  GMutex lock;
+  int dest_fd; /* the checkout, once a part needed it; under lock */
   GCancellable *cancellable;
 } Work;
+
+/* The first pass leaves the parts out, and releases each to the threads
+ * as it reaches it: the folder above it is made then.  ostree names a
+ * folder with a trailing slash; one without is looked up with it. */
+static OstreeRepoCheckoutFilterResult
+skip_parts (OstreeRepo *repo, const char *path, struct stat *st, gpointer user_data)
+{
+  Work *w = user_data;
+  if (!S_ISDIR (st->st_mode))
+    return OSTREE_REPO_CHECKOUT_FILTER_ALLOW;
+  GenPartsFolder *part;
+  if (g_str_has_suffix (path, "/"))
+    part = g_hash_table_lookup (w->parts, path);
+  else
+    {
+      g_autofree char *slashed = g_strconcat (path, "/", NULL);
+      part = g_hash_table_lookup (w->parts, slashed);
+    }
+  if (!part)
+    return OSTREE_REPO_CHECKOUT_FILTER_ALLOW;
+  gen_parts_release (w->run, part);
+  return OSTREE_REPO_CHECKOUT_FILTER_SKIP;
+}
+
+static gboolean
+check_out_first (gpointer user_data, GenPartsRun *run, GError **error)
+{
+  Work *w = user_data;
+  w->run = run;
+  OstreeRepoCheckoutAtOptions first = *w->options;
+  first.filter = skip_parts;
+  first.filter_user_data = w;
+  return ostree_repo_checkout_at (w->repo, &first, w->dfd, w->dest, w->commit, w->cancellable,
+                                  error);
+}
+
+/* The checkout's folder, opened once, by the first part that needs it (the
+ * first pass has made it by then). */
+static int
+dest_fd (Work *w, GError **error)
+{
+  g_mutex_lock (&w->lock);
+  if (w->dest_fd < 0)
+    w->dest_fd = gen_open_dir_at (w->dfd, w->dest, error);
+  int fd = w->dest_fd;
+  g_mutex_unlock (&w->lock);
+  return fd;
+}
 
 /* The folder above @path ("/usr/share", not the top) in the checkout, opened
  * name by name: a deep folder's whole path may be longer than a path can
@@ -162,7 +196,10 @@ check_out_part (gpointer user_data, gpointer thread_data, const GenPartsFolder *
   Work *w = user_data;
   g_autofree char *subpath = g_strndup (part->path, strlen (part->path) - 1);
   g_autofree char *name = NULL;
-  gen_autofd above_fd = open_above (w->dest_fd, subpath, &name, error);
+  int top_fd = dest_fd (w, error);
+  if (top_fd < 0)
+    return FALSE;
+  gen_autofd above_fd = open_above (top_fd, subpath, &name, error);
   if (above_fd < 0)
     return FALSE;
   OstreeRepoCheckoutAtOptions options = *w->options;
@@ -243,20 +280,18 @@ gen_checkout_at (OstreeRepo *repo, int dfd, const char *dest, const char *commit
   if (parts->len == 0)
     return ostree_repo_checkout_at (repo, &co, dfd, dest, commit, cancellable, error);
 
-  /* The first pass makes the folders the parts go into. */
-  g_autoptr (GHashTable) skip = gen_parts_paths (parts);
-  OstreeRepoCheckoutAtOptions first = co;
-  first.filter = skip_parts;
-  first.filter_user_data = skip;
-  if (!ostree_repo_checkout_at (repo, &first, dfd, dest, commit, cancellable, error))
+  /* The first pass makes the folders the parts go into, and the parts
+   * start as soon as their folder is made. */
+  g_autoptr (GHashTable) paths = gen_parts_paths (parts);
+  Work w = { repo, &co, dfd, dest, commit, paths, NULL, { 0 }, -1, cancellable };
+  g_mutex_init (&w.lock);
+  const GenPartsWork work = { check_out_first, TRUE, open_repo, g_object_unref, check_out_part };
+  gboolean done = gen_parts_run (parts, threads, &work, &w, error);
+  g_mutex_clear (&w.lock);
+  gen_autofd dest_fd = w.dest_fd;
+  if (!done)
     return FALSE;
-
-  gen_autofd dest_fd = gen_open_dir_at (dfd, dest, error);
-  if (dest_fd < 0)
-    return FALSE;
-  Work w = { repo, &co, dest_fd, commit, cancellable };
-  const GenPartsWork work = { NULL, open_repo, g_object_unref, check_out_part };
-  if (!gen_parts_run (parts, threads, &work, &w, error))
+  if (dest_fd < 0 && (dest_fd = gen_open_dir_at (dfd, dest, error)) < 0)
     return FALSE;
   options->out_parts = parts->len;
   return reset_mtimes (folders, dest_fd, error);

@@ -6,9 +6,11 @@
  * `cp -al`.  The calls are independent from one folder to the next, so the
  * tree is cut into parts (subtrees of at most a quarter of a thread's share
  * of the files and folders); one pass checks out the rest, the folders above
- * the parts, then each thread checks out parts, by subpath, largest first,
- * until none is left.  The result is the tree one ostree_repo_checkout_at()
- * call makes, folder mtimes included.
+ * the parts, and the other threads check out parts, by subpath, largest
+ * first, each as soon as that pass has made the folder above it (the pass
+ * reaches it); once the pass is over its thread takes parts too.  The result
+ * is the tree one ostree_repo_checkout_at() call makes, folder mtimes
+ * included.
  */
 #pragma once
 
@@ -20,7 +22,7 @@ typedef struct
 {
   guint threads;     /* at most this many (0: one per processor, at most 4) */
   guint min_entries; /* fewer files and folders: one call (0: 2,000) */
-  guint out_parts;   /* set: the parts checked out after the first pass (0: one call did it all) */
+  guint out_parts;   /* set: the parts checked out beside the first pass (0: one call did it all) */
 } GenCheckoutOptions;
 
 /* Checks out @commit as the new folder @dest (relative to @dfd) with

@@ -121,8 +121,9 @@ part_filter (OstreeRepo *repo, const char *path, GFileInfo *info, gpointer user_
   return call_filter (pf->im, full, info);
 }
 
+/* The first pass: the parts do not wait for it (the run is not gated). */
 static gboolean
-write_rest (gpointer user_data, GError **error)
+write_rest (gpointer user_data, GenPartsRun *run, GError **error)
 {
   Import *im = user_data;
   g_autoptr (OstreeRepoCommitModifier) modifier
@@ -218,7 +219,7 @@ gen_import_dir (OstreeRepo *repo, const char *path, OstreeMutableTree *mtree,
   Import im
       = { repo, dfd, flags, filter, filter_data, { 0 }, folders, skip, mtree, trees, cancellable };
   g_mutex_init (&im.lock);
-  const GenPartsWork work = { write_rest, NULL, NULL, write_part };
+  const GenPartsWork work = { write_rest, FALSE, NULL, NULL, write_part };
   gboolean ok = gen_parts_run (parts, threads, &work, &im, error);
   for (guint i = 0; ok && i < parts->len; i++)
     {

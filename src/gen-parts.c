@@ -66,61 +66,97 @@ gen_parts_paths (GPtrArray *parts)
 {
   GHashTable *paths = g_hash_table_new (g_str_hash, g_str_equal);
   for (guint i = 0; i < parts->len; i++)
-    g_hash_table_add (paths, ((GenPartsFolder *) parts->pdata[i])->path);
+    {
+      GenPartsFolder *part = parts->pdata[i];
+      g_hash_table_insert (paths, part->path, part);
+    }
   return paths;
 }
 
-typedef struct
+typedef enum
+{
+  WAITING,
+  RELEASED,
+  TAKEN
+} PartState;
+
+struct _GenPartsRun
 {
   GPtrArray *parts;
   const GenPartsWork *work;
   gpointer user_data;
-  gint next; /* the next part to take */
+  PartState *states; /* per part; under lock */
+  guint first_left;  /* the first part not taken yet; under lock */
   GMutex lock;
+  GCond changed; /* a part released, the first pass over, or an error */
   GError *error; /* the first; under lock */
-} Run;
+};
 
 static void
-fail (Run *r, GError *error)
+fail (GenPartsRun *r, GError *error)
 {
   g_mutex_lock (&r->lock);
   if (!r->error)
     r->error = error;
   else
     g_error_free (error);
+  g_cond_broadcast (&r->changed);
   g_mutex_unlock (&r->lock);
 }
 
-static gboolean
-failed (Run *r)
+void
+gen_parts_release (GenPartsRun *run, GenPartsFolder *part)
 {
-  g_mutex_lock (&r->lock);
-  gboolean f = r->error != NULL;
-  g_mutex_unlock (&r->lock);
-  return f;
+  g_mutex_lock (&run->lock);
+  for (guint i = run->first_left; i < run->parts->len; i++)
+    if (run->parts->pdata[i] == part && run->states[i] == WAITING)
+      {
+        run->states[i] = RELEASED;
+        g_cond_signal (&run->changed);
+      }
+  g_mutex_unlock (&run->lock);
 }
 
 static void
-take_parts (Run *r, gpointer thread_data)
+release_all (GenPartsRun *r)
 {
-  for (;;)
+  g_mutex_lock (&r->lock);
+  for (guint i = r->first_left; i < r->parts->len; i++)
+    if (r->states[i] == WAITING)
+      r->states[i] = RELEASED;
+  g_cond_broadcast (&r->changed);
+  g_mutex_unlock (&r->lock);
+}
+
+/* The largest part released and not taken, taken; NULL when none is left
+ * or after an error.  Waits while parts are left but none is released. */
+static GenPartsFolder *
+take_next (GenPartsRun *r)
+{
+  GenPartsFolder *part = NULL;
+  g_mutex_lock (&r->lock);
+  while (!r->error && r->first_left < r->parts->len)
     {
-      gint i = g_atomic_int_add (&r->next, 1);
-      if (i >= (gint) r->parts->len || failed (r))
-        return;
-      GError *error = NULL;
-      if (!r->work->func (r->user_data, thread_data, r->parts->pdata[i], &error))
-        {
-          fail (r, error);
-          return;
-        }
+      for (guint i = r->first_left; i < r->parts->len && !part; i++)
+        if (r->states[i] == RELEASED)
+          {
+            r->states[i] = TAKEN;
+            part = r->parts->pdata[i];
+          }
+      while (r->first_left < r->parts->len && r->states[r->first_left] == TAKEN)
+        r->first_left++;
+      if (part)
+        break;
+      g_cond_wait (&r->changed, &r->lock);
     }
+  g_mutex_unlock (&r->lock);
+  return part;
 }
 
 static gpointer
 helper_main (gpointer data)
 {
-  Run *r = data;
+  GenPartsRun *r = data;
   gpointer thread_data = NULL;
   if (r->work->begin)
     {
@@ -132,7 +168,16 @@ helper_main (gpointer data)
           return NULL;
         }
     }
-  take_parts (r, thread_data);
+  GenPartsFolder *part;
+  while ((part = take_next (r)))
+    {
+      GError *error = NULL;
+      if (!r->work->func (r->user_data, thread_data, part, &error))
+        {
+          fail (r, error);
+          break;
+        }
+    }
   if (thread_data && r->work->end)
     r->work->end (thread_data);
   return NULL;
@@ -142,8 +187,11 @@ gboolean
 gen_parts_run (GPtrArray *parts, guint threads, const GenPartsWork *work, gpointer user_data,
                GError **error)
 {
-  Run r = { parts, work, user_data, 0, { 0 }, NULL };
+  GenPartsRun r = { parts, work, user_data, g_new0 (PartState, parts->len), 0 };
   g_mutex_init (&r.lock);
+  g_cond_init (&r.changed);
+  if (!work->gated)
+    release_all (&r);
   g_autoptr (GPtrArray) helpers = g_ptr_array_new ();
   for (guint i = 0; i + 1 < threads && i < parts->len; i++)
     {
@@ -153,12 +201,15 @@ gen_parts_run (GPtrArray *parts, guint threads, const GenPartsWork *work, gpoint
       g_ptr_array_add (helpers, t);
     }
   GError *first_error = NULL;
-  if (work->first && !work->first (user_data, &first_error))
+  if (work->first && !work->first (user_data, &r, &first_error))
     fail (&r, first_error);
+  release_all (&r);
   helper_main (&r);
   for (guint i = 0; i < helpers->len; i++)
     g_thread_join (helpers->pdata[i]);
+  g_cond_clear (&r.changed);
   g_mutex_clear (&r.lock);
+  g_free (r.states);
   if (r.error)
     {
       g_propagate_error (error, r.error);

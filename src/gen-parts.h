@@ -36,8 +36,11 @@ guint gen_parts_threads (guint threads);
  * Marks the folders split. */
 GPtrArray *gen_parts_choose (GArray *folders, guint threads, guint64 min_weight);
 
-/* The set of @parts' paths (borrowed from them), for a first pass to leave out. */
+/* @parts' paths (borrowed from them), each to its part, for a first pass
+ * to leave out. */
 GHashTable *gen_parts_paths (GPtrArray *parts);
+
+typedef struct _GenPartsRun GenPartsRun;
 
 /* Work on one part; @thread_data is what the calling thread's begin gave. */
 typedef gboolean (*GenPartsFunc) (gpointer user_data, gpointer thread_data,
@@ -45,14 +48,20 @@ typedef gboolean (*GenPartsFunc) (gpointer user_data, gpointer thread_data,
 
 typedef struct
 {
-  /* Run by the calling thread while the others start on the parts (NULL:
-   * nothing). */
-  gboolean (*first) (gpointer user_data, GError **error);
+  /* Run by the calling thread while the others take parts (NULL: nothing). */
+  gboolean (*first) (gpointer user_data, GenPartsRun *run, GError **error);
+  /* The parts wait for first: each is taken only once first has released
+   * it (gen_parts_release(), say once it has made the folder above it), or
+   * has returned.  Otherwise they are all taken from the start. */
+  gboolean gated;
   /* Gives each thread its thread_data (NULL: the threads need none). */
   gpointer (*begin) (gpointer user_data, GError **error);
   GDestroyNotify end; /* frees a thread's thread_data */
   GenPartsFunc func;
 } GenPartsWork;
+
+/* From first, in a gated run: @part may be taken now. */
+void gen_parts_release (GenPartsRun *run, GenPartsFolder *part);
 
 /* Does @work on @parts on up to @threads threads, the calling one included.
  * Stops at the first error, which it returns. */

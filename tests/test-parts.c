@@ -65,12 +65,50 @@ typedef struct
   gint first;    /* times the first pass ran */
   gint begun, ended;
   gint fail_at; /* this part fails (-1: none) */
+  GPtrArray *parts;
+  gint released[64]; /* gated: released by the first pass, or it returned (-1) */
+  gint first_over;
+  gboolean first_fails;
 } Count;
 
 static gboolean
-first_pass (gpointer user_data, GError **error)
+first_pass (gpointer user_data, GenPartsRun *run, GError **error)
 {
   g_atomic_int_inc (&((Count *) user_data)->first);
+  return TRUE;
+}
+
+static gint
+done_count (Count *c, guint from, guint step)
+{
+  gint n = 0;
+  for (guint i = from; i < 64; i += step)
+    n += g_atomic_int_get (&c->done[i]);
+  return n;
+}
+
+/* Releases the even parts, waits until they are done, then checks that no
+ * odd part was taken before it returns. */
+static gboolean
+first_pass_gated (gpointer user_data, GenPartsRun *run, GError **error)
+{
+  Count *c = user_data;
+  g_atomic_int_inc (&c->first);
+  for (guint i = 0; i < 64; i += 2)
+    {
+      g_atomic_int_set (&c->released[i], 1);
+      gen_parts_release (run, c->parts->pdata[i]);
+    }
+  gen_parts_release (run, c->parts->pdata[0]); /* twice: no harm */
+  while (done_count (c, 0, 2) < 32)
+    g_usleep (1000);
+  g_assert_cmpint (done_count (c, 1, 2), ==, 0);
+  g_atomic_int_set (&c->first_over, 1);
+  if (c->first_fails)
+    {
+      g_set_error (error, GEN_ERROR, GEN_ERROR_FAILED, "the first pass failed");
+      return FALSE;
+    }
   return TRUE;
 }
 
@@ -94,6 +132,8 @@ do_part (gpointer user_data, gpointer thread_data, const GenPartsFolder *part, G
   Count *c = user_data;
   g_assert_true (thread_data == NULL || thread_data == c);
   gint i = (gint) part->weight;
+  if (c->parts)
+    g_assert_true (g_atomic_int_get (&c->released[i]) || g_atomic_int_get (&c->first_over));
   g_atomic_int_inc (&c->done[i]);
   if (i == c->fail_at)
     {
@@ -121,7 +161,7 @@ test_run (void)
   g_autoptr (GArray) folders = gen_parts_folders_new ();
   g_autoptr (GPtrArray) all = parts (folders);
   Count c = { .fail_at = -1 };
-  const GenPartsWork work = { first_pass, begin, end, do_part };
+  const GenPartsWork work = { first_pass, FALSE, begin, end, do_part };
   g_autoptr (GError) error = NULL;
   g_assert_true (gen_parts_run (all, 4, &work, &c, &error));
   g_assert_no_error (error);
@@ -139,13 +179,49 @@ test_run_fails (void)
   g_autoptr (GArray) folders = gen_parts_folders_new ();
   g_autoptr (GPtrArray) all = parts (folders);
   Count c = { .fail_at = 5 };
-  const GenPartsWork work = { NULL, NULL, NULL, do_part };
+  const GenPartsWork work = { NULL, FALSE, NULL, NULL, do_part };
   g_autoptr (GError) error = NULL;
   g_assert_false (gen_parts_run (all, 1, &work, &c, &error));
   g_assert_error (error, GEN_ERROR, GEN_ERROR_FAILED);
   g_assert_cmpstr (error->message, ==, "part 5 failed");
   for (guint i = 0; i < 64; i++)
     g_assert_cmpint (c.done[i], ==, i <= 5 ? 1 : 0);
+}
+
+/* Gated: a part is taken only once the first pass released it or returned;
+ * every part once. */
+static void
+test_run_gated (void)
+{
+  g_autoptr (GArray) folders = gen_parts_folders_new ();
+  g_autoptr (GPtrArray) all = parts (folders);
+  Count c = { .fail_at = -1, .parts = all };
+  const GenPartsWork work = { first_pass_gated, TRUE, begin, end, do_part };
+  g_autoptr (GError) error = NULL;
+  g_assert_true (gen_parts_run (all, 4, &work, &c, &error));
+  g_assert_no_error (error);
+  for (guint i = 0; i < 64; i++)
+    g_assert_cmpint (c.done[i], ==, 1);
+  g_assert_cmpint (c.first, ==, 1);
+  g_assert_cmpint (c.begun, ==, 4);
+  g_assert_cmpint (c.ended, ==, 4);
+}
+
+/* Gated, and the first pass fails: its error is returned, and the parts it
+ * did not release are not taken. */
+static void
+test_run_gated_first_fails (void)
+{
+  g_autoptr (GArray) folders = gen_parts_folders_new ();
+  g_autoptr (GPtrArray) all = parts (folders);
+  Count c = { .fail_at = -1, .parts = all, .first_fails = TRUE };
+  const GenPartsWork work = { first_pass_gated, TRUE, begin, end, do_part };
+  g_autoptr (GError) error = NULL;
+  g_assert_false (gen_parts_run (all, 2, &work, &c, &error));
+  g_assert_error (error, GEN_ERROR, GEN_ERROR_FAILED);
+  g_assert_cmpstr (error->message, ==, "the first pass failed");
+  g_assert_cmpint (done_count (&c, 0, 2), ==, 32);
+  g_assert_cmpint (done_count (&c, 1, 2), ==, 0);
 }
 
 int
@@ -156,5 +232,7 @@ main (int argc, char **argv)
   g_test_add_func ("/parts/choose-none", test_choose_none);
   g_test_add_func ("/parts/run", test_run);
   g_test_add_func ("/parts/run-fails", test_run_fails);
+  g_test_add_func ("/parts/run-gated", test_run_gated);
+  g_test_add_func ("/parts/run-gated-first-fails", test_run_gated_first_fails);
   return g_test_run ();
 }
