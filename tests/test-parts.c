@@ -155,13 +155,16 @@ parts (GArray *folders)
   return parts;
 }
 
+/* Every part once, the first pass once, begin and end on every thread;
+ * @gated: with first_pass_gated(), which checks that no part is taken
+ * before its release. */
 static void
-test_run (void)
+run_all (gboolean gated)
 {
   g_autoptr (GArray) folders = gen_parts_folders_new ();
   g_autoptr (GPtrArray) all = parts (folders);
-  Count c = { .fail_at = -1 };
-  const GenPartsWork work = { first_pass, FALSE, begin, end, do_part };
+  Count c = { .fail_at = -1, .parts = gated ? all : NULL };
+  const GenPartsWork work = { gated ? first_pass_gated : first_pass, gated, begin, end, do_part };
   g_autoptr (GError) error = NULL;
   g_assert_true (gen_parts_run (all, 4, &work, &c, &error));
   g_assert_no_error (error);
@@ -170,6 +173,12 @@ test_run (void)
   g_assert_cmpint (c.first, ==, 1);
   g_assert_cmpint (c.begun, ==, 4);
   g_assert_cmpint (c.ended, ==, 4);
+}
+
+static void
+test_run (void)
+{
+  run_all (FALSE);
 }
 
 /* The first error is returned; no part is taken after it. */
@@ -188,23 +197,11 @@ test_run_fails (void)
     g_assert_cmpint (c.done[i], ==, i <= 5 ? 1 : 0);
 }
 
-/* Gated: a part is taken only once the first pass released it or returned;
- * every part once. */
+/* Gated: a part is taken only once the first pass released it or returned. */
 static void
 test_run_gated (void)
 {
-  g_autoptr (GArray) folders = gen_parts_folders_new ();
-  g_autoptr (GPtrArray) all = parts (folders);
-  Count c = { .fail_at = -1, .parts = all };
-  const GenPartsWork work = { first_pass_gated, TRUE, begin, end, do_part };
-  g_autoptr (GError) error = NULL;
-  g_assert_true (gen_parts_run (all, 4, &work, &c, &error));
-  g_assert_no_error (error);
-  for (guint i = 0; i < 64; i++)
-    g_assert_cmpint (c.done[i], ==, 1);
-  g_assert_cmpint (c.first, ==, 1);
-  g_assert_cmpint (c.begun, ==, 4);
-  g_assert_cmpint (c.ended, ==, 4);
+  run_all (TRUE);
 }
 
 /* Gated, and the first pass fails: its error is returned, and the parts it
