@@ -109,10 +109,14 @@ gen_parts_release (GenPartsRun *run, GenPartsFolder *part)
 {
   g_mutex_lock (&run->lock);
   for (guint i = run->first_left; i < run->parts->len; i++)
-    if (run->parts->pdata[i] == part && run->states[i] == WAITING)
+    if (run->parts->pdata[i] == part)
       {
-        run->states[i] = RELEASED;
-        g_cond_signal (&run->changed);
+        if (run->states[i] == WAITING)
+          {
+            run->states[i] = RELEASED;
+            g_cond_signal (&run->changed);
+          }
+        break;
       }
   g_mutex_unlock (&run->lock);
 }

@@ -48,7 +48,8 @@ typedef gboolean (*GenPartsFunc) (gpointer user_data, gpointer thread_data,
 
 typedef struct
 {
-  /* Run by the calling thread while the others take parts (NULL: nothing). */
+  /* Run by the calling thread while the others take parts (NULL: nothing);
+   * a part that fails meanwhile does not stop it. */
   gboolean (*first) (gpointer user_data, GenPartsRun *run, GError **error);
   /* The parts wait for first: each is taken only once first has released
    * it (gen_parts_release(), say once it has made the folder above it), or
