@@ -595,6 +595,10 @@ check_leftovers (Fsck *f, GCancellable *cancellable, GError **error)
             problem (f, TRUE, path, "a temporary file left by an interrupted run");
           }
     }
+  if (gen_exists_at (f->s->dfd, GEN_UNPRUNED_FILE))
+    problem (f, TRUE, GEN_UNPRUNED_FILE,
+             "left by a run that moved a release's ref and did not finish (a release no ref "
+             "names may be left in the store)");
   g_autoptr (GHashTable) refs = NULL;
   if (!ostree_repo_list_refs_ext (f->repo, GEN_GENERATION_REF_PREFIX, &refs,
                                   OSTREE_REPO_LIST_REFS_EXT_NONE, cancellable, error))
@@ -809,7 +813,7 @@ repair (Fsck *f, GCancellable *cancellable, GError **error)
   g_autofree char *loader_before = gen_boot_read_default (s->dfd);
   g_autoptr (GHashTable) entries_before = snapshot_entries (s);
   if (!gen_sysroot_cleanup (s, removed, error)
-      || !gen_store_cleanup (f->store, s->last, removed, cancellable, error))
+      || !gen_store_cleanup (f->store, s->last, TRUE, removed, cancellable, error))
     return FALSE;
   for (guint i = 0; i < removed->len; i++)
     if (!g_str_has_prefix (removed->pdata[i], GEN_ENTRIES_DIR "/"))

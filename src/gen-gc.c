@@ -147,7 +147,7 @@ gen_gc (GenSysroot *s, gint keep, gboolean dry_run, GenProgressFunc progress, gp
   /* What an interrupted run (a killed gc too) left goes first, as in a switch. */
   if (!dry_run
       && (!gen_sysroot_cleanup (s, r->leftovers, error)
-          || !gen_store_cleanup (store, s->last, r->leftovers, cancellable, error)))
+          || !gen_store_cleanup (store, s->last, TRUE, r->leftovers, cancellable, error)))
     {
       g_prefix_error (error, "cleaning up: ");
       return NULL;
@@ -307,7 +307,10 @@ gen_gc (GenSysroot *s, gint keep, gboolean dry_run, GenProgressFunc progress, gp
         }
     }
 
-  /* 3. Their refs. */
+  /* 3. Their refs.  Until the prune, a release may be named by none: a run
+   * killed before it leaves the store marked for the next cleanup. */
+  if (victim_refs->len > 0 && !gen_store_mark_unpruned (store, error))
+    return NULL;
   int repo_dfd = ostree_repo_get_dfd (repo);
   for (guint i = 0; i < victim_refs->len; i++)
     {
@@ -358,6 +361,7 @@ gen_gc (GenSysroot *s, gint keep, gboolean dry_run, GenProgressFunc progress, gp
       return NULL;
     }
   GEN_CRASH_POINT ("after pruning the store", GEN_REPO_DIR);
+  gen_store_unmark_unpruned (store);
   r->objects = objects_pruned;
   r->bytes += pruned_size;
 

@@ -34,8 +34,9 @@ struct _GenStore {
   /* An import not kept yet (gen_store_keep): the stat cache entry to write,
    * or the cached release <os>/release is to name. */
   char *keep_cache_key, *keep_digest, *keep_cached;
-  /* The commit gen_store_keep() moved <os>/release away from, if any. */
-  char *replaced;
+  /* Commits this run moved a ref away from (<os>/release, a remote's). */
+  GPtrArray *replaced;
+  gboolean marked;           /* this run wrote GEN_UNPRUNED_FILE */
   gboolean dry_run;          /* write nothing lasting, not even to caches */
 };
 
@@ -64,7 +65,7 @@ gen_store_free (GenStore *store)
   g_free (store->keep_cache_key);
   g_free (store->keep_digest);
   g_free (store->keep_cached);
-  g_free (store->replaced);
+  g_clear_pointer (&store->replaced, g_ptr_array_unref);
   g_free (store);
 }
 
@@ -100,6 +101,7 @@ gen_store_open (GenSysroot *sysroot, GCancellable *cancellable, GError **error)
 {
   g_autoptr (GenStore) store = g_new0 (GenStore, 1);
   store->sysroot_dfd = sysroot->dfd;
+  store->replaced = g_ptr_array_new_with_free_func (g_free);
   store->repo = ostree_repo_open_at (sysroot->dfd, GEN_REPO_DIR, cancellable, error);
   if (!store->repo)
     {
@@ -590,6 +592,51 @@ release_from_commit (GenStore *store, const char *checksum, const char *version_
   return g_steal_pointer (&r);
 }
 
+/* A release loses its last ref only when a run moves a ref: gen_store_keep()
+ * moving <os>/release, a pull moving a remote's.  Such a run first writes
+ * GEN_UNPRUNED_FILE, durably, and removes it once it has pruned (or found
+ * nothing to); a killed or failed run leaves it.  So the cleanup before a
+ * switch lists the store's commits only when it is there: that scan reads
+ * every object folder (~9 ms with one Debian minbase release). */
+static gboolean
+mark_unpruned (GenStore *store, GError **error)
+{
+  static const char text[] = "a run moved a release's ref: the next switch prunes what it left\n";
+  if (store->marked)
+    return TRUE;
+  if (!gen_write_file_at (store->sysroot_dfd, GEN_UNPRUNED_FILE, text, sizeof text - 1, 0644,
+                          error))
+    return FALSE;
+  store->marked = TRUE;
+  return TRUE;
+}
+
+/* Not synced: a removal lost in a crash costs the next switch one scan.
+ * TRUE if there was a mark to remove. */
+static gboolean
+unmark_unpruned (GenStore *store)
+{
+  gboolean removed = unlinkat (store->sysroot_dfd, GEN_UNPRUNED_FILE, 0) == 0;
+  if (removed || errno == ENOENT)
+    store->marked = FALSE;
+  return removed;
+}
+
+/* Pulls the remote ref @m names, remembering the commit it named before. */
+static gboolean
+pull_release (GenStore *store, GenManifest *m, GenProgressFunc progress, gpointer user_data,
+              GCancellable *cancellable, GError **error)
+{
+  g_autofree char *before = NULL;
+  if (!ostree_repo_resolve_rev (store->repo, m->release_source, TRUE, &before, error)
+      || !mark_unpruned (store, error)
+      || !gen_pull_release (store->repo, m, progress, user_data, cancellable, error))
+    return FALSE;
+  if (before)
+    g_ptr_array_add (store->replaced, g_steal_pointer (&before));
+  return TRUE;
+}
+
 GenRelease *
 gen_store_import (GenStore *store, GenManifest *m, gboolean keep, GenProgressFunc progress,
                   gpointer user_data, GCancellable *cancellable, GError **error)
@@ -598,7 +645,7 @@ gen_store_import (GenStore *store, GenManifest *m, gboolean keep, GenProgressFun
     {
       /* A remote's ref is pulled first; a dry run uses what was pulled last. */
       if (m->release_remote && !store->dry_run
-          && !gen_pull_release (store->repo, m, progress, user_data, cancellable, error))
+          && !pull_release (store, m, progress, user_data, cancellable, error))
         return NULL;
       g_autofree char *checksum = NULL;
       if (!ostree_repo_resolve_rev (store->repo, m->release_source, FALSE, &checksum, NULL))
@@ -736,14 +783,17 @@ gen_store_keep (GenStore *store, GenManifest *m, GenRelease *r, GCancellable *ca
   g_autofree char *ref = g_strdup_printf ("%s/release", m->os);
   if (!store->keep_cached && !store->staging_before)
     return TRUE; /* release.ref, or already kept */
-  /* Remembered for gen_store_left_orphan(). */
+  /* Remembered for gen_store_finish(). */
   g_autofree char *before = NULL;
   if (!ostree_repo_resolve_rev (store->repo, ref, TRUE, &before, error))
     return FALSE;
-  if (before && !g_str_equal (before, r->checksum))
+  gboolean moves = before && !g_str_equal (before, r->checksum);
+  /* A commit killed half-way may leave the new release unnamed, too. */
+  if ((moves || store->staging_before) && !mark_unpruned (store, error))
+    return FALSE;
+  if (moves)
     {
-      g_free (store->replaced);
-      store->replaced = g_steal_pointer (&before);
+    g_ptr_array_add (store->replaced, g_steal_pointer (&before));
     }
   if (store->keep_cached)
     {
@@ -952,30 +1002,59 @@ prune_orphan_releases (GenStore *store, GPtrArray *removed, GCancellable *cancel
   return TRUE;
 }
 
-gboolean
-gen_store_left_orphan (GenStore *store)
+/* Whether a commit this run moved a ref away from is now named by no ref and
+ * used by no checkout.  Cheap: reads the refs, not the object folders. */
+static gboolean
+left_orphan (GenStore *store)
 {
-  if (!store->replaced)
-    return FALSE;
-  g_autofree char *deploy = gen_sysroot_deploy_path (store->replaced);
-  if (gen_exists_at (store->sysroot_dfd, deploy))
-    return FALSE;
   g_autoptr (GHashTable) refs = NULL;
   if (!ostree_repo_list_refs (store->repo, NULL, &refs, NULL, NULL))
-    return TRUE; /* let gen_store_cleanup() look */
+    return TRUE; /* let the scan look */
+  g_autoptr (GHashTable) named = g_hash_table_new (g_str_hash, g_str_equal);
   GHashTableIter it;
   gpointer value;
   g_hash_table_iter_init (&it, refs);
   while (g_hash_table_iter_next (&it, NULL, &value))
-    if (g_str_equal (value, store->replaced))
-      return FALSE;
+    g_hash_table_add (named, value);
+  for (guint i = 0; i < store->replaced->len; i++)
+    {
+      const char *commit = store->replaced->pdata[i];
+      g_autofree char *deploy = gen_sysroot_deploy_path (commit);
+      if (!g_hash_table_contains (named, commit) && !gen_exists_at (store->sysroot_dfd, deploy))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+gboolean
+gen_store_finish (GenStore *store, guint last, GError **error)
+{
+  if (!store->marked)
+    return TRUE;
+  if (left_orphan (store))
+    return gen_store_cleanup (store, last, FALSE, NULL, NULL, error);
+  unmark_unpruned (store);
   return TRUE;
 }
 
 gboolean
-gen_store_cleanup (GenStore *store, guint last, GPtrArray *removed, GCancellable *cancellable,
-                   GError **error)
+gen_store_mark_unpruned (GenStore *store, GError **error)
 {
+  return mark_unpruned (store, error);
+}
+
+void
+gen_store_unmark_unpruned (GenStore *store)
+{
+  unmark_unpruned (store);
+}
+
+gboolean
+gen_store_cleanup (GenStore *store, guint last, gboolean thorough, GPtrArray *removed,
+                   GCancellable *cancellable, GError **error)
+{
+  /* A ref deleted here may have been a release's last. */
+  gboolean scan = thorough || gen_exists_at (store->sysroot_dfd, GEN_UNPRUNED_FILE);
   g_autoptr (GHashTable) refs = NULL;
   if (!ostree_repo_list_refs_ext (store->repo, GENERATION_REF_PREFIX, &refs,
                                   OSTREE_REPO_LIST_REFS_EXT_NONE, cancellable, error))
@@ -994,6 +1073,9 @@ gen_store_cleanup (GenStore *store, guint last, GPtrArray *removed, GCancellable
       g_autofree char *folder = g_strdup_printf (GEN_GENERATIONS_DIR "/%u", (guint) n);
       if (n <= last && gen_exists_at (store->sysroot_dfd, folder))
         continue;
+      if (!mark_unpruned (store, error))
+        return FALSE;
+      scan = TRUE;
       GEN_CRASH_POINT ("before deleting ref", key);
       if (!ostree_repo_set_ref_immediate (store->repo, NULL, key, NULL, cancellable, error))
         return FALSE;
@@ -1014,5 +1096,11 @@ gen_store_cleanup (GenStore *store, guint last, GPtrArray *removed, GCancellable
       if (removed)
         g_ptr_array_add (removed, g_build_filename (GEN_REPO_DIR, path, NULL));
     }
-  return prune_orphan_releases (store, removed, cancellable, error);
+  if (!scan)
+    return TRUE;
+  if (!prune_orphan_releases (store, removed, cancellable, error))
+    return FALSE;
+  if (unmark_unpruned (store) && removed)
+    g_ptr_array_add (removed, g_strdup (GEN_UNPRUNED_FILE));
+  return TRUE;
 }

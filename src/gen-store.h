@@ -87,17 +87,27 @@ gboolean gen_store_set_generation_ref (GenStore *store, guint number, const char
 /* The refs gen/generation/N that keep each generation's release. */
 #define GEN_GENERATION_REF_PREFIX "gen/generation"
 
-/* Whether the last gen_store_keep() moved <os>/release away from a release
- * that nothing names or uses any more (one an earlier failed run imported):
- * only then has a switch, once committed, anything to prune.  Cheap: reads
- * the refs, not the object folders gen_store_cleanup() lists. */
-gboolean gen_store_left_orphan (GenStore *store);
+/* After a committed switch: prunes a release this run left without a ref
+ * (one an earlier failed run imported, say), and removes the mark it wrote
+ * (GEN_UNPRUNED_FILE) when there is none.  Cheap unless there is one: reads
+ * the refs, not the object folders. */
+gboolean gen_store_finish (GenStore *store, guint last, GError **error);
+
+/* Marks the store as maybe holding releases no ref names, before deleting
+ * refs (gen gc): the next cleanup then looks for them. */
+gboolean gen_store_mark_unpruned (GenStore *store, GError **error);
+
+/* After a prune of everything no ref reaches: removes the mark. */
+void gen_store_unmark_unpruned (GenStore *store);
 
 /* Removes what killed or failed runs left in the store: refs of generations
- * above @last or without a folder in gen/generations (a killed gc), ostree staging folders (gen/repo/tmp/staging-*), and release
- * commits no ref names any more.  Needs the sysroot lock and no open
+ * above @last or without a folder in gen/generations (a killed gc), ostree
+ * staging folders (gen/repo/tmp/staging-*), and release commits no ref names
+ * any more.  Those only a scan of every object folder finds: it runs when
+ * @thorough, or when the store is marked (GEN_UNPRUNED_FILE: a run that moved
+ * or deleted a ref did not finish).  Needs the sysroot lock and no open
  * transaction.  @removed (may be NULL) gets a line per thing removed. */
-gboolean gen_store_cleanup (GenStore *store, guint last, GPtrArray *removed,
+gboolean gen_store_cleanup (GenStore *store, guint last, gboolean thorough, GPtrArray *removed,
                             GCancellable *cancellable, GError **error);
 
 G_END_DECLS

@@ -270,12 +270,13 @@ release_is (GenSysroot *s, GenManifest *m, const char *expected)
 }
 
 /* Leftovers of an interrupted run that only gen-store cleans: a staging
- * folder of the store, or a generation ref above `last`. */
+ * folder of the store, a generation ref above `last`, or the mark of a
+ * release that may have lost its last ref. */
 static gboolean
 store_needs_cleanup (GenSysroot *s)
 {
   g_autofree char *ref = g_strdup_printf (GENERATION_REFS_DIR "/%u", s->last + 1);
-  if (gen_exists_at (s->dfd, ref))
+  if (gen_exists_at (s->dfd, ref) || gen_exists_at (s->dfd, GEN_UNPRUNED_FILE))
     return TRUE;
   int fd = openat (s->dfd, GEN_REPO_DIR "/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0)

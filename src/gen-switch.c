@@ -54,16 +54,12 @@ check_data (GenSysroot *sysroot, GenStore *store, GenManifest *m, GenRelease *re
 /* After a switch: the release an earlier failed run imported is no longer
  * named by <os>/release once this run moved the ref; remove it now rather
  * than keep it for ever.  The switch has committed: a failure here only
- * leaves the release for the next run's cleanup.  The cleanup before the
- * switch left nothing else: without such a release, skip listing every
- * object folder of the store a second time. */
+ * leaves the release (and the store's mark) for the next run's cleanup. */
 static void
 prune_after_commit (GenStore *store, GenSysroot *sysroot)
 {
-  if (!gen_store_left_orphan (store))
-    return;
   g_autoptr (GError) local_error = NULL;
-  if (!gen_store_cleanup (store, sysroot->last, NULL, NULL, &local_error))
+  if (!gen_store_finish (store, sysroot->last, &local_error))
     g_debug ("cleaning up the store after the switch: %s", local_error->message);
 }
 
@@ -118,7 +114,7 @@ switch_generation (GenSysroot *sysroot, GenManifest *m, GenSwitchFlags flags,
   if (!dry_run)
     {
       if (!gen_sysroot_cleanup (sysroot, NULL, error)
-          || !gen_store_cleanup (store, sysroot->last, NULL, cancellable, error))
+          || !gen_store_cleanup (store, sysroot->last, FALSE, NULL, cancellable, error))
         {
           g_prefix_error (error, "cleaning up after an earlier run: ");
           return NULL;

@@ -36,6 +36,8 @@ G_BEGIN_DECLS
 #define GEN_ENTRIES_DIR "boot/loader/entries"
 #define GEN_LOADER_CONF "boot/loader/loader.conf"
 #define GEN_VAR_DIR "var"
+/* Present while the store may hold a release no ref names (gen-store.c). */
+#define GEN_UNPRUNED_FILE "gen/store-unpruned"
 
 typedef struct {
   char *path;        /* as given */
