@@ -592,12 +592,15 @@ release_from_commit (GenStore *store, const char *checksum, const char *version_
   return g_steal_pointer (&r);
 }
 
-/* A release loses its last ref only when a run moves a ref: gen_store_keep()
- * moving <os>/release, a pull moving a remote's.  Such a run first writes
- * GEN_UNPRUNED_FILE, durably, and removes it once it has pruned (or found
- * nothing to); a killed or failed run leaves it.  So the cleanup before a
- * switch lists the store's commits only when it is there: that scan reads
- * every object folder (~9 ms with one Debian minbase release). */
+/* A release loses its last ref only when a run moves or deletes a ref:
+ * gen_store_keep() moving <os>/release or committing a transaction (killed
+ * half-way, it may leave the new commit without its ref), a pull moving a
+ * remote's, the cleanup or gen gc deleting generation refs.  Such a run
+ * first writes GEN_UNPRUNED_FILE, durably, and removes it once it has
+ * pruned (or found nothing to); a killed or failed run leaves it.  So the
+ * cleanup before a switch lists the store's commits only when it is there:
+ * that scan reads every object folder (~9 ms with one Debian minbase
+ * release, more as the store grows). */
 static gboolean
 mark_unpruned (GenStore *store, GError **error)
 {
@@ -629,9 +632,18 @@ pull_release (GenStore *store, GenManifest *m, GenProgressFunc progress, gpointe
 {
   g_autofree char *before = NULL;
   if (!ostree_repo_resolve_rev (store->repo, m->release_source, TRUE, &before, error)
-      || !mark_unpruned (store, error)
-      || !gen_pull_release (store->repo, m, progress, user_data, cancellable, error))
+      || !mark_unpruned (store, error))
     return FALSE;
+  if (!gen_pull_release (store->repo, m, progress, user_data, cancellable, error))
+    {
+      /* The cleanup before the import took any earlier mark: this one is
+       * this run's, and with the ref where it was, nothing lost a name. */
+      g_autofree char *after = NULL;
+      if (ostree_repo_resolve_rev (store->repo, m->release_source, TRUE, &after, NULL)
+          && g_strcmp0 (before, after) == 0)
+        unmark_unpruned (store);
+      return FALSE;
+    }
   if (before)
     g_ptr_array_add (store->replaced, g_steal_pointer (&before));
   return TRUE;
@@ -792,9 +804,7 @@ gen_store_keep (GenStore *store, GenManifest *m, GenRelease *r, GCancellable *ca
   if ((moves || store->staging_before) && !mark_unpruned (store, error))
     return FALSE;
   if (moves)
-    {
     g_ptr_array_add (store->replaced, g_steal_pointer (&before));
-    }
   if (store->keep_cached)
     {
       /* A stat cache hit: nothing to commit, only the ref to move. */
@@ -1053,8 +1063,11 @@ gboolean
 gen_store_cleanup (GenStore *store, guint last, gboolean thorough, GPtrArray *removed,
                    GCancellable *cancellable, GError **error)
 {
-  /* A ref deleted here may have been a release's last. */
-  gboolean scan = thorough || gen_exists_at (store->sysroot_dfd, GEN_UNPRUNED_FILE);
+  /* An earlier run's mark is this run's to remove; and a ref deleted here
+   * may have been a release's last. */
+  if (gen_exists_at (store->sysroot_dfd, GEN_UNPRUNED_FILE))
+    store->marked = TRUE;
+  gboolean scan = thorough || store->marked;
   g_autoptr (GHashTable) refs = NULL;
   if (!ostree_repo_list_refs_ext (store->repo, GENERATION_REF_PREFIX, &refs,
                                   OSTREE_REPO_LIST_REFS_EXT_NONE, cancellable, error))
