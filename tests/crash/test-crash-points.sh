@@ -8,7 +8,9 @@
 #     (check-state.py);
 #   - gen fsck finds nothing, or only what the next run's cleanup removes;
 #   - for odd K, gen fsck --repair, then gen fsck passes;
-#   - the next gen switch succeeds, and gen fsck passes after it.
+#   - the next gen switch succeeds, gen fsck passes after it, and the store
+#     holds no gen release that no ref names and no checkout uses (a run
+#     killed after moving a release's ref left a mark the switch pruned by).
 # For gc, gen list may also show a list between the old and the new one
 # (gc removes one generation at a time, each with one rename).
 # One TAP line per crash point, named after it.  Needs GEN built with
@@ -48,6 +50,18 @@ state () {
 gens = json.load(open(sys.argv[1]))["generations"]
 pick = lambda k: ([g["generation"] for g in gens if g[k]] or [0])[0]
 print("%d,%d:%s" % (pick("current"), pick("default"), ",".join(str(g["generation"]) for g in gens)))' "$W/list.json"
+}
+
+# unnamed SYSROOT: the gen releases in the store that no ref names and no
+# checkout uses.
+unnamed () {
+  local repo=$1/gen/repo named c
+  named=$(ostree --repo="$repo" refs | while read -r r; do ostree --repo="$repo" rev-parse "$r"; done)
+  find "$repo/objects" -name '*.commit' | sed -E 's|.*/objects/(..)/(.*)\.commit$|\1\2|' |
+    while read -r c; do
+      grep -qx "$c" <<< "$named" || [ -d "$1/gen/deploy/$c" ] ||
+        ! ostree --repo="$repo" show "$c" 2> /dev/null | grep -q '^    gen release' || echo "$c"
+    done
 }
 
 points_total=0 points_failed=0
@@ -97,6 +111,9 @@ scenario () {
     fi
     g "$w" switch "$M/next.json" > "$W/out" 2>&1 || fail="$fail; the next switch failed: $(paste -sd ';' < "$W/out")"
     g "$w" fsck > "$W/out" 2>&1 || fail="$fail; fsck after the next switch: $(paste -sd ';' < "$W/out")"
+    local left
+    left=$(unnamed "$w")
+    [ -z "$left" ] || fail="$fail; the next switch left releases no ref names: $(echo $left)"
     if [ -z "$fail" ]; then
       ok "$name: crash at $k/$n ($what): $(cat "$W/which")"
     else
