@@ -1042,7 +1042,7 @@ gen_store_finish (GenStore *store, guint last, GError **error)
   if (!store->marked)
     return TRUE;
   if (left_orphan (store))
-    return gen_store_cleanup (store, last, FALSE, NULL, NULL, error);
+    return gen_store_cleanup (store, last, TRUE, NULL, NULL, error);
   unmark_unpruned (store);
   return TRUE;
 }
