@@ -601,8 +601,8 @@ release_from_commit (GenStore *store, const char *checksum, const char *version_
  * cleanup before a switch lists the store's commits only when it is there:
  * that scan reads every object folder (~9 ms with one Debian minbase
  * release, more as the store grows). */
-static gboolean
-mark_unpruned (GenStore *store, GError **error)
+gboolean
+gen_store_mark_unpruned (GenStore *store, GError **error)
 {
   static const char text[] = "a run moved a release's ref: the next switch prunes what it left\n";
   if (store->marked)
@@ -614,10 +614,9 @@ mark_unpruned (GenStore *store, GError **error)
   return TRUE;
 }
 
-/* Not synced: a removal lost in a crash costs the next switch one scan.
- * TRUE if there was a mark to remove. */
-static gboolean
-unmark_unpruned (GenStore *store)
+/* Not synced: a removal lost in a crash costs the next switch one scan. */
+gboolean
+gen_store_unmark_unpruned (GenStore *store)
 {
   gboolean removed = unlinkat (store->sysroot_dfd, GEN_UNPRUNED_FILE, 0) == 0;
   if (removed || errno == ENOENT)
@@ -632,7 +631,7 @@ pull_release (GenStore *store, GenManifest *m, GenProgressFunc progress, gpointe
 {
   g_autofree char *before = NULL;
   if (!ostree_repo_resolve_rev (store->repo, m->release_source, TRUE, &before, error)
-      || !mark_unpruned (store, error))
+      || !gen_store_mark_unpruned (store, error))
     return FALSE;
   if (!gen_pull_release (store->repo, m, progress, user_data, cancellable, error))
     {
@@ -641,7 +640,7 @@ pull_release (GenStore *store, GenManifest *m, GenProgressFunc progress, gpointe
       g_autofree char *after = NULL;
       if (ostree_repo_resolve_rev (store->repo, m->release_source, TRUE, &after, NULL)
           && g_strcmp0 (before, after) == 0)
-        unmark_unpruned (store);
+        gen_store_unmark_unpruned (store);
       return FALSE;
     }
   if (before)
@@ -801,7 +800,7 @@ gen_store_keep (GenStore *store, GenManifest *m, GenRelease *r, GCancellable *ca
     return FALSE;
   gboolean moves = before && !g_str_equal (before, r->checksum);
   /* A commit killed half-way may leave the new release unnamed, too. */
-  if ((moves || store->staging_before) && !mark_unpruned (store, error))
+  if ((moves || store->staging_before) && !gen_store_mark_unpruned (store, error))
     return FALSE;
   if (moves)
     g_ptr_array_add (store->replaced, g_steal_pointer (&before));
@@ -955,22 +954,45 @@ is_gen_release (OstreeRepo *repo, const char *checksum)
  * import (a full disk while copying the kernel, a kill) left the release
  * under <os>/release, and the next import moved that ref on.  Only gen's own
  * release commits are removed; anything else in the store is kept. */
+/* The commits some ref names (a set); NULL on failure. */
+static GHashTable *
+named_commits (OstreeRepo *repo, GCancellable *cancellable, GError **error)
+{
+  g_autoptr (GHashTable) refs = NULL;
+  if (!ostree_repo_list_refs (repo, NULL, &refs, cancellable, error))
+    return NULL;
+  GHashTable *named = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  GHashTableIter it;
+  gpointer value;
+  g_hash_table_iter_init (&it, refs);
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    g_hash_table_add (named, g_strdup (value));
+  return named;
+}
+
+/* Whether no ref (of @named) names @checksum and no checkout uses it.  A
+ * checkout keeps its release: a generation whose ref was lost still uses it
+ * (gen fsck --repair sets the ref again). */
+static gboolean
+is_unnamed (GenStore *store, GHashTable *named, const char *checksum)
+{
+  g_autofree char *deploy = gen_sysroot_deploy_path (checksum);
+  return !g_hash_table_contains (named, checksum) && !gen_exists_at (store->sysroot_dfd, deploy);
+}
+
 static gboolean
 prune_orphan_releases (GenStore *store, GPtrArray *removed, GCancellable *cancellable,
                        GError **error)
 {
   g_autoptr (GHashTable) commits = NULL;
-  g_autoptr (GHashTable) refs = NULL;
   if (!ostree_repo_list_commit_objects_starting_with (store->repo, "", &commits, cancellable,
-                                                      error)
-      || !ostree_repo_list_refs (store->repo, NULL, &refs, cancellable, error))
+                                                      error))
     return FALSE;
-  g_autoptr (GHashTable) named = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr (GHashTable) named = named_commits (store->repo, cancellable, error);
+  if (!named)
+    return FALSE;
   GHashTableIter it;
-  gpointer key, value;
-  g_hash_table_iter_init (&it, refs);
-  while (g_hash_table_iter_next (&it, NULL, &value))
-    g_hash_table_add (named, value);
+  gpointer key;
 
   g_autoptr (GPtrArray) orphans = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GPtrArray) kept = g_ptr_array_new_with_free_func (g_free);
@@ -980,11 +1002,7 @@ prune_orphan_releases (GenStore *store, GPtrArray *removed, GCancellable *cancel
       const char *checksum;
       OstreeObjectType type;
       ostree_object_name_deserialize (key, &checksum, &type);
-      /* A checkout keeps its release: a generation whose ref was lost still
-       * uses it (gen fsck --repair sets the ref again). */
-      g_autofree char *deploy = gen_sysroot_deploy_path (checksum);
-      if (!g_hash_table_contains (named, checksum) && !gen_exists_at (store->sysroot_dfd, deploy)
-          && is_gen_release (store->repo, checksum))
+      if (is_unnamed (store, named, checksum) && is_gen_release (store->repo, checksum))
         g_ptr_array_add (orphans, g_strdup (checksum));
       else
         g_ptr_array_add (kept, g_strdup (checksum));
@@ -1017,22 +1035,12 @@ prune_orphan_releases (GenStore *store, GPtrArray *removed, GCancellable *cancel
 static gboolean
 left_orphan (GenStore *store)
 {
-  g_autoptr (GHashTable) refs = NULL;
-  if (!ostree_repo_list_refs (store->repo, NULL, &refs, NULL, NULL))
+  g_autoptr (GHashTable) named = named_commits (store->repo, NULL, NULL);
+  if (!named)
     return TRUE; /* let the scan look */
-  g_autoptr (GHashTable) named = g_hash_table_new (g_str_hash, g_str_equal);
-  GHashTableIter it;
-  gpointer value;
-  g_hash_table_iter_init (&it, refs);
-  while (g_hash_table_iter_next (&it, NULL, &value))
-    g_hash_table_add (named, value);
   for (guint i = 0; i < store->replaced->len; i++)
-    {
-      const char *commit = store->replaced->pdata[i];
-      g_autofree char *deploy = gen_sysroot_deploy_path (commit);
-      if (!g_hash_table_contains (named, commit) && !gen_exists_at (store->sysroot_dfd, deploy))
-        return TRUE;
-    }
+    if (is_unnamed (store, named, store->replaced->pdata[i]))
+      return TRUE;
   return FALSE;
 }
 
@@ -1043,20 +1051,8 @@ gen_store_finish (GenStore *store, guint last, GError **error)
     return TRUE;
   if (left_orphan (store))
     return gen_store_cleanup (store, last, TRUE, NULL, NULL, error);
-  unmark_unpruned (store);
+  gen_store_unmark_unpruned (store);
   return TRUE;
-}
-
-gboolean
-gen_store_mark_unpruned (GenStore *store, GError **error)
-{
-  return mark_unpruned (store, error);
-}
-
-void
-gen_store_unmark_unpruned (GenStore *store)
-{
-  unmark_unpruned (store);
 }
 
 gboolean
@@ -1086,7 +1082,7 @@ gen_store_cleanup (GenStore *store, guint last, gboolean thorough, GPtrArray *re
       g_autofree char *folder = g_strdup_printf (GEN_GENERATIONS_DIR "/%u", (guint) n);
       if (n <= last && gen_exists_at (store->sysroot_dfd, folder))
         continue;
-      if (!mark_unpruned (store, error))
+      if (!gen_store_mark_unpruned (store, error))
         return FALSE;
       scan = TRUE;
       GEN_CRASH_POINT ("before deleting ref", key);
@@ -1113,7 +1109,7 @@ gen_store_cleanup (GenStore *store, guint last, gboolean thorough, GPtrArray *re
     return TRUE;
   if (!prune_orphan_releases (store, removed, cancellable, error))
     return FALSE;
-  if (unmark_unpruned (store) && removed)
+  if (gen_store_unmark_unpruned (store) && removed)
     g_ptr_array_add (removed, g_strdup (GEN_UNPRUNED_FILE));
   return TRUE;
 }

@@ -97,8 +97,9 @@ gboolean gen_store_finish (GenStore *store, guint last, GError **error);
  * refs (gen gc): the next cleanup then looks for them. */
 gboolean gen_store_mark_unpruned (GenStore *store, GError **error);
 
-/* After a prune of everything no ref reaches: removes the mark. */
-void gen_store_unmark_unpruned (GenStore *store);
+/* After a prune of everything no ref reaches: removes the mark; TRUE if
+ * there was one. */
+gboolean gen_store_unmark_unpruned (GenStore *store);
 
 /* Removes what killed or failed runs left in the store: refs of generations
  * above @last or without a folder in gen/generations (a killed gc), ostree
