@@ -124,18 +124,27 @@ read_folder (OstreeRepo *repo, GHashTable *modes, const Todo *t, guint64 *out_we
   return TRUE;
 }
 
+/* Each thread opens the repository for itself: OstreeRepo does not promise
+ * that calls from two threads at once are safe.  By its fd, which only
+ * reads a field (ostree_repo_get_path() of a repository opened by fd sets
+ * one, and names it through /proc). */
+static OstreeRepo *
+own_repo (OstreeRepo *repo, GCancellable *cancellable, GError **error)
+{
+  return ostree_repo_open_at (ostree_repo_get_dfd (repo), ".", cancellable, error);
+}
+
 static gpointer
 plan_worker (gpointer data)
 {
   Plan *p = data;
   g_autoptr (GError) local_error = NULL;
-  /* Each thread its own repository (see open_repo) and dirmeta modes; a
-   * helper that cannot open one leaves the work to the others. */
+  /* Each thread its own repository (own_repo) and dirmeta modes; a helper
+   * that cannot open one leaves the work to the others. */
   g_autoptr (OstreeRepo) own = NULL;
   OstreeRepo *repo = p->repo;
   if (g_thread_self () != p->owner
-      && !(repo = own = ostree_repo_open_at (ostree_repo_get_dfd (p->repo), ".", p->cancellable,
-                                             &local_error)))
+      && !(repo = own = own_repo (p->repo, p->cancellable, &local_error)))
     {
       g_debug ("plan: %s", local_error->message);
       return NULL;
@@ -296,15 +305,11 @@ open_above (int dest_fd, const char *path, char **out_name, GError **error)
   return gen_open_dir_below (dest_fd, above, error);
 }
 
-/* Each thread opens the repository for itself: OstreeRepo does not promise
- * that calls from two threads at once are safe.  By its fd, which only
- * reads a field (ostree_repo_get_path() of a repository opened by fd sets
- * one, and names it through /proc). */
 static gpointer
 open_repo (gpointer user_data, GError **error)
 {
   Work *w = user_data;
-  return ostree_repo_open_at (ostree_repo_get_dfd (w->repo), ".", w->cancellable, error);
+  return own_repo (w->repo, w->cancellable, error);
 }
 
 static gboolean
