@@ -5,7 +5,7 @@
 # manifest's config, and gen fsck finds nothing.
 . "$TESTS_DIR/e2e/lib.sh"
 
-plan 20
+plan 21
 N=16
 make_release rel/1.0 1.0
 GEN_TEST_KVER=6.2.0-gen-demo make_release rel/2.0 2.0
@@ -52,8 +52,12 @@ expect_eq "$(ls -A "$S/gen/tmp")" "" "gen/tmp is empty"
 expect_exit 0 gen fsck
 expect_stdout_contains "checked $N generations, 2 releases"
 
-# fsck and rollback join the queue too; list and status never wait.
-"$GEN" --sysroot "$S" switch m1.json > "$T/out.a" 2> "$T/err.a" &
+# fsck and rollback join the queue too; list and status never wait.  The
+# switch's manifest is one no generation holds: the runs above finished in
+# any order, so the rollback may land on m1.json's generation, and a switch
+# to a manifest the current generation matches is rightly a no-op.
+manifest m-new.json '{ "dir": "rel/2.0" }' '{ "files": { "/etc/hostname": { "content": "host-new\n" } } }'
+"$GEN" --sysroot "$S" switch m-new.json > "$T/out.a" 2> "$T/err.a" &
 a=$!
 "$GEN" --sysroot "$S" fsck > "$T/out.b" 2> "$T/err.b" &
 b=$!
@@ -66,5 +70,6 @@ expect_true "fsck run beside them found nothing (exit $rb)" test "$rb" -eq 0
 expect_exit 0 gen fsck
 expect_exit 0 ostree --repo="$S/gen/repo" fsck -q
 expect_eq "$(jq_ "$S/gen/state.json" 'd["last"]')" $((N + 1)) "one more generation, numbered $((N + 1))"
+expect_file_contains "$T/out.a" "made generation $((N + 1)): "
 expect_exit 0 gen status
 finish
