@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <gmodule.h>
 #include <solv/chksum.h>
 #include <solv/knownid.h>
 #include <solv/pool.h>
@@ -149,10 +150,46 @@ index_folders (GenPackageRepo *repo, const char *arch)
   return out;
 }
 
+/* libsolvext, which reads the indexes, is loaded here rather than linked: it
+ * brings librpm, lua, sqlite, popt and expat, and loading them costs every
+ * start of gen-store ~4 ms (docs/BENCHMARKS.md), for the rare run that
+ * composes.  libsolv, which it builds on, is linked and already loaded. */
+typedef struct
+{
+  __typeof__ (repo_add_debpackages) *add_debpackages;
+  __typeof__ (solv_xfopen_fd) *xfopen_fd;
+} SolvExt;
+
+static const SolvExt *
+solvext_load (GError **error)
+{
+  static GMutex lock;
+  static SolvExt ext;
+  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
+  if (ext.add_debpackages)
+    return &ext;
+  GModule *module = g_module_open (GEN_SOLVEXT_SONAME, G_MODULE_BIND_LOCAL);
+  SolvExt found = { NULL, NULL };
+  if (module
+      && g_module_symbol (module, "repo_add_debpackages", (gpointer *) &found.add_debpackages)
+      && g_module_symbol (module, "solv_xfopen_fd", (gpointer *) &found.xfopen_fd))
+    {
+      g_module_make_resident (module);
+      ext = found;
+      return &ext;
+    }
+  g_set_error (error, GEN_ERROR, GEN_ERROR_FAILED,
+               "composing a release from packages needs libsolvext: %s", g_module_error ());
+  if (module)
+    g_module_close (module);
+  return NULL;
+}
+
 /* Adds the first of Packages, Packages.xz, Packages.gz found in @folder
  * (for a URL: .xz, .gz, then plain, the smallest download first). */
 static gboolean
-add_index (GenCompose *c, Repo *repo, const char *folder, GCancellable *cancellable, GError **error)
+add_index (GenCompose *c, const SolvExt *ext, Repo *repo, const char *folder,
+           GCancellable *cancellable, GError **error)
 {
   static const char *const local_names[] = { "Packages", "Packages.xz", "Packages.gz" };
   static const char *const remote_names[] = { "Packages.xz", "Packages.gz", "Packages" };
@@ -171,7 +208,7 @@ add_index (GenCompose *c, Repo *repo, const char *folder, GCancellable *cancella
           return FALSE;
         }
       /* libsolvext picks the decompressor from the name; the FILE owns the fd. */
-      FILE *fp = solv_xfopen_fd (names[i], fd, "r");
+      FILE *fp = ext->xfopen_fd (names[i], fd, "r");
       if (!fp)
         {
           close (fd);
@@ -180,7 +217,7 @@ add_index (GenCompose *c, Repo *repo, const char *folder, GCancellable *cancella
           return FALSE;
         }
       int before = repo->nsolvables;
-      repo_add_debpackages (repo, fp, REPO_NO_INTERNALIZE);
+      ext->add_debpackages (repo, fp, REPO_NO_INTERNALIZE);
       gboolean bad = ferror (fp) != 0;
       fclose (fp);
       repo_internalize (repo);
@@ -418,6 +455,12 @@ gen_compose_resolve (GenPackagesSpec *spec, const char *release_version, const c
       return NULL;
     }
 
+  const SolvExt *ext = solvext_load (error);
+  if (!ext)
+    {
+      g_prefix_error (error, "%s: ", what);
+      return NULL;
+    }
   g_autoptr (GenSolvPool) pool = pool_create ();
   pool_setdisttype (pool, DISTTYPE_DEB);
   pool_setarch (pool, c->arch);
@@ -441,7 +484,7 @@ gen_compose_resolve (GenPackagesSpec *spec, const char *release_version, const c
           g_ptr_array_add (bases, repo->appdata);
           /* Same version in two repositories: the earlier repository wins. */
           repo->subpriority = -(int) i;
-          if (!add_index (c, repo, folders->pdata[j], cancellable, error))
+          if (!add_index (c, ext, repo, folders->pdata[j], cancellable, error))
             {
               g_prefix_error (error, "%s: release.packages.repos[%u]: ", what, i);
               return NULL;

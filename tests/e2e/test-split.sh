@@ -2,10 +2,13 @@
 # gen links only GLib and JSON-GLib and runs list, status and rollback
 # itself; the store commands run in gen-store beside it.
 . "$TESTS_DIR/e2e/lib.sh"
-plan 8
+plan 9
 
 expect_true "gen does not link libostree" bash -c "! ldd '$GEN' | grep -q libostree"
 expect_true "gen-store does" bash -c "ldd '$(dirname "$GEN")/gen-store' | grep -q libostree"
+# libsolvext (and its librpm, lua, sqlite) only when a release is composed.
+expect_true "gen-store does not link libsolvext" \
+  bash -c "! ldd '$(dirname "$GEN")/gen-store' | grep -q 'libsolvext\|librpm'"
 
 make_release "$T/r1" 1.0
 manifest m1.json '{ "dir": "r1" }'
