@@ -162,6 +162,12 @@ v = eval(sys.argv[2])
 print(v if isinstance(v, str) else json.dumps(v))' "$1" "$2"
 }
 
+# day N: the date (YYYY-MM-DD) generation N records, as boot menus show it;
+# not today's, which may have changed since the generation was made.
+day () {
+  jq_ "$S/gen/generations/$1/generation.json" 'd["date"][:10]'
+}
+
 # Ends the test: exit 0 when everything passed.
 finish () {
   [ "$_count" -eq "${_planned:-$_count}" ] || { echo "Bail out! planned $_planned, ran $_count"; exit 1; }

@@ -243,7 +243,8 @@ expect_stdout_contains "made generation 5: release 3.0b"
 expect_exit 0 traced "$T/trace-rollback" "$GEN" --sysroot "$S" rollback
 expect_stdout_contains "rolled back from generation 5 to generation 4"
 expect_exit 0 traced "$T/trace-forward" "$GEN" --sysroot "$S" rollback --to 5
-expect_eq "$(grep -hc 'big' "$T/trace-switch" "$T/trace-rollback" "$T/trace-forward" | paste -sd ' ')" "0 0 0" \
+# The names whole (quoted, or a path's last part): $T itself may hold "big".
+expect_eq "$(grep -hcE '("|/)big(-too)?"' "$T/trace-switch" "$T/trace-rollback" "$T/trace-forward" | paste -sd ' ')" "0 0 0" \
   "switch and rollbacks never open, stat or read the data files"
 expect_true "the traces saw the data folders (they can fail)" grep -q 'var/lib/gen/data/srv/app' "$T/trace-switch"
 expect_eq "$(ls_big)" "$(cat "$T/big.before")" "the data files keep their inode, link count, size and time"

@@ -21,7 +21,6 @@ vm_manifest m1.json rel/1 edge-1
 vm_manifest m2.json rel/2 edge-2
 must gen init --os demo
 expect_exit 0 gen switch m1.json
-today=$(date -u +%F)
 
 # vm_data_mount NAME: where boot NAME's /srv/gen-vm was mounted from.
 vm_data_mount () {
@@ -44,7 +43,7 @@ vm_expect_boot switch "after switch to release 2: generation 2, release 2.0, its
   "generation=2 release=2.0 config=edge-2 counter=2 data=2 root=ro"
 expect_eq "$(vm_data_mount switch)" "$data_from" "generation 2 binds the same data folder"
 expect_eq "$(vm_menu_titles switch | tr '\n' '|')" \
-  "demo, generation 1 (release 1.0, $today)|demo, generation 2 (release 2.0, $today)|" \
+  "demo, generation 1 (release 1.0, $(day 1))|demo, generation 2 (release 2.0, $(day 2))|" \
   "systemd-boot's menu lists generations 1 and 2"
 expect_true "the boot hook said which generation it started" \
   grep -aq "gen: generation 2 of demo, release .*: starting /sbin/init" "$T/switch.log"
@@ -66,7 +65,7 @@ vm_expect_boot menu "picking generation 1 in the menu boots it, counters 4" \
   "generation=1 release=1.0 config=edge-1 counter=4 data=4 root=ro" \
   --send 'Boot in [0-9]+ s' '<down>' --send '.' '<enter>'
 expect_eq "$(vm_menu_titles menu | tr '\n' '|')" \
-  "demo, generation 1 (release 1.0, $today)|demo, generation 2 (release 2.0, $today)|" \
+  "demo, generation 1 (release 1.0, $(day 1))|demo, generation 2 (release 2.0, $(day 2))|" \
   "the menu lists every kept generation"
 vm_keep_var
 expect_eq "$(cat "$S/var/lib/gen-vm/counter") $(cat "$S/var/lib/gen/data/srv/gen-vm/counter")" "4 4" \
