@@ -2,9 +2,9 @@
  * the store needs to know about the result (metadata, reuse). */
 #include "gen-compose-private.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <gmodule.h>
 #include <solv/chksum.h>
 #include <solv/knownid.h>
 #include <solv/pool.h>
@@ -153,7 +153,11 @@ index_folders (GenPackageRepo *repo, const char *arch)
 /* libsolvext, which reads the indexes, is loaded here rather than linked: it
  * brings librpm, lua, sqlite, popt and expat, and loading them costs every
  * start of gen-store ~4 ms (docs/BENCHMARKS.md), for the rare run that
- * composes.  libsolv, which it builds on, is linked and already loaded. */
+ * composes.  libsolv, which it builds on, is linked and already loaded.
+ * dlopen() itself, not GModule: given a bare name, GModule first tries it
+ * (and a .la file naming any library) in the current folder, and gen runs
+ * as root wherever the operator keeps the manifests; dlopen() looks only
+ * where the dynamic linker does. */
 typedef struct
 {
   __typeof__ (repo_add_debpackages) *add_debpackages;
@@ -168,20 +172,24 @@ solvext_load (GError **error)
   g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
   if (ext.add_debpackages)
     return &ext;
-  GModule *module = g_module_open (GEN_SOLVEXT_SONAME, G_MODULE_BIND_LOCAL);
+  void *lib = dlopen (GEN_SOLVEXT_SONAME, RTLD_NOW | RTLD_LOCAL);
   SolvExt found = { NULL, NULL };
-  if (module
-      && g_module_symbol (module, "repo_add_debpackages", (gpointer *) &found.add_debpackages)
-      && g_module_symbol (module, "solv_xfopen_fd", (gpointer *) &found.xfopen_fd))
+  if (lib)
     {
-      g_module_make_resident (module);
-      ext = found;
+      found.add_debpackages = dlsym (lib, "repo_add_debpackages");
+      found.xfopen_fd = dlsym (lib, "solv_xfopen_fd");
+    }
+  if (found.add_debpackages && found.xfopen_fd)
+    {
+      ext = found; /* and the library stays loaded */
       return &ext;
     }
+  const char *why = dlerror ();
   g_set_error (error, GEN_ERROR, GEN_ERROR_FAILED,
-               "composing a release from packages needs libsolvext: %s", g_module_error ());
-  if (module)
-    g_module_close (module);
+               "composing a release from packages needs libsolvext: %s",
+               why ? why : GEN_SOLVEXT_SONAME ": a function is missing");
+  if (lib)
+    dlclose (lib);
   return NULL;
 }
 

@@ -141,8 +141,9 @@ expect_exit 1 gen switch m-kver-newline.json
 expect_error "the release's kernel folder 'usr/lib/modules/6.1 x\\noptions init=' is not a kernel version"
 expect_unchanged "$T/before" "kver-newline: nothing written"
 
-# Fixed bytes: random ones could, once in a long while, start like a cpio.
-python3 -c 'import random, sys; r = random.Random(7); sys.stdout.buffer.write(bytes(r.randrange(256) for _ in range(4096)))' > garbage.tar.gz
+# Fixed bytes (a SHA-256 chain): random ones could, once in a long while,
+# start like a cpio.
+python3 -c 'import hashlib, sys; sys.stdout.buffer.write(b"".join(hashlib.sha256(b"%d" % i).digest() for i in range(128)))' > garbage.tar.gz
 manifest m-garbage.json '{ "archive": "garbage.tar.gz" }'
 expect_exit 1 gen switch m-garbage.json
 expect_error "reading archive '$T/garbage.tar.gz'"

@@ -5,7 +5,7 @@
 # shellcheck source=tests/e2e/lib.sh
 . "$TESTS_DIR/e2e/lib.sh"
 
-plan 54
+plan 55
 
 make_release rel/1.0 1.0
 make_release rel/2.0 2.0
@@ -46,7 +46,11 @@ grub_check () {
 }
 
 # --- systemd-boot, the default -----------------------------------------------
+before=$(date -u +%F)
 expect_exit 0 gen switch m1.json
+after=$(date -u +%F)
+expect_true "generation 1 records the day it was made (the menus show it: \$(day 1) below)" \
+  test "$(day 1)" = "$before" -o "$(day 1)" = "$after"
 c1=$(checksum 1)
 expect_eq "$(options 1)" "console=ttyS0 root=LABEL=gen-root rw gen.os=demo gen.generation=1 gen.release=$c1" \
   "entry 1: the manifest's arguments, then gen's; no fallback (nothing older)"

@@ -50,6 +50,11 @@ deploy_of () { echo "$S/gen/deploy/$(checksum_of "$1")"; }
 must gen init --os demo
 
 # --- from a folder ------------------------------------------------------------
+# gen loads libsolvext (which reads the indexes) where the dynamic linker
+# looks, never from the current folder: gen runs as root where the
+# manifests are.  A bogus one here would break the switch.
+printf 'not a library\n' > libsolvext.so.1
+printf "dlname='libsolvext.so.1'\nlibdir='%s'\n" "$PWD" > libsolvext.so.1.la
 packages m1.json 1.0 '["app (<< 2)", "gen-test-kernel"]'
 expect_exit 0 gen switch m1.json
 expect_stdout_contains "made generation 1: release 1.0"
