@@ -950,10 +950,6 @@ is_gen_release (OstreeRepo *repo, const char *checksum)
          && parent == NULL;
 }
 
-/* Removes the releases no ref names any more: a switch that failed after its
- * import (a full disk while copying the kernel, a kill) left the release
- * under <os>/release, and the next import moved that ref on.  Only gen's own
- * release commits are removed; anything else in the store is kept. */
 /* The commits some ref names (a set); NULL on failure. */
 static GHashTable *
 named_commits (OstreeRepo *repo, GCancellable *cancellable, GError **error)
@@ -980,6 +976,10 @@ is_unnamed (GenStore *store, GHashTable *named, const char *checksum)
   return !g_hash_table_contains (named, checksum) && !gen_exists_at (store->sysroot_dfd, deploy);
 }
 
+/* Removes the releases no ref names any more: a switch that failed after its
+ * import (a full disk while copying the kernel, a kill) left the release
+ * under <os>/release, and the next import moved that ref on.  Only gen's own
+ * release commits are removed; anything else in the store is kept. */
 static gboolean
 prune_orphan_releases (GenStore *store, GPtrArray *removed, GCancellable *cancellable,
                        GError **error)
