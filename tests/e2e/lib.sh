@@ -162,6 +162,12 @@ v = eval(sys.argv[2])
 print(v if isinstance(v, str) else json.dumps(v))' "$1" "$2"
 }
 
+# strace_ ARGS…: strace ARGS…, with LeakSanitizer off: it cannot run under
+# ptrace (build-asan), and leaks are the untraced runs' business.
+strace_ () {
+  ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" strace "$@"
+}
+
 # day N: the date (YYYY-MM-DD) generation N records, as boot menus show it;
 # not today's, which may have changed since the generation was made.
 day () {

@@ -234,9 +234,7 @@ ls_big > "$T/big.before"
 traced () { # TRACE CMD…: runs CMD under strace, recording every file system call
   local trace=$1
   shift
-  # LeakSanitizer cannot run under ptrace (build-asan): leaks are its other runs' job.
-  ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
-    strace -f -qq -e trace=%file,%desc -o "$trace" "$@"
+  strace_ -f -qq -e trace=%file,%desc -o "$trace" "$@"
 }
 expect_exit 0 traced "$T/trace-switch" "$GEN" --sysroot "$S" switch m3b.json
 expect_stdout_contains "made generation 5: release 3.0b"

@@ -29,9 +29,7 @@ n=0
 durable () {
   local desc=$1; shift
   n=$((n + 1))
-  # LeakSanitizer cannot run under ptrace (an ASan build): leaks are the
-  # other tests' business here.
-  if ! ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" strace -f -y -qq -o "$T/trace.$n" \
+  if ! strace_ -f -y -qq -o "$T/trace.$n" \
     -e trace=openat,write,pwrite64,writev,fsync,fdatasync,syncfs,rename,renameat,renameat2,mkdir,mkdirat,symlinkat,linkat,unlinkat \
     "$GEN" --sysroot "$S" "$@" > "$T/out" 2>&1; then
     not_ok "$desc: gen $* failed"; diag < "$T/out"; return

@@ -22,8 +22,7 @@ repo=$S/gen/repo mark=$S/gen/store-unpruned
 # scans ARGS…: runs gen ARGS… ($OUT, $ERR, $RC as run does); $SCANNED: how
 # many of the store's object folders (objects/00 … objects/ff) it listed.
 scans () {
-  ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
-    strace -f -y -e trace=getdents64 -o "$T/trace" "$GEN" --sysroot "$S" "$@" > "$OUT" 2> "$ERR"
+  strace_ -f -y -e trace=getdents64 -o "$T/trace" "$GEN" --sysroot "$S" "$@" > "$OUT" 2> "$ERR"
   RC=$?
   SCANNED=$(grep -oE 'getdents64\([0-9]+<[^>]*/gen/repo/objects/[0-9a-f]{2}>' "$T/trace" |
     sed 's/^[^<]*//' | sort -u | wc -l)

@@ -27,8 +27,7 @@ expect_true "once settled, the folder's digest is cached" test "$(ls "$S/gen/cac
 # With the cache, a config-only switch reads no file of the release.
 # strace -y names the file each openat opened, by a relative path or not.
 traced_switch () { # MANIFEST: RC, and OPENS: how many times the switch opened demo-app
-  ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
-    strace -f -y -o "$T/trace" -e trace=openat "$GEN" --sysroot "$S" switch "$1" > "$OUT" 2> "$ERR"
+  strace_ -f -y -o "$T/trace" -e trace=openat "$GEN" --sysroot "$S" switch "$1" > "$OUT" 2> "$ERR"
   RC=$?
   OPENS=$(grep -c 'r1/usr/bin/demo-app>$' "$T/trace")
 }
