@@ -155,11 +155,12 @@ print_summary (GenSwitchResult *r, gboolean dry_run, gboolean boot_only)
 int
 gen_builtin_switch (GenCli *cli, int argc, char **argv)
 {
-  gboolean boot_only = FALSE, dry_run = FALSE, force = FALSE;
+  gboolean boot_only = FALSE, dry_run = FALSE, force = FALSE, watch = FALSE;
   GOptionEntry entries[] = {
     { "boot", 0, 0, G_OPTION_ARG_NONE, &boot_only, "Make the new generation the boot default only", NULL },
     { "dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run, "Print what would change; write nothing", NULL },
     { "force", 0, 0, G_OPTION_ARG_NONE, &force, "Move the data past what a release reads (risky; see gen-switch(1))", NULL },
+    { "watch", 0, 0, G_OPTION_ARG_NONE, &watch, "Keep a watcher on the release folder, so the next switch need not read it", NULL },
     { NULL },
   };
   if (!gen_cli_parse (cli, "MANIFEST",
@@ -171,11 +172,15 @@ gen_builtin_switch (GenCli *cli, int argc, char **argv)
     return gen_cli_usage_error ("gen switch: expected one MANIFEST (see 'gen switch --help')");
   if (boot_only && dry_run)
     return gen_cli_usage_error ("gen switch: --boot and --dry-run cannot be combined");
+  if (watch && dry_run)
+    return gen_cli_usage_error ("gen switch: --watch and --dry-run cannot be combined");
 
   g_autoptr (GError) error = NULL;
   g_autoptr (GenManifest) manifest = gen_manifest_load (argv[1], &error);
   if (!manifest)
     return gen_cli_error (error);
+  if (watch && manifest->release_kind != GEN_RELEASE_DIR)
+    return gen_cli_usage_error ("gen switch: --watch needs a release given as \"dir\"");
   GenSwitchFlags flags = (boot_only ? GEN_SWITCH_BOOT_ONLY : 0) | (dry_run ? GEN_SWITCH_DRY_RUN : 0)
                          | (force ? GEN_SWITCH_FORCE : 0);
 #ifdef GEN_WITH_STORE
@@ -192,6 +197,8 @@ gen_builtin_switch (GenCli *cli, int argc, char **argv)
   if (!result)
     return gen_cli_error (error);
   print_summary (result, dry_run, boot_only);
+  if (!dry_run)
+    gen_cli_watch (cli, manifest, watch);
   if (result->data && result->data->forced)
     {
       if (dry_run)

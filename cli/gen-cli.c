@@ -8,6 +8,7 @@
 #include "gen-error.h"
 #include "gen-pin.h"
 #include "gen-util.h"
+#include "gen-watch.h"
 
 gboolean
 gen_cli_color (int fd)
@@ -142,11 +143,11 @@ gen_cli_generation_flags (GenSysroot *sysroot, GenGeneration *g, guint booted, c
   return g_strjoinv (", ", (char **) flags->pdata);
 }
 
-/* Runs the same command line in gen-store: beside this program (the build
- * tree, or a relocated install), else in GEN_LIBEXECDIR.  Returns only on
- * failure. */
-int
-gen_cli_exec_store (char **argv)
+/* The helper program @name: @override (an environment variable's value, or
+ * NULL), else beside this program (the build tree, or a relocated install),
+ * else in GEN_LIBEXECDIR.  NULL when none is executable. */
+static char *
+helper_path (const char *name, const char *override)
 {
   char self[PATH_MAX];
   ssize_t n = readlink ("/proc/self/exe", self, sizeof self - 1);
@@ -155,19 +156,51 @@ gen_cli_exec_store (char **argv)
     {
       self[n] = '\0';
       g_autofree char *dir = g_path_get_dirname (self);
-      beside = g_build_filename (dir, "gen-store", NULL);
+      beside = g_build_filename (dir, name, NULL);
     }
-  const char *override = g_getenv ("GEN_STORE_HELPER");
-  const char *candidates[] = { override, beside, GEN_LIBEXECDIR "/gen-store" };
+  g_autofree char *installed = g_build_filename (GEN_LIBEXECDIR, name, NULL);
+  const char *candidates[] = { override, beside, installed };
   for (guint i = 0; i < G_N_ELEMENTS (candidates); i++)
     if (candidates[i] && g_file_test (candidates[i], G_FILE_TEST_IS_EXECUTABLE))
-      {
-        execv (candidates[i], argv);
-        break;
-      }
-  int errsv = errno;
+      return g_strdup (candidates[i]);
+  return NULL;
+}
+
+/* Runs the same command line in gen-store.  Returns only on failure. */
+int
+gen_cli_exec_store (char **argv)
+{
+  g_autofree char *path = helper_path ("gen-store", g_getenv ("GEN_STORE_HELPER"));
+  if (path)
+    execv (path, argv);
+  int errsv = path ? errno : ENOENT;
   g_autoptr (GError) error = g_error_new (G_IO_ERROR, g_io_error_from_errno (errsv),
                                           "cannot run gen-store (looked beside gen and in %s): %s",
                                           GEN_LIBEXECDIR, g_strerror (errsv));
   return gen_cli_error (error);
+}
+
+void
+gen_cli_watch (GenCli *cli, GenManifest *m, gboolean watch)
+{
+  const char *folder = watch ? m->release_source : NULL;
+  gen_watch_stop (cli->sysroot->dfd, folder);
+  gboolean racy;
+  g_autofree char *running = folder ? gen_watch_digest (cli->sysroot->dfd, folder, &racy) : NULL;
+  if (!folder || running)
+    return;
+  /* One may still run with a folder the path no longer leads to. */
+  gen_watch_stop_folder (cli->sysroot->dfd, folder);
+  g_autofree char *path = helper_path ("gen-watch", NULL);
+  g_autoptr (GError) error = NULL;
+  int status = 0;
+  char *argv[] = { path, cli->sysroot->path, (char *) folder, NULL };
+  if (!path)
+    g_set_error (&error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "gen-watch is missing (looked beside gen and in %s)",
+                 GEN_LIBEXECDIR);
+  else if (g_spawn_sync (NULL, argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, NULL, &status, &error))
+    g_spawn_check_wait_status (status, &error);
+  if (error)
+    fprintf (stderr, "gen: warning: --watch: no watcher started: %s; the next switch reads the "
+                     "folder's entries\n", error->message);
 }

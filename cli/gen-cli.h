@@ -5,6 +5,7 @@
 #include <json-glib/json-glib.h>
 
 #include "gen-data.h"
+#include "gen-manifest.h"
 #include "gen-sysroot.h"
 
 G_BEGIN_DECLS
@@ -31,6 +32,11 @@ int gen_cli_error (GError *error);
  * Returns only on failure, after printing the error. */
 int gen_cli_exec_store (char **argv);
 int gen_cli_usage_error (const char *fmt, ...) G_GNUC_PRINTF (1, 2);
+
+/* After a switch: with @watch, leaves a watcher on the release folder of @m
+ * (gen-watch.h) and stops any other; without, stops the sysroot's
+ * watchers.  A watcher that cannot start is a warning, not a failure. */
+void gen_cli_watch (GenCli *cli, GenManifest *m, gboolean watch);
 
 /* Parses a builtin's options; on failure prints one error line. --help
  * prints the builtin's help and exits 0. */

@@ -303,10 +303,14 @@ helper_main (gpointer data)
 char *
 gen_statcache_digest (const char *path, gboolean *out_racy, GError **error)
 {
-  guint64 now_ns = gen_now_ns ();
   int dfd = gen_open_dir_at (AT_FDCWD, path, error);
-  if (dfd < 0)
-    return NULL;
+  return dfd < 0 ? NULL : gen_statcache_digest_fd (dfd, path, out_racy, error);
+}
+
+char *
+gen_statcache_digest_fd (int dfd, const char *path, gboolean *out_racy, GError **error)
+{
+  guint64 now_ns = gen_now_ns ();
   struct stat st;
   if (fstat (dfd, &st) < 0)
     {

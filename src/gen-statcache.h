@@ -20,6 +20,8 @@ G_BEGIN_DECLS
 
 /* The digest of the tree at @path; *@out_racy tells whether it may be cached. */
 char *gen_statcache_digest (const char *path, gboolean *out_racy, GError **error);
+/* The same, of the folder open as @dfd (taken); @path names it in errors. */
+char *gen_statcache_digest_fd (int dfd, const char *path, gboolean *out_racy, GError **error);
 
 /* The commit the folder @key last imported as, if its digest was @digest; else NULL. */
 char *gen_statcache_lookup (int sysroot_dfd, const char *key, const char *digest);

@@ -16,6 +16,7 @@
 #include "gen-error.h"
 #include "gen-pull.h"
 #include "gen-statcache.h"
+#include "gen-watch.h"
 #include "gen-crash.h"
 #include "gen-util.h"
 
@@ -708,7 +709,7 @@ gen_store_import (GenStore *store, GenManifest *m, gboolean keep, GenProgressFun
       g_autofree char *extra = g_strdup_printf ("%s\n%d", m->release_version ? m->release_version : "",
                                                 ostree_repo_get_mode (store->repo));
       cache_key = gen_statcache_key (m->release_source, extra);
-      digest = gen_statcache_digest (m->release_source, &racy, NULL);
+      digest = gen_watch_or_walk (store->sysroot_dfd, m->release_source, &racy, NULL);
       g_autofree char *cached = digest ? gen_statcache_lookup (store->sysroot_dfd, cache_key, digest)
                                        : NULL;
       gboolean have = FALSE;

@@ -16,6 +16,7 @@
 #include "gen-git.h"
 #include "gen-render.h"
 #include "gen-statcache.h"
+#include "gen-watch.h"
 #include "gen-util.h"
 
 #define RELEASES_CACHE_DIR "gen/cache/releases"
@@ -264,7 +265,7 @@ release_is (GenSysroot *s, GenManifest *m, const char *expected)
       = g_strdup_printf ("%s\n%d", m->release_version ? m->release_version : "", mode);
   g_autofree char *key = gen_statcache_key (m->release_source, extra);
   gboolean racy = TRUE;
-  g_autofree char *digest = gen_statcache_digest (m->release_source, &racy, NULL);
+  g_autofree char *digest = gen_watch_or_walk (s->dfd, m->release_source, &racy, NULL);
   g_autofree char *cached = digest ? gen_statcache_lookup (s->dfd, key, digest) : NULL;
   return cached && g_str_equal (cached, expected);
 }

@@ -1,0 +1,404 @@
+#include "gen-watch.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/inotify.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "gen-error.h"
+#include "gen-statcache.h"
+#include "gen-sysroot.h"
+#include "gen-util.h"
+
+#define WATCH_DIR GEN_STATE_DIR "/watch"
+
+/* Every event a change makes: to a folder's entries, or to a file (its
+ * data, its attributes or links, a close after writing). */
+#define FILE_MASK (IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_DELETE_SELF | IN_MOVE_SELF)
+#define DIR_MASK                                                                                   \
+  (FILE_MASK | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_ONLYDIR)
+
+/* A client waits this long for an answer (a stopped watcher), then walks. */
+#define ANSWER_TIMEOUT_S 2
+
+/* WATCH_DIR/<key><suffix>: one watcher per folder. */
+static char *
+watch_file (const char *folder, const char *suffix)
+{
+  g_autofree char *key = gen_statcache_key (folder, NULL);
+  return g_strdup_printf (WATCH_DIR "/%s%s", key, suffix);
+}
+
+/* A socket address for @path below @dfd: through /proc, since there is no
+ * bindat().  FALSE when it does not fit. */
+static gboolean
+socket_address (int dfd, const char *path, struct sockaddr_un *addr)
+{
+  memset (addr, 0, sizeof *addr);
+  addr->sun_family = AF_UNIX;
+  int n = snprintf (addr->sun_path, sizeof addr->sun_path, "/proc/self/fd/%d/%s", dfd, path);
+  return n > 0 && (gsize) n < sizeof addr->sun_path;
+}
+
+static gboolean
+peer_is_us (int fd)
+{
+  struct ucred cred;
+  socklen_t len = sizeof cred;
+  return getsockopt (fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && cred.uid == geteuid ();
+}
+
+/* Sends @request to the watcher at @path and reads one line back. */
+static char *
+ask (int sysroot_dfd, const char *path, const char *request)
+{
+  struct sockaddr_un addr;
+  if (!socket_address (sysroot_dfd, path, &addr))
+    return NULL;
+  int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return NULL;
+  struct timeval timeout = { .tv_sec = ANSWER_TIMEOUT_S };
+  GString *answer = g_string_new (NULL);
+  if (connect (fd, (struct sockaddr *) &addr, sizeof addr) == 0 && peer_is_us (fd)
+      && setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout) == 0
+      && setsockopt (fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout) == 0
+      && send (fd, request, strlen (request), MSG_NOSIGNAL) == (ssize_t) strlen (request))
+    {
+      char buf[256];
+      ssize_t n;
+      while (answer->len < sizeof buf && !strchr (answer->str, '\n')
+             && (n = recv (fd, buf, sizeof buf, 0)) > 0)
+        g_string_append_len (answer, buf, n);
+    }
+  close (fd);
+  if (!strchr (answer->str, '\n'))
+    {
+      g_string_free (answer, TRUE);
+      return NULL;
+    }
+  return g_strstrip (g_string_free (answer, FALSE));
+}
+
+char *
+gen_watch_digest (int sysroot_dfd, const char *folder, gboolean *out_racy)
+{
+  g_autofree char *path = watch_file (folder, ".sock");
+  g_autofree char *answer = ask (sysroot_dfd, path, "digest\n");
+  if (!answer)
+    return NULL;
+  /* "digest HEX RACY DEV INO": the folder watched, which the path must
+   * still lead to (a symlink on the way may have moved). */
+  g_auto (GStrv) words = g_strsplit (answer, " ", -1);
+  struct stat st;
+  if (g_strv_length (words) != 5 || !g_str_equal (words[0], "digest")
+      || stat (folder, &st) < 0 || !S_ISDIR (st.st_mode)
+      || g_ascii_strtoull (words[3], NULL, 10) != (guint64) st.st_dev
+      || g_ascii_strtoull (words[4], NULL, 10) != (guint64) st.st_ino)
+    return NULL;
+  *out_racy = g_str_equal (words[2], "1");
+  return g_strdup (words[1]);
+}
+
+char *
+gen_watch_or_walk (int sysroot_dfd, const char *folder, gboolean *out_racy, GError **error)
+{
+  char *digest = gen_watch_digest (sysroot_dfd, folder, out_racy);
+  return digest ? digest : gen_statcache_digest (folder, out_racy, error);
+}
+
+void
+gen_watch_stop (int sysroot_dfd, const char *keep)
+{
+  int fd = openat (sysroot_dfd, WATCH_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR *d = fd >= 0 ? fdopendir (fd) : NULL;
+  if (!d)
+    {
+      if (fd >= 0)
+        close (fd);
+      return;
+    }
+  g_autofree char *kept = keep ? watch_file (keep, ".sock") : NULL;
+  g_autoptr (GPtrArray) sockets = g_ptr_array_new_with_free_func (g_free);
+  struct dirent *de;
+  while ((de = readdir (d)) != NULL)
+    if (g_str_has_suffix (de->d_name, ".sock"))
+      g_ptr_array_add (sockets, g_build_filename (WATCH_DIR, de->d_name, NULL));
+  closedir (d);
+  for (guint i = 0; i < sockets->len; i++)
+    if (!kept || !g_str_equal (kept, sockets->pdata[i]))
+      g_free (ask (sysroot_dfd, sockets->pdata[i], "stop\n"));
+}
+
+void
+gen_watch_stop_folder (int sysroot_dfd, const char *folder)
+{
+  g_autofree char *path = watch_file (folder, ".sock");
+  g_free (ask (sysroot_dfd, path, "stop\n"));
+}
+
+/* --- the watcher ---------------------------------------------------------- */
+
+/* Reads every queued event; TRUE if there was one (or the queue failed). */
+static gboolean
+drain (int ino)
+{
+  char buf[4096] __attribute__ ((aligned (__alignof__ (struct inotify_event))));
+  gboolean any = FALSE;
+  for (;;)
+    {
+      ssize_t n = read (ino, buf, sizeof buf);
+      if (n > 0)
+        any = TRUE;
+      else if (n < 0 && errno == EINTR)
+        continue;
+      else
+        return any || (n < 0 && errno != EAGAIN);
+    }
+}
+
+/* File systems whose every change the kernel itself makes, so inotify
+ * sees it: not a network file system, nor FUSE, nor overlayfs (a change
+ * to a layer below makes no event). */
+static gboolean
+local_fs (int fd)
+{
+  static const unsigned long types[] = {
+    0xEF53,     /* ext2, ext3, ext4 */
+    0x58465342, /* xfs */
+    0x9123683E, /* btrfs */
+    0x01021994, /* tmpfs */
+    0xF2F52010, /* f2fs */
+  };
+  struct statfs sfs;
+  if (fstatfs (fd, &sfs) < 0)
+    return FALSE;
+  for (guint i = 0; i < G_N_ELEMENTS (types); i++)
+    if ((unsigned long) sfs.f_type == types[i])
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
+add_watch (int ino, int dfd, const char *name, guint32 mask, const char *path, GError **error)
+{
+  g_autofree char *proc = g_strdup_printf ("/proc/self/fd/%d%s%s", dfd, name ? "/" : "",
+                                           name ? name : "");
+  if (inotify_add_watch (ino, proc, mask) >= 0 || (name && errno == ENOENT))
+    return TRUE; /* gone: its folder's watch has the event */
+  if (errno == ENOSPC)
+    return gen_throw_errno (error, "watching '%s' (more entries than "
+                                   "fs.inotify.max_user_watches allows)", path);
+  return gen_throw_errno (error, "watching '%s'", path);
+}
+
+/* Watches the folder open as @fd (taken), then every entry in it, top down:
+ * a folder before its entries are read.  Each file has its own watch, since
+ * a write through a hard link elsewhere tells only the file's watchers (and
+ * the link's folder), as does a new link to it (IN_ATTRIB). */
+static gboolean
+watch_tree (int ino, int fd, const char *path, GError **error)
+{
+  if (!local_fs (fd))
+    {
+      close (fd);
+      g_set_error (error, GEN_ERROR, GEN_ERROR_FAILED,
+                   "'%s' is not on a local file system that inotify sees whole", path);
+      return FALSE;
+    }
+  if (!add_watch (ino, fd, NULL, DIR_MASK, path, error))
+    {
+      close (fd);
+      return FALSE;
+    }
+  DIR *d = fdopendir (fd);
+  if (!d)
+    {
+      close (fd);
+      return gen_throw_errno (error, "reading '%s'", path);
+    }
+  struct dirent *de;
+  gboolean ok = TRUE;
+  while (ok && (errno = 0, de = readdir (d)) != NULL)
+    {
+      if (g_str_equal (de->d_name, ".") || g_str_equal (de->d_name, ".."))
+        continue;
+      g_autofree char *subpath = g_build_filename (path, de->d_name, NULL);
+      int sub = -1;
+      if (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN)
+        sub = openat (dirfd (d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (sub >= 0)
+        ok = watch_tree (ino, sub, subpath, error);
+      else if (de->d_type == DT_DIR && errno != ENOENT)
+        ok = gen_throw_errno (error, "opening '%s'", subpath);
+      else
+        ok = add_watch (ino, dirfd (d), de->d_name, FILE_MASK | IN_DONT_FOLLOW, subpath, error);
+    }
+  if (ok && errno != 0)
+    ok = gen_throw_errno (error, "reading '%s'", path);
+  closedir (d);
+  return ok;
+}
+
+/* The walk of the folder open as @fd (taken), under the watches; again once
+ * the racy window has passed, so that an entry written just before is not
+ * left racy (and uncached) for as long as the watcher lives.  NULL when
+ * something changed meanwhile. */
+static char *
+walk (int ino, int fd, const char *folder, gboolean *racy, GError **error)
+{
+  /* A dup shares the listing's offset: each walk starts from the top. */
+  int again = fcntl (fd, F_DUPFD_CLOEXEC, 3);
+  lseek (fd, 0, SEEK_SET);
+  char *digest = gen_statcache_digest_fd (fd, folder, racy, error);
+  gboolean changed = drain (ino);
+  if (digest && *racy && !changed && again >= 0)
+    {
+      g_free (digest);
+      g_usleep (2100 * G_TIME_SPAN_MILLISECOND);
+      lseek (again, 0, SEEK_SET);
+      digest = gen_statcache_digest_fd (again, folder, racy, error);
+      again = -1;
+      changed = drain (ino);
+    }
+  if (again >= 0)
+    close (again);
+  if (digest && changed)
+    g_clear_pointer (&digest, g_free);
+  return digest;
+}
+
+/* The watcher ends: its socket goes, then its lock, so that whoever finds
+ * it gone can start another at once. */
+static void
+withdraw (int sysroot_dfd, const char *sock_path, int lock)
+{
+  unlinkat (sysroot_dfd, sock_path, 0);
+  flock (lock, LOCK_UN);
+}
+
+/* Answers one client; FALSE when the watcher is done. */
+static gboolean
+answer (int client, int ino, const char *digest, gboolean racy, const struct stat *top,
+        int sysroot_dfd, const char *sock_path, int lock)
+{
+  struct timeval timeout = { .tv_sec = ANSWER_TIMEOUT_S };
+  char request[64] = "";
+  if (!peer_is_us (client)
+      || setsockopt (client, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout) < 0
+      || setsockopt (client, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout) < 0
+      || recv (client, request, sizeof request - 1, 0) <= 0)
+    return TRUE;
+  g_autofree char *reply = NULL;
+  gboolean go_on = TRUE;
+  if (g_str_equal (request, "digest\n") && !drain (ino))
+    reply = g_strdup_printf ("digest %s %d %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT "\n", digest,
+                             racy ? 1 : 0, (guint64) top->st_dev, (guint64) top->st_ino);
+  else
+    {
+      /* Withdrawn before the answer: whoever reads it finds no watcher. */
+      withdraw (sysroot_dfd, sock_path, lock);
+      reply = g_strdup (g_str_equal (request, "digest\n") ? "changed\n" : "stopping\n");
+      go_on = FALSE;
+    }
+  send (client, reply, strlen (reply), MSG_NOSIGNAL);
+  return go_on;
+}
+
+gboolean
+gen_watch_serve (int sysroot_dfd, const char *folder, GError **error)
+{
+  g_autofree char *sock_path = watch_file (folder, ".sock");
+  g_autofree char *lock_path = watch_file (folder, ".lock");
+  struct sockaddr_un addr;
+  if (!socket_address (sysroot_dfd, sock_path, &addr))
+    {
+      g_set_error (error, GEN_ERROR, GEN_ERROR_FAILED, "the sysroot's path is too long for a socket");
+      return FALSE;
+    }
+  if (!gen_mkdir_p_at (sysroot_dfd, WATCH_DIR, 0700, error))
+    return FALSE;
+  gen_autofd lock = openat (sysroot_dfd, lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock < 0)
+    return gen_throw_errno (error, "opening '%s'", lock_path);
+  if (flock (lock, LOCK_EX | LOCK_NB) < 0)
+    return errno == EWOULDBLOCK ? TRUE : gen_throw_errno (error, "locking '%s'", lock_path);
+
+  gen_autofd ino = inotify_init1 (IN_NONBLOCK | IN_CLOEXEC);
+  if (ino < 0)
+    return gen_throw_errno (error, "inotify");
+  /* The sysroot's removal (a test's, say) ends the watcher too: unlinking
+   * the lock file tells its watchers (IN_ATTRIB, the link count).  Not the
+   * folder's own IN_DELETE_SELF: the bound socket keeps it from coming. */
+  g_autofree char *lock_proc = g_strdup_printf ("/proc/self/fd/%d", lock);
+  if (inotify_add_watch (ino, lock_proc, IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF) < 0)
+    return gen_throw_errno (error, "watching '%s'", lock_path);
+  /* poll() tells of a mount or unmount (one over a folder of the tree makes
+   * no inotify event) by POLLPRI on this file. */
+  gen_autofd mounts = open ("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+  if (mounts < 0)
+    return gen_throw_errno (error, "opening /proc/self/mountinfo");
+  int top_fd = gen_open_dir_at (AT_FDCWD, folder, error);
+  if (top_fd < 0)
+    return FALSE;
+  struct stat top;
+  int walk_fd = fcntl (top_fd, F_DUPFD_CLOEXEC, 3);
+  if (walk_fd < 0 || fstat (top_fd, &top) < 0)
+    {
+      if (walk_fd >= 0)
+        close (walk_fd);
+      close (top_fd);
+      return gen_throw_errno (error, "reading '%s'", folder);
+    }
+  if (!watch_tree (ino, top_fd, folder, error))
+    {
+      close (walk_fd);
+      return FALSE;
+    }
+  gboolean racy = TRUE;
+  g_autofree char *digest = walk (ino, walk_fd, folder, &racy, error);
+  if (!digest)
+    {
+      withdraw (sysroot_dfd, sock_path, lock);
+      return error == NULL || *error == NULL; /* changed already: nothing to serve */
+    }
+
+  if (unlinkat (sysroot_dfd, sock_path, 0) < 0 && errno != ENOENT)
+    return gen_throw_errno (error, "removing '%s'", sock_path);
+  gen_autofd listener = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (listener < 0 || bind (listener, (struct sockaddr *) &addr, sizeof addr) < 0
+      || listen (listener, 16) < 0)
+    return gen_throw_errno (error, "listening on '%s'", sock_path);
+  for (;;)
+    {
+      struct pollfd fds[] = { { .fd = ino, .events = POLLIN },
+                              { .fd = mounts, .events = POLLPRI },
+                              { .fd = listener, .events = POLLIN } };
+      if (poll (fds, G_N_ELEMENTS (fds), -1) < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          break;
+        }
+      if (fds[0].revents || fds[1].revents || (fds[2].revents & ~POLLIN))
+        break;
+      int client = accept4 (listener, NULL, NULL, SOCK_CLOEXEC);
+      if (client < 0)
+        continue;
+      gboolean go_on = answer (client, ino, digest, racy, &top, sysroot_dfd, sock_path, lock);
+      close (client);
+      if (!go_on)
+        return TRUE;
+    }
+  withdraw (sysroot_dfd, sock_path, lock);
+  return TRUE;
+}

@@ -1,0 +1,162 @@
+#!/bin/bash
+# gen switch --watch: a watcher on the release folder lets a config-only
+# switch skip the folder's walk, and whatever changes the folder ends it, so
+# the next switch walks and sees the change.
+. "$TESTS_DIR/e2e/lib.sh"
+plan 47
+
+make_release "$T/r1" 1.0 50
+make_release "$T/r2" 2.0 50
+must gen init --os demo
+cfg () { echo "{ \"files\": { \"/etc/n\": { \"content\": \"$1\" } } }"; }
+release () { jq_ "$S/gen/generations/$1/generation.json" "d['release']['$2']"; }
+checksum () { release "$1" checksum; }
+
+# The watcher's process (a zombie, its command line gone, does not count).
+watcher () { pgrep -f "gen-watch $S " || true; }
+# Waits until the watcher answers a query as a switch would.  The first
+# answer can take seconds: a tree written within 2 s is walked again later.
+wait_answer () {
+  local i
+  for ((i = 0; i < 3000; i++)); do
+    for sock in "$S"/gen/watch/*.sock; do
+      [ -S "$sock" ] || continue
+      python3 - "$sock" <<'EOF' 2>/dev/null && return 0
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(b"digest\n")
+sys.exit(0 if s.recv(200).startswith(b"digest ") else 1)
+EOF
+    done
+    sleep 0.05
+  done
+  return 1
+}
+wait_gone () {
+  local i
+  for ((i = 0; i < 3000; i++)); do
+    [ -n "$(watcher)" ] || return 0
+    sleep 0.05
+  done
+  return 1
+}
+# Switches under strace; TOUCHED: how many calls named an entry inside the
+# release folder (strace -y names the folder behind each fd).
+traced_switch () { # ARGS…
+  strace_ -f -y -o "$T/trace" -e trace=openat,newfstatat,statx,getdents64 \
+    "$GEN" --sysroot "$S" switch "$@" > "$OUT" 2> "$ERR"
+  RC=$?
+  TOUCHED=$(grep -cE "$T/(r1|r2)/" "$T/trace")
+}
+
+# Bad input: one error line, nothing changed.
+manifest ref.json '{ "ref": "demo/none" }'
+manifest m1.json '{ "dir": "r1" }' "$(cfg 1)"
+expect_exit 2 gen switch --watch --dry-run m1.json
+snapshot "$T/before"
+expect_exit 2 gen switch --watch ref.json
+expect_error '--watch needs a release given as "dir"'
+expect_exit 2 gen switch --watch --dry-run m1.json
+expect_error '--watch and --dry-run cannot be combined'
+expect_unchanged "$T/before" "a refused --watch changes nothing"
+
+fs=$(stat -f -c %T "$T")
+case $fs in
+  ext2/ext3 | xfs | btrfs | tmpfs | f2fs) ;;
+  *)
+    # gen does not watch here: the switch still succeeds, and says so.
+    expect_exit 0 gen switch --watch m1.json
+    expect_stderr_contains "warning: --watch: no watcher started"
+    for ((i = _count; i < 47; i++)); do ok "watching # SKIP $T is on $fs, which gen does not watch"; done
+    finish
+    ;;
+esac
+
+expect_exit 0 gen switch --watch m1.json
+expect_true "a watcher answers after the switch" wait_answer
+first=$(checksum 1)
+
+# Without --watch, a switch stops it, and walks the folder.
+manifest m2.json '{ "dir": "r1" }' "$(cfg 2)"
+traced_switch m2.json
+expect_eq "$RC" 0 "a config-only switch without --watch succeeds"
+expect_true "and stops the watcher" wait_gone
+expect_true "(positive control) without a watcher, the switch reads the folder's entries" test "$TOUCHED" -gt 50
+
+# With a watcher, a config-only switch reads no entry of the folder.
+expect_exit 0 gen switch --watch m1.json
+expect_true "a new watcher answers" wait_answer
+traced_switch --watch m2.json
+expect_eq "$RC $TOUCHED" "0 0" "a config-only switch with the watcher reads no entry of the folder"
+expect_eq "$(checksum 4)" "$first" "and keeps the release"
+expect_true "the watcher still answers" wait_answer
+
+# A rewrite in place, size and mtime kept: the watcher ends, and the next
+# switch imports the new bytes.
+app=$T/r1/usr/bin/demo-app
+old_mtime=$(stat -c %y "$app")
+at=$(grep -b -o 'demo app' "$app" | head -1 | cut -d: -f1)
+printf 'DEMO APP' | dd of="$app" bs=1 seek="$at" conv=notrunc status=none
+touch -d "$old_mtime" "$app"
+expect_true "a write in place ends the watcher" wait_gone
+manifest m3.json '{ "dir": "r1" }' "$(cfg 3)"
+expect_exit 0 gen switch --watch m3.json
+second=$(checksum 5)
+expect_true "the switch after it imports the rewritten release" test "$second" != "$first"
+expect_true "and starts a watcher again" wait_answer
+
+# A mode change.
+chmod 0700 "$T/r1/usr/bin/demo-app"
+expect_true "a mode change ends the watcher" wait_gone
+expect_exit 0 gen switch --watch m1.json
+third=$(checksum 6)
+expect_true "and is in the next release" test "$third" != "$second"
+expect_true "(a watcher again)" wait_answer
+
+# A hard link from outside the folder: making it ends the watcher (the
+# file's link count); a write through it, once watched again, too.
+ln "$app" "$T/outside"
+expect_true "a new hard link to a file ends the watcher" wait_gone
+expect_exit 0 gen switch --watch m2.json
+expect_true "(a watcher again)" wait_answer
+echo more >> "$T/outside"
+expect_true "a write through a hard link outside the folder ends the watcher" wait_gone
+expect_exit 0 gen switch --watch m1.json
+fourth=$(checksum 8)
+expect_true "and the next switch imports it" test "$fourth" != "$third"
+expect_true "(a watcher again)" wait_answer
+
+# A file added, one removed.
+echo new > "$T/r1/usr/share/demo/NEW"
+expect_true "an added file ends the watcher" wait_gone
+expect_exit 0 gen switch --watch m2.json
+expect_true "(a watcher again)" wait_answer
+rm "$T/r1/usr/share/demo/NEW"
+expect_true "a removed file ends the watcher" wait_gone
+expect_exit 0 gen switch --watch m1.json
+expect_eq "$(checksum 10)" "$fourth" "without the file, the release is the one before it"
+expect_true "(a watcher again)" wait_answer
+
+# The folder is named through a symlink that moves: the watcher of the old
+# folder sees nothing, but its answer is not taken.
+ln -s r1 "$T/current"
+manifest c1.json '{ "dir": "current" }' "$(cfg 4)"
+manifest c2.json '{ "dir": "current" }' "$(cfg 5)"
+expect_exit 0 gen switch --watch c1.json
+expect_true "a watcher of the folder behind a symlink answers" wait_answer
+ln -sfn r2 "$T/current"
+expect_exit 0 gen switch --watch c2.json
+expect_eq "$(release 12 version)" "2.0" "once the symlink moves, the switch takes the folder it leads to"
+
+# A watcher killed leaves its socket: the next switch walks, and starts one.
+expect_true "(a watcher of r2)" wait_answer
+kill -9 $(watcher)
+expect_true "(killed)" wait_gone
+expect_exit 0 gen switch --watch c1.json
+expect_true "after a killed watcher, the switch starts another" wait_answer
+
+# The sysroot's removal (here, its watch folder's) ends it.
+rm -rf "$S/gen/watch"
+expect_true "removing the sysroot's watch folder ends the watcher" wait_gone
+finish
