@@ -3,6 +3,7 @@
 
 #include "gen-builtins.h"
 #include "gen-pin.h"
+#include "gen-watch.h"
 
 static void
 set_generation_or_null (JsonObject *o, const char *name, guint n)
@@ -67,6 +68,7 @@ gen_builtin_status (GenCli *cli, int argc, char **argv)
   g_autofree guint *pins = gen_pins_load (s, &error);
   if (!pins)
     return gen_cli_error (error);
+  g_autoptr (GPtrArray) watching = gen_watch_list (s->dfd);
 
   if (json)
     {
@@ -84,6 +86,10 @@ gen_builtin_status (GenCli *cli, int argc, char **argv)
       for (guint *p = pins; *p; p++)
         json_array_add_int_element (pinned, *p);
       json_object_set_array_member (o, "pinned", pinned);
+      JsonArray *watched = json_array_new ();
+      for (guint i = 0; i < watching->len; i++)
+        json_array_add_string_element (watched, watching->pdata[i]);
+      json_object_set_array_member (o, "watching", watched);
       json_object_set_member (o, "data", gen_cli_data_state_json (s, data, current));
       if (current)
         {
@@ -132,5 +138,7 @@ gen_builtin_status (GenCli *cli, int argc, char **argv)
             current->manifest_dirty ? ", with uncommitted changes" : "");
   printf ("\n");
   print_data (s, data, current);
+  for (guint i = 0; i < watching->len; i++)
+    printf ("watching:  %s (gen switch --watch)\n", (char *) watching->pdata[i]);
   return GEN_EXIT_OK;
 }

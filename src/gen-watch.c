@@ -76,7 +76,7 @@ ask (int sysroot_dfd, const char *path, const char *request)
     {
       char buf[256];
       ssize_t n;
-      while (answer->len < sizeof buf && !strchr (answer->str, '\n')
+      while (answer->len < 16384 && !strchr (answer->str, '\n')
              && (n = recv (fd, buf, sizeof buf, 0)) > 0)
         g_string_append_len (answer, buf, n);
     }
@@ -116,27 +116,50 @@ gen_watch_or_walk (int sysroot_dfd, const char *folder, gboolean *out_racy, GErr
   return digest ? digest : gen_statcache_digest (folder, out_racy, error);
 }
 
-void
-gen_watch_stop (int sysroot_dfd, const char *keep)
+/* The sockets in WATCH_DIR, as paths below the sysroot. */
+static GPtrArray *
+list_sockets (int sysroot_dfd)
 {
+  g_autoptr (GPtrArray) sockets = g_ptr_array_new_with_free_func (g_free);
   int fd = openat (sysroot_dfd, WATCH_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   DIR *d = fd >= 0 ? fdopendir (fd) : NULL;
   if (!d)
     {
       if (fd >= 0)
         close (fd);
-      return;
+      return g_steal_pointer (&sockets);
     }
-  g_autofree char *kept = keep ? watch_file (keep, ".sock") : NULL;
-  g_autoptr (GPtrArray) sockets = g_ptr_array_new_with_free_func (g_free);
   struct dirent *de;
   while ((de = readdir (d)) != NULL)
     if (g_str_has_suffix (de->d_name, ".sock"))
       g_ptr_array_add (sockets, g_build_filename (WATCH_DIR, de->d_name, NULL));
   closedir (d);
+  g_ptr_array_sort (sockets, (GCompareFunc) g_strcmp0);
+  return g_steal_pointer (&sockets);
+}
+
+void
+gen_watch_stop (int sysroot_dfd, const char *keep)
+{
+  g_autofree char *kept = keep ? watch_file (keep, ".sock") : NULL;
+  g_autoptr (GPtrArray) sockets = list_sockets (sysroot_dfd);
   for (guint i = 0; i < sockets->len; i++)
     if (!kept || !g_str_equal (kept, sockets->pdata[i]))
       g_free (ask (sysroot_dfd, sockets->pdata[i], "stop\n"));
+}
+
+GPtrArray *
+gen_watch_list (int sysroot_dfd)
+{
+  GPtrArray *folders = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) sockets = list_sockets (sysroot_dfd);
+  for (guint i = 0; i < sockets->len; i++)
+    {
+      g_autofree char *answer = ask (sysroot_dfd, sockets->pdata[i], "folder\n");
+      if (answer && g_str_has_prefix (answer, "folder "))
+        g_ptr_array_add (folders, g_strcompress (answer + strlen ("folder ")));
+    }
+  return folders;
 }
 
 void
@@ -164,6 +187,15 @@ drain (int ino)
       else
         return any || (n < 0 && errno != EAGAIN);
     }
+}
+
+/* Whether anything happened: an event queued (read, all of them), or a
+ * mount or unmount since @mounts was opened. */
+static gboolean
+changed (int ino, int mounts)
+{
+  struct pollfd p = { .fd = mounts, .events = POLLPRI };
+  return drain (ino) || poll (&p, 1, 0) != 0;
 }
 
 /* File systems whose every change the kernel itself makes, so inotify
@@ -254,42 +286,57 @@ watch_tree (int ino, int fd, const char *path, GError **error)
  * left racy (and uncached) for as long as the watcher lives.  NULL when
  * something changed meanwhile. */
 static char *
-walk (int ino, int fd, const char *folder, gboolean *racy, GError **error)
+walk (int ino, int mounts, int fd, const char *folder, gboolean *racy, GError **error)
 {
   /* A dup shares the listing's offset: each walk starts from the top. */
   int again = fcntl (fd, F_DUPFD_CLOEXEC, 3);
   lseek (fd, 0, SEEK_SET);
   char *digest = gen_statcache_digest_fd (fd, folder, racy, error);
-  gboolean changed = drain (ino);
-  if (digest && *racy && !changed && again >= 0)
+  gboolean moved = changed (ino, mounts);
+  if (digest && *racy && !moved && again >= 0)
     {
       g_free (digest);
       g_usleep (2100 * G_TIME_SPAN_MILLISECOND);
       lseek (again, 0, SEEK_SET);
       digest = gen_statcache_digest_fd (again, folder, racy, error);
       again = -1;
-      changed = drain (ino);
+      moved = changed (ino, mounts);
     }
   if (again >= 0)
     close (again);
-  if (digest && changed)
+  if (digest && moved)
     g_clear_pointer (&digest, g_free);
   return digest;
 }
 
+/* A watcher at work. */
+typedef struct
+{
+  int sysroot_dfd;
+  const char *folder;
+  const char *sock_path; /* below the sysroot */
+  int lock;              /* flock'd while it lives */
+  int ino;               /* the inotify queue */
+  int mounts;            /* /proc/self/mountinfo */
+  struct stat top;       /* the folder watched */
+  char *digest;          /* its walk's */
+  gboolean racy;
+} Watcher;
+
 /* The watcher ends: its socket goes, then its lock, so that whoever finds
  * it gone can start another at once. */
 static void
-withdraw (int sysroot_dfd, const char *sock_path, int lock)
+withdraw (Watcher *w)
 {
-  unlinkat (sysroot_dfd, sock_path, 0);
-  flock (lock, LOCK_UN);
+  unlinkat (w->sysroot_dfd, w->sock_path, 0);
+  flock (w->lock, LOCK_UN);
 }
 
-/* Answers one client; FALSE when the watcher is done. */
+/* Answers one client: "digest" (the walk's, if nothing happened since),
+ * "folder" (the folder's path, C-escaped) or "stop".  FALSE when the
+ * watcher is done. */
 static gboolean
-answer (int client, int ino, const char *digest, gboolean racy, const struct stat *top,
-        int sysroot_dfd, const char *sock_path, int lock)
+answer (Watcher *w, int client)
 {
   struct timeval timeout = { .tv_sec = ANSWER_TIMEOUT_S };
   char request[64] = "";
@@ -300,14 +347,21 @@ answer (int client, int ino, const char *digest, gboolean racy, const struct sta
     return TRUE;
   g_autofree char *reply = NULL;
   gboolean go_on = TRUE;
-  if (g_str_equal (request, "digest\n") && !drain (ino))
-    reply = g_strdup_printf ("digest %s %d %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT "\n", digest,
-                             racy ? 1 : 0, (guint64) top->st_dev, (guint64) top->st_ino);
+  gboolean digest = g_str_equal (request, "digest\n");
+  if (digest && !changed (w->ino, w->mounts))
+    reply = g_strdup_printf ("digest %s %d %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT "\n",
+                             w->digest, w->racy ? 1 : 0, (guint64) w->top.st_dev,
+                             (guint64) w->top.st_ino);
+  else if (g_str_equal (request, "folder\n"))
+    {
+      g_autofree char *escaped = g_strescape (w->folder, NULL);
+      reply = g_strdup_printf ("folder %s\n", escaped);
+    }
   else
     {
       /* Withdrawn before the answer: whoever reads it finds no watcher. */
-      withdraw (sysroot_dfd, sock_path, lock);
-      reply = g_strdup (g_str_equal (request, "digest\n") ? "changed\n" : "stopping\n");
+      withdraw (w);
+      reply = g_strdup (digest ? "changed\n" : "stopping\n");
       go_on = FALSE;
     }
   send (client, reply, strlen (reply), MSG_NOSIGNAL);
@@ -347,12 +401,13 @@ gen_watch_serve (int sysroot_dfd, const char *folder, GError **error)
   gen_autofd mounts = open ("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
   if (mounts < 0)
     return gen_throw_errno (error, "opening /proc/self/mountinfo");
+  Watcher w = { .sysroot_dfd = sysroot_dfd, .folder = folder, .sock_path = sock_path,
+                .lock = lock, .ino = ino, .mounts = mounts };
   int top_fd = gen_open_dir_at (AT_FDCWD, folder, error);
   if (top_fd < 0)
     return FALSE;
-  struct stat top;
   int walk_fd = fcntl (top_fd, F_DUPFD_CLOEXEC, 3);
-  if (walk_fd < 0 || fstat (top_fd, &top) < 0)
+  if (walk_fd < 0 || fstat (top_fd, &w.top) < 0)
     {
       if (walk_fd >= 0)
         close (walk_fd);
@@ -364,11 +419,10 @@ gen_watch_serve (int sysroot_dfd, const char *folder, GError **error)
       close (walk_fd);
       return FALSE;
     }
-  gboolean racy = TRUE;
-  g_autofree char *digest = walk (ino, walk_fd, folder, &racy, error);
+  g_autofree char *digest = w.digest = walk (ino, mounts, walk_fd, folder, &w.racy, error);
   if (!digest)
     {
-      withdraw (sysroot_dfd, sock_path, lock);
+      withdraw (&w);
       return error == NULL || *error == NULL; /* changed already: nothing to serve */
     }
 
@@ -394,11 +448,11 @@ gen_watch_serve (int sysroot_dfd, const char *folder, GError **error)
       int client = accept4 (listener, NULL, NULL, SOCK_CLOEXEC);
       if (client < 0)
         continue;
-      gboolean go_on = answer (client, ino, digest, racy, &top, sysroot_dfd, sock_path, lock);
+      gboolean go_on = answer (&w, client);
       close (client);
       if (!go_on)
         return TRUE;
     }
-  withdraw (sysroot_dfd, sock_path, lock);
+  withdraw (&w);
   return TRUE;
 }

@@ -41,6 +41,9 @@ char *gen_watch_or_walk (int sysroot_dfd, const char *folder, gboolean *out_racy
 /* Stops the sysroot's watchers, except @keep's (may be NULL: all). */
 void gen_watch_stop (int sysroot_dfd, const char *keep);
 
+/* The folders the sysroot's watchers watch (paths; sorted by key). */
+GPtrArray *gen_watch_list (int sysroot_dfd);
+
 /* Stops the watcher of @folder, if one runs. */
 void gen_watch_stop_folder (int sysroot_dfd, const char *folder);
 

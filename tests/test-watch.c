@@ -235,6 +235,9 @@ test_stop (Fixture *f, gconstpointer data)
   g_autofree char *before = NULL;
   if (!start (f, &before))
     return;
+  g_autoptr (GPtrArray) listed = gen_watch_list (f->sysroot);
+  g_assert_cmpuint (listed->len, ==, 1);
+  g_assert_cmpstr (listed->pdata[0], ==, f->tree);
   /* Stopping every watcher but this folder's leaves it. */
   gen_watch_stop (f->sysroot, f->tree);
   gboolean racy;
@@ -242,6 +245,8 @@ test_stop (Fixture *f, gconstpointer data)
   g_assert_cmpstr (still, ==, before);
   gen_watch_stop (f->sysroot, NULL);
   assert_ended (f);
+  g_autoptr (GPtrArray) none = gen_watch_list (f->sysroot);
+  g_assert_cmpuint (none->len, ==, 0);
 }
 
 int

@@ -3,7 +3,7 @@
 # switch skip the folder's walk, and whatever changes the folder ends it, so
 # the next switch walks and sees the change.
 . "$TESTS_DIR/e2e/lib.sh"
-plan 47
+plan 56
 
 make_release "$T/r1" 1.0 50
 make_release "$T/r2" 2.0 50
@@ -68,7 +68,7 @@ case $fs in
     # gen does not watch here: the switch still succeeds, and says so.
     expect_exit 0 gen switch --watch m1.json
     expect_stderr_contains "warning: --watch: no watcher started"
-    for ((i = _count; i < 47; i++)); do ok "watching # SKIP $T is on $fs, which gen does not watch"; done
+    for ((i = _count; i < 56; i++)); do ok "watching # SKIP $T is on $fs, which gen does not watch"; done
     finish
     ;;
 esac
@@ -76,12 +76,18 @@ esac
 expect_exit 0 gen switch --watch m1.json
 expect_true "a watcher answers after the switch" wait_answer
 first=$(checksum 1)
+expect_exit 0 gen status
+expect_stdout_contains "watching:  $T/r1 (gen switch --watch)"
+expect_exit 0 gen status --json
+expect_eq "$(jq_ "$OUT" "d['watching']")" "[\"$T/r1\"]" "gen status --json lists the folder watched"
 
 # Without --watch, a switch stops it, and walks the folder.
 manifest m2.json '{ "dir": "r1" }' "$(cfg 2)"
 traced_switch m2.json
 expect_eq "$RC" 0 "a config-only switch without --watch succeeds"
 expect_true "and stops the watcher" wait_gone
+expect_exit 0 gen status --json
+expect_eq "$(jq_ "$OUT" "d['watching']")" "[]" "gen status --json: no folder watched"
 expect_true "(positive control) without a watcher, the switch reads the folder's entries" test "$TOUCHED" -gt 50
 
 # With a watcher, a config-only switch reads no entry of the folder.
@@ -149,8 +155,21 @@ ln -sfn r2 "$T/current"
 expect_exit 0 gen switch --watch c2.json
 expect_eq "$(release 12 version)" "2.0" "once the symlink moves, the switch takes the folder it leads to"
 
-# A watcher killed leaves its socket: the next switch walks, and starts one.
+# A mount over a folder of the tree makes no inotify event: the mount
+# table's change ends the watcher.
 expect_true "(a watcher of r2)" wait_answer
+mnt=$T/r2/usr/share/demo
+if mount -t tmpfs gen-test "$mnt" 2>/dev/null; then
+  trap 'umount "$mnt" 2>/dev/null; rm -rf "$T"' EXIT
+  expect_true "a mount inside the folder ends the watcher" wait_gone
+  umount "$mnt"
+else
+  ok "a mount inside the folder ends the watcher # SKIP cannot mount here"
+fi
+expect_exit 0 gen switch --watch c1.json
+expect_true "(a watcher again)" wait_answer
+
+# A watcher killed leaves its socket: the next switch walks, and starts one.
 kill -9 $(watcher)
 expect_true "(killed)" wait_gone
 expect_exit 0 gen switch --watch c1.json
