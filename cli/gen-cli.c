@@ -191,15 +191,19 @@ gen_cli_watch (GenCli *cli, GenManifest *m, gboolean watch)
     return;
   /* One may still run with a folder the path no longer leads to. */
   gen_watch_stop_folder (cli->sysroot->dfd, folder);
+  /* gen-watch returns once the watches are set, or says why they are not. */
   g_autofree char *path = helper_path ("gen-watch", NULL);
+  g_autofree char *said = NULL;
   g_autoptr (GError) error = NULL;
   int status = 0;
   char *argv[] = { path, cli->sysroot->path, (char *) folder, NULL };
   if (!path)
-    g_set_error (&error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "gen-watch is missing (looked beside gen and in %s)",
-                 GEN_LIBEXECDIR);
-  else if (g_spawn_sync (NULL, argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, NULL, &status, &error))
-    g_spawn_check_wait_status (status, &error);
+    g_set_error (&error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                 "gen-watch is missing (looked beside gen and in %s)", GEN_LIBEXECDIR);
+  else if (g_spawn_sync (NULL, argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, &said, &status, &error)
+           && !g_spawn_check_wait_status (status, NULL))
+    g_set_error (&error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s",
+                 said && *said ? g_strstrip (said) : "gen-watch failed");
   if (error)
     fprintf (stderr, "gen: warning: --watch: no watcher started: %s; the next switch reads the "
                      "folder's entries\n", error->message);

@@ -57,21 +57,36 @@ peer_is_us (int fd)
   return getsockopt (fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && cred.uid == geteuid ();
 }
 
-/* Sends @request to the watcher at @path and reads one line back. */
+/* WATCH_DIR and @path in it are ours alone: a folder only we can enter,
+ * and a socket we own (not a symlink to someone else's). */
+static gboolean
+ours (int sysroot_dfd, const char *path)
+{
+  struct stat dir, sock;
+  return fstatat (sysroot_dfd, WATCH_DIR, &dir, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR (dir.st_mode)
+         && dir.st_uid == geteuid () && (dir.st_mode & 077) == 0
+         && fstatat (sysroot_dfd, path, &sock, AT_SYMLINK_NOFOLLOW) == 0
+         && S_ISSOCK (sock.st_mode) && sock.st_uid == geteuid ();
+}
+
+/* Sends @request to the watcher at @path and reads one line back; NULL
+ * when there is no watcher, or it is not ours, or it does not answer. */
 static char *
 ask (int sysroot_dfd, const char *path, const char *request)
 {
   struct sockaddr_un addr;
-  if (!socket_address (sysroot_dfd, path, &addr))
+  if (!ours (sysroot_dfd, path) || !socket_address (sysroot_dfd, path, &addr))
     return NULL;
   int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0)
     return NULL;
+  /* Before connect(): a watcher that is stopped, its backlog full, would
+   * keep connect() waiting too. */
   struct timeval timeout = { .tv_sec = ANSWER_TIMEOUT_S };
   GString *answer = g_string_new (NULL);
-  if (connect (fd, (struct sockaddr *) &addr, sizeof addr) == 0 && peer_is_us (fd)
-      && setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout) == 0
+  if (setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout) == 0
       && setsockopt (fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout) == 0
+      && connect (fd, (struct sockaddr *) &addr, sizeof addr) == 0 && peer_is_us (fd)
       && send (fd, request, strlen (request), MSG_NOSIGNAL) == (ssize_t) strlen (request))
     {
       char buf[256];
@@ -89,6 +104,13 @@ ask (int sysroot_dfd, const char *path, const char *request)
   return g_strstrip (g_string_free (answer, FALSE));
 }
 
+/* The mount namespace this process sees the tree through. */
+static gboolean
+mount_ns (struct stat *st)
+{
+  return stat ("/proc/self/ns/mnt", st) == 0;
+}
+
 char *
 gen_watch_digest (int sysroot_dfd, const char *folder, gboolean *out_racy)
 {
@@ -96,14 +118,18 @@ gen_watch_digest (int sysroot_dfd, const char *folder, gboolean *out_racy)
   g_autofree char *answer = ask (sysroot_dfd, path, "digest\n");
   if (!answer)
     return NULL;
-  /* "digest HEX RACY DEV INO": the folder watched, which the path must
-   * still lead to (a symlink on the way may have moved). */
+  /* "digest HEX RACY DEV INO NS-DEV NS-INO": the folder watched, which the
+   * path must still lead to (a symlink on the way may have moved), seen
+   * through the same mounts (a mount in another namespace is not the
+   * watcher's to see). */
   g_auto (GStrv) words = g_strsplit (answer, " ", -1);
-  struct stat st;
-  if (g_strv_length (words) != 5 || !g_str_equal (words[0], "digest")
-      || stat (folder, &st) < 0 || !S_ISDIR (st.st_mode)
+  struct stat st, ns;
+  if (g_strv_length (words) != 7 || !g_str_equal (words[0], "digest")
+      || stat (folder, &st) < 0 || !S_ISDIR (st.st_mode) || !mount_ns (&ns)
       || g_ascii_strtoull (words[3], NULL, 10) != (guint64) st.st_dev
-      || g_ascii_strtoull (words[4], NULL, 10) != (guint64) st.st_ino)
+      || g_ascii_strtoull (words[4], NULL, 10) != (guint64) st.st_ino
+      || g_ascii_strtoull (words[5], NULL, 10) != (guint64) ns.st_dev
+      || g_ascii_strtoull (words[6], NULL, 10) != (guint64) ns.st_ino)
     return NULL;
   *out_racy = g_str_equal (words[2], "1");
   return g_strdup (words[1]);
@@ -189,13 +215,62 @@ drain (int ino)
     }
 }
 
-/* Whether anything happened: an event queued (read, all of them), or a
- * mount or unmount since @mounts was opened. */
-static gboolean
-changed (int ino, int mounts)
+/* A mount point inside the folder @top (a real path, no symlink); NULL
+ * when there is none.  A mount over an entry makes no inotify event, and a
+ * walk would go into it.  (One on @top itself or above it makes the path
+ * lead to another folder, which the client sees.) */
+static char *
+mount_inside (const char *top)
 {
-  struct pollfd p = { .fd = mounts, .events = POLLPRI };
-  return drain (ino) || poll (&p, 1, 0) != 0;
+  g_autofree char *text = NULL;
+  if (!g_file_get_contents ("/proc/self/mountinfo", &text, NULL, NULL))
+    return g_strdup ("/proc/self/mountinfo (unreadable)");
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  for (char **l = lines; *l; l++)
+    {
+      /* "ID PARENT MAJ:MIN ROOT MOUNT-POINT …", with spaces as \040. */
+      g_auto (GStrv) fields = g_strsplit (*l, " ", 6);
+      if (g_strv_length (fields) < 5)
+        continue;
+      g_autofree char *point = g_strcompress (fields[4]);
+      gsize n = strlen (top);
+      if (g_str_has_prefix (point, top) && (n == 1 ? point[1] != '\0' : point[n] == '/'))
+        return g_steal_pointer (&point);
+    }
+  return NULL;
+}
+
+/* A watcher at work. */
+typedef struct
+{
+  int sysroot_dfd;
+  const char *folder;
+  char *top_path;        /* the folder's real path (realpath) */
+  const char *sock_path; /* below the sysroot */
+  int lock;              /* flock'd while it lives */
+  int ino;               /* the inotify queue */
+  int mounts;            /* /proc/self/mountinfo, for poll() */
+  guint watches;         /* inotify watches set */
+  guint budget;          /* and how many it may set */
+  struct stat top;       /* the folder watched */
+  struct stat ns;        /* the mount namespace it is seen through */
+  char *digest;          /* its walk's */
+  gboolean racy;
+} Watcher;
+
+/* Whether anything happened: an event queued (all of them are read), or a
+ * mount inside the folder.  The mount table's poll() reports each change
+ * of the table once; the table is read again only then. */
+static gboolean
+changed (Watcher *w)
+{
+  struct pollfd p = { .fd = w->mounts, .events = POLLPRI };
+  if (drain (w->ino))
+    return TRUE;
+  if (poll (&p, 1, 0) == 0)
+    return FALSE;
+  g_autofree char *inside = mount_inside (w->top_path);
+  return inside != NULL;
 }
 
 /* File systems whose every change the kernel itself makes, so inotify
@@ -221,15 +296,26 @@ local_fs (int fd)
 }
 
 static gboolean
-add_watch (int ino, int dfd, const char *name, guint32 mask, const char *path, GError **error)
+add_watch (Watcher *w, int dfd, const char *name, guint32 mask, const char *path, GError **error)
 {
+  if (w->watches >= w->budget)
+    {
+      g_set_error (error, GEN_ERROR, GEN_ERROR_FAILED,
+                   "'%s' has more entries than gen may watch (%u: fs.inotify.max_user_watches, "
+                   "less what gen leaves to others)", w->folder, w->budget);
+      return FALSE;
+    }
   g_autofree char *proc = g_strdup_printf ("/proc/self/fd/%d%s%s", dfd, name ? "/" : "",
                                            name ? name : "");
-  if (inotify_add_watch (ino, proc, mask) >= 0 || (name && errno == ENOENT))
+  if (inotify_add_watch (w->ino, proc, mask) >= 0)
+    {
+      w->watches++;
+      return TRUE;
+    }
+  if (name && errno == ENOENT)
     return TRUE; /* gone: its folder's watch has the event */
   if (errno == ENOSPC)
-    return gen_throw_errno (error, "watching '%s' (more entries than "
-                                   "fs.inotify.max_user_watches allows)", path);
+    return gen_throw_errno (error, "watching '%s' (fs.inotify.max_user_watches)", path);
   return gen_throw_errno (error, "watching '%s'", path);
 }
 
@@ -238,7 +324,7 @@ add_watch (int ino, int dfd, const char *name, guint32 mask, const char *path, G
  * a write through a hard link elsewhere tells only the file's watchers (and
  * the link's folder), as does a new link to it (IN_ATTRIB). */
 static gboolean
-watch_tree (int ino, int fd, const char *path, GError **error)
+watch_tree (Watcher *w, int fd, const char *path, GError **error)
 {
   if (!local_fs (fd))
     {
@@ -247,16 +333,13 @@ watch_tree (int ino, int fd, const char *path, GError **error)
                    "'%s' is not on a local file system that inotify sees whole", path);
       return FALSE;
     }
-  if (!add_watch (ino, fd, NULL, DIR_MASK, path, error))
-    {
-      close (fd);
-      return FALSE;
-    }
-  DIR *d = fdopendir (fd);
+  DIR *d = add_watch (w, fd, NULL, DIR_MASK, path, error) ? fdopendir (fd) : NULL;
   if (!d)
     {
+      int errsv = errno;
       close (fd);
-      return gen_throw_errno (error, "reading '%s'", path);
+      errno = errsv;
+      return error && *error ? FALSE : gen_throw_errno (error, "reading '%s'", path);
     }
   struct dirent *de;
   gboolean ok = TRUE;
@@ -265,15 +348,20 @@ watch_tree (int ino, int fd, const char *path, GError **error)
       if (g_str_equal (de->d_name, ".") || g_str_equal (de->d_name, ".."))
         continue;
       g_autofree char *subpath = g_build_filename (path, de->d_name, NULL);
-      int sub = -1;
-      if (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN)
-        sub = openat (dirfd (d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
+        {
+          ok = add_watch (w, dirfd (d), de->d_name, FILE_MASK | IN_DONT_FOLLOW, subpath, error);
+          continue;
+        }
+      int sub = openat (dirfd (d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       if (sub >= 0)
-        ok = watch_tree (ino, sub, subpath, error);
-      else if (de->d_type == DT_DIR && errno != ENOENT)
-        ok = gen_throw_errno (error, "opening '%s'", subpath);
+        ok = watch_tree (w, sub, subpath, error);
+      else if (errno == ENOENT)
+        continue; /* gone: this folder's watch has the event */
+      else if (de->d_type == DT_UNKNOWN && (errno == ENOTDIR || errno == ELOOP))
+        ok = add_watch (w, dirfd (d), de->d_name, FILE_MASK | IN_DONT_FOLLOW, subpath, error);
       else
-        ok = add_watch (ino, dirfd (d), de->d_name, FILE_MASK | IN_DONT_FOLLOW, subpath, error);
+        ok = gen_throw_errno (error, "opening '%s'", subpath);
     }
   if (ok && errno != 0)
     ok = gen_throw_errno (error, "reading '%s'", path);
@@ -286,21 +374,21 @@ watch_tree (int ino, int fd, const char *path, GError **error)
  * left racy (and uncached) for as long as the watcher lives.  NULL when
  * something changed meanwhile. */
 static char *
-walk (int ino, int mounts, int fd, const char *folder, gboolean *racy, GError **error)
+walk (Watcher *w, int fd, GError **error)
 {
   /* A dup shares the listing's offset: each walk starts from the top. */
   int again = fcntl (fd, F_DUPFD_CLOEXEC, 3);
   lseek (fd, 0, SEEK_SET);
-  char *digest = gen_statcache_digest_fd (fd, folder, racy, error);
-  gboolean moved = changed (ino, mounts);
-  if (digest && *racy && !moved && again >= 0)
+  char *digest = gen_statcache_digest_fd (fd, w->folder, &w->racy, error);
+  gboolean moved = changed (w);
+  if (digest && w->racy && !moved && again >= 0)
     {
       g_free (digest);
       g_usleep (2100 * G_TIME_SPAN_MILLISECOND);
       lseek (again, 0, SEEK_SET);
-      digest = gen_statcache_digest_fd (again, folder, racy, error);
+      digest = gen_statcache_digest_fd (again, w->folder, &w->racy, error);
       again = -1;
-      moved = changed (ino, mounts);
+      moved = changed (w);
     }
   if (again >= 0)
     close (again);
@@ -308,20 +396,6 @@ walk (int ino, int mounts, int fd, const char *folder, gboolean *racy, GError **
     g_clear_pointer (&digest, g_free);
   return digest;
 }
-
-/* A watcher at work. */
-typedef struct
-{
-  int sysroot_dfd;
-  const char *folder;
-  const char *sock_path; /* below the sysroot */
-  int lock;              /* flock'd while it lives */
-  int ino;               /* the inotify queue */
-  int mounts;            /* /proc/self/mountinfo */
-  struct stat top;       /* the folder watched */
-  char *digest;          /* its walk's */
-  gboolean racy;
-} Watcher;
 
 /* The watcher ends: its socket goes, then its lock, so that whoever finds
  * it gone can start another at once. */
@@ -348,10 +422,12 @@ answer (Watcher *w, int client)
   g_autofree char *reply = NULL;
   gboolean go_on = TRUE;
   gboolean digest = g_str_equal (request, "digest\n");
-  if (digest && !changed (w->ino, w->mounts))
-    reply = g_strdup_printf ("digest %s %d %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT "\n",
+  if (digest && !changed (w))
+    reply = g_strdup_printf ("digest %s %d %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT
+                             " %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT "\n",
                              w->digest, w->racy ? 1 : 0, (guint64) w->top.st_dev,
-                             (guint64) w->top.st_ino);
+                             (guint64) w->top.st_ino, (guint64) w->ns.st_dev,
+                             (guint64) w->ns.st_ino);
   else if (g_str_equal (request, "folder\n"))
     {
       g_autofree char *escaped = g_strescape (w->folder, NULL);
@@ -359,7 +435,8 @@ answer (Watcher *w, int client)
     }
   else
     {
-      /* Withdrawn before the answer: whoever reads it finds no watcher. */
+      /* "stop", or anything unknown, ends it too.  Withdrawn before the
+       * answer: whoever reads it finds no watcher. */
       withdraw (w);
       reply = g_strdup (digest ? "changed\n" : "stopping\n");
       go_on = FALSE;
@@ -368,9 +445,61 @@ answer (Watcher *w, int client)
   return go_on;
 }
 
-gboolean
-gen_watch_serve (int sysroot_dfd, const char *folder, GError **error)
+/* Tells whoever waits on *@report_fd that the watcher is set (or not
+ * needed), once. */
+static void
+report_ready (int *report_fd)
 {
+  if (*report_fd >= 0)
+    {
+      if (write (*report_fd, "ok\n", 3) < 0)
+        {
+          /* nobody waits any more (gen-watch ignores SIGPIPE) */
+        }
+      close (*report_fd);
+      *report_fd = -1;
+    }
+}
+
+/* How many inotify watches a watcher may set: fs.inotify.max_user_watches
+ * (a limit per user) less a quarter of it, at least 8,192 (the kernel's
+ * old default) but at most half, left to the user's other programs. */
+static guint
+watch_budget (void)
+{
+  g_autofree char *text = NULL;
+  guint64 max = 8192;
+  if (g_file_get_contents ("/proc/sys/fs/inotify/max_user_watches", &text, NULL, NULL))
+    max = g_ascii_strtoull (text, NULL, 10);
+  guint64 left = MIN (MAX (max / 4, (guint64) 8192), max / 2);
+  return (guint) MIN (max - left, (guint64) G_MAXUINT);
+}
+
+/* Opens WATCH_DIR, making it if need be, and checks that only we can
+ * enter it (a client trusts a socket there only then). */
+static gboolean
+prepare_watch_dir (int sysroot_dfd, GError **error)
+{
+  struct stat st;
+  if (!gen_mkdir_p_at (sysroot_dfd, WATCH_DIR, 0700, error))
+    return FALSE;
+  if (fstatat (sysroot_dfd, WATCH_DIR, &st, AT_SYMLINK_NOFOLLOW) < 0)
+    return gen_throw_errno (error, "reading '%s'", WATCH_DIR);
+  if (!S_ISDIR (st.st_mode) || st.st_uid != geteuid () || (st.st_mode & 077) != 0)
+    {
+      g_set_error (error, GEN_ERROR, GEN_ERROR_FAILED,
+                   "'%s' must be a folder only its owner can enter (mode 0700)", WATCH_DIR);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+gen_watch_serve (int sysroot_dfd, const char *folder, int *report_fd, GError **error)
+{
+  int no_report = -1;
+  if (!report_fd)
+    report_fd = &no_report;
   g_autofree char *sock_path = watch_file (folder, ".sock");
   g_autofree char *lock_path = watch_file (folder, ".lock");
   struct sockaddr_un addr;
@@ -379,13 +508,19 @@ gen_watch_serve (int sysroot_dfd, const char *folder, GError **error)
       g_set_error (error, GEN_ERROR, GEN_ERROR_FAILED, "the sysroot's path is too long for a socket");
       return FALSE;
     }
-  if (!gen_mkdir_p_at (sysroot_dfd, WATCH_DIR, 0700, error))
+  if (!prepare_watch_dir (sysroot_dfd, error))
     return FALSE;
-  gen_autofd lock = openat (sysroot_dfd, lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  gen_autofd lock = openat (sysroot_dfd, lock_path,
+                            O_RDWR | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0600);
   if (lock < 0)
     return gen_throw_errno (error, "opening '%s'", lock_path);
   if (flock (lock, LOCK_EX | LOCK_NB) < 0)
-    return errno == EWOULDBLOCK ? TRUE : gen_throw_errno (error, "locking '%s'", lock_path);
+    {
+      if (errno != EWOULDBLOCK)
+        return gen_throw_errno (error, "locking '%s'", lock_path);
+      report_ready (report_fd); /* another watcher has it */
+      return TRUE;
+    }
 
   gen_autofd ino = inotify_init1 (IN_NONBLOCK | IN_CLOEXEC);
   if (ino < 0)
@@ -396,42 +531,66 @@ gen_watch_serve (int sysroot_dfd, const char *folder, GError **error)
   g_autofree char *lock_proc = g_strdup_printf ("/proc/self/fd/%d", lock);
   if (inotify_add_watch (ino, lock_proc, IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF) < 0)
     return gen_throw_errno (error, "watching '%s'", lock_path);
-  /* poll() tells of a mount or unmount (one over a folder of the tree makes
-   * no inotify event) by POLLPRI on this file. */
+  /* poll() tells of a change to the mount table by POLLPRI on this file;
+   * a mount over an entry of the tree makes no inotify event. */
   gen_autofd mounts = open ("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
   if (mounts < 0)
     return gen_throw_errno (error, "opening /proc/self/mountinfo");
-  Watcher w = { .sysroot_dfd = sysroot_dfd, .folder = folder, .sock_path = sock_path,
-                .lock = lock, .ino = ino, .mounts = mounts };
-  int top_fd = gen_open_dir_at (AT_FDCWD, folder, error);
+  g_autofree char *top_path = realpath (folder, NULL);
+  Watcher w = { .sysroot_dfd = sysroot_dfd, .folder = folder, .top_path = top_path,
+                .sock_path = sock_path, .lock = lock, .ino = ino, .mounts = mounts,
+                .budget = watch_budget () };
+  if (!top_path)
+    return gen_throw_errno (error, "reading '%s'", folder);
+  if (!mount_ns (&w.ns))
+    return gen_throw_errno (error, "reading /proc/self/ns/mnt");
+  g_autofree char *inside = mount_inside (top_path);
+  if (inside)
+    {
+      g_set_error (error, GEN_ERROR, GEN_ERROR_FAILED, "'%s' has a mount point inside ('%s')",
+                   folder, inside);
+      return FALSE;
+    }
+  int top_fd = gen_open_dir_at (AT_FDCWD, top_path, error);
   if (top_fd < 0)
     return FALSE;
   int walk_fd = fcntl (top_fd, F_DUPFD_CLOEXEC, 3);
   if (walk_fd < 0 || fstat (top_fd, &w.top) < 0)
     {
+      int errsv = errno;
       if (walk_fd >= 0)
         close (walk_fd);
       close (top_fd);
+      errno = errsv;
       return gen_throw_errno (error, "reading '%s'", folder);
     }
-  if (!watch_tree (ino, top_fd, folder, error))
+  if (!watch_tree (&w, top_fd, folder, error))
     {
       close (walk_fd);
       return FALSE;
     }
-  g_autofree char *digest = w.digest = walk (ino, mounts, walk_fd, folder, &w.racy, error);
+  report_ready (report_fd);
+
+  g_autofree char *digest = w.digest = walk (&w, walk_fd, error);
   if (!digest)
     {
       withdraw (&w);
       return error == NULL || *error == NULL; /* changed already: nothing to serve */
     }
-
   if (unlinkat (sysroot_dfd, sock_path, 0) < 0 && errno != ENOENT)
     return gen_throw_errno (error, "removing '%s'", sock_path);
   gen_autofd listener = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (listener < 0 || bind (listener, (struct sockaddr *) &addr, sizeof addr) < 0
-      || listen (listener, 16) < 0)
+  if (listener < 0 || bind (listener, (struct sockaddr *) &addr, sizeof addr) < 0)
     return gen_throw_errno (error, "listening on '%s'", sock_path);
+  /* Its socket removed, it could never be reached: that ends it too. */
+  g_autofree char *sock_proc = g_strdup_printf ("/proc/self/fd/%d/%s", sysroot_dfd, sock_path);
+  if (inotify_add_watch (ino, sock_proc, IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF) < 0
+      || listen (listener, 16) < 0)
+    {
+      gen_throw_errno (error, "listening on '%s'", sock_path);
+      withdraw (&w);
+      return FALSE;
+    }
   for (;;)
     {
       struct pollfd fds[] = { { .fd = ino, .events = POLLIN },
@@ -443,11 +602,21 @@ gen_watch_serve (int sysroot_dfd, const char *folder, GError **error)
             continue;
           break;
         }
-      if (fds[0].revents || fds[1].revents || (fds[2].revents & ~POLLIN))
+      if (fds[0].revents || (fds[2].revents & ~POLLIN))
         break;
-      int client = accept4 (listener, NULL, NULL, SOCK_CLOEXEC);
-      if (client < 0)
+      if (fds[1].revents)
+        {
+          g_autofree char *mounted = mount_inside (top_path);
+          if (mounted)
+            break;
+        }
+      if (!(fds[2].revents & POLLIN))
         continue;
+      int client = accept4 (listener, NULL, NULL, SOCK_CLOEXEC);
+      if (client < 0 && (errno == EINTR || errno == EAGAIN || errno == ECONNABORTED))
+        continue;
+      if (client < 0)
+        break; /* out of fds or memory: not a loop at full speed */
       gboolean go_on = answer (&w, client);
       close (client);
       if (!go_on)

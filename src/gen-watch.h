@@ -7,21 +7,23 @@
  * inotify watch on every folder of the release, then walks it once for the
  * stat digest, and answers later switches with that digest for as long as
  * nothing has happened in the tree.  Any event (a write, a close after
- * writing, an attribute change, a name created, removed or moved), a change
- * to the mount table, or a lost event ends it; the next switch then walks.
+ * writing, an attribute change, a name created, removed or moved), a mount
+ * inside the folder, or a lost event ends it; the next switch then walks.
  *
  * What it answers is what a walk would give: the watches are set before
  * the walk, each folder's before its entries are read, so any change after
  * the walk read an entry is an event; and before answering it reads every
  * event queued, which the kernel queues before write() returns.  The client
- * also checks that the folder's path still leads to the folder watched.
+ * also checks that the folder's path still leads to the folder watched, and
+ * that it sees the tree through the watcher's mount namespace.
  *
- * A file changed only through a shared memory mapping makes no event until
- * it is closed; a walk would see its mtime.  gen-switch(1) says so.
+ * Two changes make no event: a write through a shared writable mapping,
+ * until the mapping and the file are closed, and a file's flags (chattr),
+ * which gen does not import.  gen-switch(1) says so.
  *
- * The watcher listens on <sysroot>/gen/watch/<key>.sock (a folder only root
- * can enter), holds <key>.lock while it lives, and answers only a client of
- * its own user; a client trusts only a watcher of its own user.
+ * The watcher listens on <sysroot>/gen/watch/<key>.sock (a folder only its
+ * owner can enter), holds <key>.lock while it lives, and answers only a
+ * client of its own user; a client trusts only a watcher of its own user.
  */
 #pragma once
 
@@ -49,7 +51,9 @@ void gen_watch_stop_folder (int sysroot_dfd, const char *folder);
 
 /* Watches @folder for the sysroot @sysroot_dfd until it changes or a
  * client says stop (gen-watch's work).  Returns TRUE at once when another
- * watcher has it. */
-gboolean gen_watch_serve (int sysroot_dfd, const char *folder, GError **error);
+ * watcher has it.  *@report_fd (may be NULL), when the watches are set or
+ * another watcher has the folder, gets "ok\n" and is closed (-1); on a
+ * failure before that it is left open. */
+gboolean gen_watch_serve (int sysroot_dfd, const char *folder, int *report_fd, GError **error);
 
 G_END_DECLS
