@@ -12,6 +12,7 @@
 #include "gen-statcache.h"
 #include "gen-util.h"
 #include "gen-watch.h"
+#include "test-tree.h"
 
 typedef struct
 {
@@ -22,15 +23,6 @@ typedef struct
 } Fixture;
 
 static void
-write_at (const char *dir, const char *rel, const char *text)
-{
-  g_autofree char *path = g_build_filename (dir, rel, NULL);
-  g_autofree char *parent = g_path_get_dirname (path);
-  g_assert_cmpint (g_mkdir_with_parents (parent, 0755), ==, 0);
-  g_assert_true (g_file_set_contents (path, text, -1, NULL));
-}
-
-static void
 setup (Fixture *f, gconstpointer data)
 {
   f->dir = g_dir_make_tmp ("gen-test-watch-XXXXXX", NULL);
@@ -39,9 +31,9 @@ setup (Fixture *f, gconstpointer data)
     for (guint j = 0; j < 3; j++)
       {
         g_autofree char *rel = g_strdup_printf ("d%u/e%u/file", i, j);
-        write_at (f->tree, rel, "some bytes\n");
+        test_tree_write_file (f->tree, rel, 10, 0644);
       }
-  write_at (f->tree, "top", "top\n");
+  test_tree_write_file (f->tree, "top", 3, 0644);
   g_autofree char *sysroot = g_build_filename (f->dir, "sysroot", NULL);
   g_assert_cmpint (g_mkdir (sysroot, 0755), ==, 0);
   f->sysroot = open (sysroot, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -164,7 +156,7 @@ change_chmod (Fixture *f)
 static void
 change_new_file (Fixture *f)
 {
-  write_at (f->tree, "d9/e0/new", "new\n");
+  test_tree_write_file (f->tree, "d9/e0/new", 3, 0644);
 }
 
 static void
