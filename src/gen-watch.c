@@ -215,12 +215,41 @@ drain (int ino)
     }
 }
 
-/* A mount point inside the folder @top (a real path, no symlink); NULL
- * when there is none.  A mount over an entry makes no inotify event, and a
- * walk would go into it.  (One on @top itself or above it makes the path
- * lead to another folder, which the client sees.) */
+/* Whether the folder @path is @top or below it: it, or one of the
+ * folders ".." leads to from it up to the root, is @top. */
+static gboolean
+at_or_below (const char *path, const struct stat *top)
+{
+  int fd = open (path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  struct stat st;
+  for (guint depth = 0; fd >= 0 && depth < 4096 && fstat (fd, &st) == 0; depth++)
+    {
+      if (st.st_dev == top->st_dev && st.st_ino == top->st_ino)
+        {
+          close (fd);
+          return TRUE;
+        }
+      int up = openat (fd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+      struct stat up_st;
+      gboolean root = up < 0 || fstat (up, &up_st) < 0
+                      || (up_st.st_dev == st.st_dev && up_st.st_ino == st.st_ino);
+      close (fd);
+      fd = root ? -1 : up;
+      if (root && up >= 0)
+        close (up);
+    }
+  if (fd >= 0)
+    close (fd);
+  return FALSE;
+}
+
+/* A mount point inside the folder @top, or NULL.  A mount over an entry
+ * makes no inotify event, and a walk would go into it.  By ancestry, not by
+ * path: a folder above @top may have been renamed (which tells @top's
+ * watchers nothing).  A mount on @top itself, or above it, makes its path
+ * lead to another folder, which the client sees. */
 static char *
-mount_inside (const char *top)
+mount_inside (const struct stat *top)
 {
   g_autofree char *text = NULL;
   if (!g_file_get_contents ("/proc/self/mountinfo", &text, NULL, NULL))
@@ -233,8 +262,8 @@ mount_inside (const char *top)
       if (g_strv_length (fields) < 5)
         continue;
       g_autofree char *point = g_strcompress (fields[4]);
-      gsize n = strlen (top);
-      if (g_str_has_prefix (point, top) && (n == 1 ? point[1] != '\0' : point[n] == '/'))
+      g_autofree char *parent = g_path_get_dirname (point);
+      if (!g_str_equal (point, "/") && at_or_below (parent, top))
         return g_steal_pointer (&point);
     }
   return NULL;
@@ -245,7 +274,6 @@ typedef struct
 {
   int sysroot_dfd;
   const char *folder;
-  char *top_path;        /* the folder's real path (realpath) */
   const char *sock_path; /* below the sysroot */
   int lock;              /* flock'd while it lives */
   int ino;               /* the inotify queue */
@@ -269,7 +297,7 @@ changed (Watcher *w)
     return TRUE;
   if (poll (&p, 1, 0) == 0)
     return FALSE;
-  g_autofree char *inside = mount_inside (w->top_path);
+  g_autofree char *inside = mount_inside (&w->top);
   return inside != NULL;
 }
 
@@ -536,22 +564,11 @@ gen_watch_serve (int sysroot_dfd, const char *folder, int *report_fd, GError **e
   gen_autofd mounts = open ("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
   if (mounts < 0)
     return gen_throw_errno (error, "opening /proc/self/mountinfo");
-  g_autofree char *top_path = realpath (folder, NULL);
-  Watcher w = { .sysroot_dfd = sysroot_dfd, .folder = folder, .top_path = top_path,
-                .sock_path = sock_path, .lock = lock, .ino = ino, .mounts = mounts,
-                .budget = watch_budget () };
-  if (!top_path)
-    return gen_throw_errno (error, "reading '%s'", folder);
+  Watcher w = { .sysroot_dfd = sysroot_dfd, .folder = folder, .sock_path = sock_path,
+                .lock = lock, .ino = ino, .mounts = mounts, .budget = watch_budget () };
   if (!mount_ns (&w.ns))
     return gen_throw_errno (error, "reading /proc/self/ns/mnt");
-  g_autofree char *inside = mount_inside (top_path);
-  if (inside)
-    {
-      g_set_error (error, GEN_ERROR, GEN_ERROR_FAILED, "'%s' has a mount point inside ('%s')",
-                   folder, inside);
-      return FALSE;
-    }
-  int top_fd = gen_open_dir_at (AT_FDCWD, top_path, error);
+  int top_fd = gen_open_dir_at (AT_FDCWD, folder, error);
   if (top_fd < 0)
     return FALSE;
   int walk_fd = fcntl (top_fd, F_DUPFD_CLOEXEC, 3);
@@ -563,6 +580,15 @@ gen_watch_serve (int sysroot_dfd, const char *folder, int *report_fd, GError **e
       close (top_fd);
       errno = errsv;
       return gen_throw_errno (error, "reading '%s'", folder);
+    }
+  g_autofree char *inside = mount_inside (&w.top);
+  if (inside)
+    {
+      close (walk_fd);
+      close (top_fd);
+      g_set_error (error, GEN_ERROR, GEN_ERROR_FAILED, "'%s' has a mount point inside ('%s')",
+                   folder, inside);
+      return FALSE;
     }
   if (!watch_tree (&w, top_fd, folder, error))
     {
@@ -606,7 +632,7 @@ gen_watch_serve (int sysroot_dfd, const char *folder, int *report_fd, GError **e
         break;
       if (fds[1].revents)
         {
-          g_autofree char *mounted = mount_inside (top_path);
+          g_autofree char *mounted = mount_inside (&w.top);
           if (mounted)
             break;
         }

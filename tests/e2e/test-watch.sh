@@ -3,10 +3,11 @@
 # switch skip the folder's walk, and whatever changes the folder ends it, so
 # the next switch walks and sees the change.
 . "$TESTS_DIR/e2e/lib.sh"
-plan 65
+plan 68
 
 make_release "$T/r1" 1.0 50
 make_release "$T/r2" 2.0 50
+make_release "$T/outer/r3" 3.0 50
 # Past the racy window (2 s, gen-statcache.h): the first import caches the
 # folder's digest, which later switches with a watcher find.
 sleep 2.1
@@ -77,7 +78,7 @@ case $fs in
     # gen does not watch here: the switch still succeeds, and says so.
     expect_exit 0 gen switch --watch m1.json
     expect_stderr_contains "warning: --watch: no watcher started"
-    for ((i = _count; i < 65; i++)); do ok "watching # SKIP $T is on $fs, which gen does not watch"; done
+    for ((i = _count; i < 68; i++)); do ok "watching # SKIP $T is on $fs, which gen does not watch"; done
     finish
     ;;
 esac
@@ -170,15 +171,18 @@ expect_eq "$(release 13 version)" "2.0" "once the symlink moves, the switch take
 # table's change ends the watcher.  One elsewhere does not.
 expect_true "(a watcher of r2)" wait_answer
 mkdir "$T/elsewhere"
+can_mount=0
 if mount -t tmpfs gen-test "$T/elsewhere" 2>/dev/null; then
+  can_mount=1
   expect_true "a mount outside the folder leaves the watcher answering" wait_answer
   umount "$T/elsewhere"
 else
   ok "a mount outside the folder leaves the watcher answering # SKIP cannot mount here"
 fi
 mnt=$T/r2/usr/share/demo
-if mount -t tmpfs gen-test "$mnt" 2>/dev/null; then
-  trap 'umount "$mnt" 2>/dev/null; rm -rf "$T"' EXIT
+mnt3=$T/outer/r3/usr/share/demo
+trap 'umount "$mnt" "$mnt3" 2>/dev/null; rm -rf "$T"' EXIT
+if [ "$can_mount" = 1 ] && mount -t tmpfs gen-test "$mnt"; then
   expect_true "a mount inside the folder ends the watcher" wait_gone
   umount "$mnt"
 else
@@ -198,6 +202,22 @@ if unshare -m --propagation private true 2>/dev/null; then
 else
   ok "a switch in another mount namespace # SKIP unshare -m fails here"
   ok "and does not take the watcher's answer # SKIP unshare -m fails here"
+fi
+
+# A mount inside the folder made while a folder above it is renamed away
+# (which tells the folder's watchers nothing), the rename then undone: the
+# mount point's path never named the folder, its ancestry does.
+manifest o1.json '{ "dir": "outer/r3" }' "$(cfg 1)"
+expect_exit 0 gen switch --watch o1.json
+expect_true "(a watcher of outer/r3)" wait_answer
+if [ "$can_mount" = 1 ]; then
+  mv "$T/outer" "$T/outer-away"
+  mount -t tmpfs gen-test "$T/outer-away/r3/usr/share/demo"
+  mv "$T/outer-away" "$T/outer"
+  expect_true "a mount inside the folder, made while a folder above it was renamed, ends the watcher" wait_gone
+  umount "$mnt3"
+else
+  ok "a mount inside the folder, made while a folder above it was renamed # SKIP cannot mount here"
 fi
 
 # A watcher killed leaves its socket: the next switch walks, and starts one.
