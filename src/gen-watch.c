@@ -397,32 +397,29 @@ watch_tree (Watcher *w, int fd, const char *path, GError **error)
   return ok;
 }
 
-/* The walk of the folder open as @fd (taken), under the watches; again once
- * the racy window has passed, so that an entry written just before is not
- * left racy (and uncached) for as long as the watcher lives.  NULL when
+/* The walk of the folder open as @dfd, under the watches; again once the
+ * racy window has passed, so that an entry written just before is not left
+ * racy (and uncached) for as long as the watcher lives.  NULL when
  * something changed meanwhile. */
 static char *
-walk (Watcher *w, int fd, GError **error)
+walk (Watcher *w, int dfd, GError **error)
 {
-  /* A dup shares the listing's offset: each walk starts from the top. */
-  int again = fcntl (fd, F_DUPFD_CLOEXEC, 3);
-  lseek (fd, 0, SEEK_SET);
-  char *digest = gen_statcache_digest_fd (fd, w->folder, &w->racy, error);
-  gboolean moved = changed (w);
-  if (digest && w->racy && !moved && again >= 0)
+  for (guint round = 0;; round++)
     {
-      g_free (digest);
+      /* A description of its own: a dup would share the listing's offset. */
+      int fd = openat (dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (fd < 0)
+        {
+          gen_throw_errno (error, "reading '%s'", w->folder);
+          return NULL;
+        }
+      g_autofree char *digest = gen_statcache_digest_fd (fd, w->folder, &w->racy, error);
+      if (!digest || changed (w))
+        return NULL;
+      if (!w->racy || round > 0)
+        return g_steal_pointer (&digest);
       g_usleep (2100 * G_TIME_SPAN_MILLISECOND);
-      lseek (again, 0, SEEK_SET);
-      digest = gen_statcache_digest_fd (again, w->folder, &w->racy, error);
-      again = -1;
-      moved = changed (w);
     }
-  if (again >= 0)
-    close (again);
-  if (digest && moved)
-    g_clear_pointer (&digest, g_free);
-  return digest;
 }
 
 /* The watcher ends: its socket goes, then its lock, so that whoever finds
@@ -571,12 +568,10 @@ gen_watch_serve (int sysroot_dfd, const char *folder, int *report_fd, GError **e
   int top_fd = gen_open_dir_at (AT_FDCWD, folder, error);
   if (top_fd < 0)
     return FALSE;
-  int walk_fd = fcntl (top_fd, F_DUPFD_CLOEXEC, 3);
+  gen_autofd walk_fd = fcntl (top_fd, F_DUPFD_CLOEXEC, 3);
   if (walk_fd < 0 || fstat (top_fd, &w.top) < 0)
     {
       int errsv = errno;
-      if (walk_fd >= 0)
-        close (walk_fd);
       close (top_fd);
       errno = errsv;
       return gen_throw_errno (error, "reading '%s'", folder);
@@ -584,17 +579,13 @@ gen_watch_serve (int sysroot_dfd, const char *folder, int *report_fd, GError **e
   g_autofree char *inside = mount_inside (&w.top);
   if (inside)
     {
-      close (walk_fd);
       close (top_fd);
       g_set_error (error, GEN_ERROR, GEN_ERROR_FAILED, "'%s' has a mount point inside ('%s')",
                    folder, inside);
       return FALSE;
     }
   if (!watch_tree (&w, top_fd, folder, error))
-    {
-      close (walk_fd);
-      return FALSE;
-    }
+    return FALSE;
   report_ready (report_fd);
 
   g_autofree char *digest = w.digest = walk (&w, walk_fd, error);
