@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/inotify.h>
@@ -247,19 +248,35 @@ at_or_below (const char *path, const struct stat *top)
  * makes no inotify event, and a walk would go into it.  By ancestry, not by
  * path: a folder above @top may have been renamed (which tells @top's
  * watchers nothing).  A mount on @top itself, or above it, makes its path
- * lead to another folder, which the client sees. */
+ * lead to another folder, which the client sees.
+ * Only a mount made on @top's file system can be inside it: when the mount
+ * @top is on is known (@mnt_id, 0 if not), a mount made on another file
+ * system (inside a network one that hangs, say) is not looked at. */
 static char *
-mount_inside (const struct stat *top)
+mount_inside (const struct stat *top, guint64 mnt_id)
 {
   g_autofree char *text = NULL;
   if (!g_file_get_contents ("/proc/self/mountinfo", &text, NULL, NULL))
     return g_strdup ("/proc/self/mountinfo (unreadable)");
   g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  /* "ID PARENT MAJ:MIN ROOT MOUNT-POINT …", with spaces as \040; IDs are ints. */
+  g_autoptr (GPtrArray) mounts = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
+  g_autoptr (GHashTable) device = g_hash_table_new (NULL, NULL); /* ID → MAJ:MIN */
   for (char **l = lines; *l; l++)
     {
-      /* "ID PARENT MAJ:MIN ROOT MOUNT-POINT …", with spaces as \040. */
-      g_auto (GStrv) fields = g_strsplit (*l, " ", 6);
+      char **fields = g_strsplit (*l, " ", 6);
+      g_ptr_array_add (mounts, fields);
+      if (g_strv_length (fields) >= 5)
+        g_hash_table_insert (device, GUINT_TO_POINTER (atoi (fields[0])), fields[2]);
+    }
+  const char *top_device = mnt_id ? g_hash_table_lookup (device, GUINT_TO_POINTER ((guint) mnt_id)) : NULL;
+  for (guint i = 0; i < mounts->len; i++)
+    {
+      char **fields = mounts->pdata[i];
       if (g_strv_length (fields) < 5)
+        continue;
+      const char *parent_device = g_hash_table_lookup (device, GUINT_TO_POINTER (atoi (fields[1])));
+      if (top_device && parent_device && !g_str_equal (parent_device, top_device))
         continue;
       g_autofree char *point = g_strcompress (fields[4]);
       g_autofree char *parent = g_path_get_dirname (point);
@@ -281,6 +298,7 @@ typedef struct
   guint watches;         /* inotify watches set */
   guint budget;          /* and how many it may set */
   struct stat top;       /* the folder watched */
+  guint64 mnt_id;        /* the mount it is on (0: not known) */
   struct stat ns;        /* the mount namespace it is seen through */
   char *digest;          /* its walk's */
   gboolean racy;
@@ -297,7 +315,7 @@ changed (Watcher *w)
     return TRUE;
   if (poll (&p, 1, 0) == 0)
     return FALSE;
-  g_autofree char *inside = mount_inside (&w->top);
+  g_autofree char *inside = mount_inside (&w->top, w->mnt_id);
   return inside != NULL;
 }
 
@@ -576,7 +594,10 @@ gen_watch_serve (int sysroot_dfd, const char *folder, int *report_fd, GError **e
       errno = errsv;
       return gen_throw_errno (error, "reading '%s'", folder);
     }
-  g_autofree char *inside = mount_inside (&w.top);
+  struct statx stx;
+  if (statx (top_fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &stx) == 0 && (stx.stx_mask & STATX_MNT_ID))
+    w.mnt_id = stx.stx_mnt_id;
+  g_autofree char *inside = mount_inside (&w.top, w.mnt_id);
   if (inside)
     {
       close (top_fd);
@@ -623,7 +644,7 @@ gen_watch_serve (int sysroot_dfd, const char *folder, int *report_fd, GError **e
         break;
       if (fds[1].revents)
         {
-          g_autofree char *mounted = mount_inside (&w.top);
+          g_autofree char *mounted = mount_inside (&w.top, w.mnt_id);
           if (mounted)
             break;
         }

@@ -3,7 +3,7 @@
 # switch skip the folder's walk, and whatever changes the folder ends it, so
 # the next switch walks and sees the change.
 . "$TESTS_DIR/e2e/lib.sh"
-plan 68
+plan 70
 
 make_release "$T/r1" 1.0 50
 make_release "$T/r2" 2.0 50
@@ -175,9 +175,25 @@ can_mount=0
 if mount -t tmpfs gen-test "$T/elsewhere" 2>/dev/null; then
   can_mount=1
   expect_true "a mount outside the folder leaves the watcher answering" wait_answer
-  umount "$T/elsewhere"
+  # A mount made on another file system is not looked at (one inside a
+  # hung network file system would stall the watcher's answers).
+  mkdir "$T/elsewhere/sub"
+  pid=$(watcher)
+  strace -p "$pid" -e trace=open,openat,newfstatat,statx -o "$T/wtrace" 2>/dev/null &
+  tracer=$!
+  for ((i = 0; i < 200; i++)); do
+    [ "$(awk '/^TracerPid/ {print $2}' "/proc/$pid/status")" = 0 ] || break
+    sleep 0.05
+  done
+  mount -t tmpfs gen-test "$T/elsewhere/sub"
+  expect_true "a mount on another file system leaves the watcher answering" wait_answer
+  kill -INT "$tracer"; wait "$tracer"
+  expect_true "without looking at that file system" sh -c '! grep -qF "\"$1" "$2"' _ "$T/elsewhere" "$T/wtrace"
+  umount "$T/elsewhere/sub" "$T/elsewhere"
 else
   ok "a mount outside the folder leaves the watcher answering # SKIP cannot mount here"
+  ok "a mount on another file system leaves the watcher answering # SKIP cannot mount here"
+  ok "without looking at that file system # SKIP cannot mount here"
 fi
 mnt=$T/r2/usr/share/demo
 mnt3=$T/outer/r3/usr/share/demo
