@@ -58,14 +58,20 @@ peer_is_us (int fd)
   return getsockopt (fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && cred.uid == geteuid ();
 }
 
+/* Whether @st is of a folder only we can enter, as WATCH_DIR must be. */
+static gboolean
+private_dir (const struct stat *st)
+{
+  return S_ISDIR (st->st_mode) && st->st_uid == geteuid () && (st->st_mode & 077) == 0;
+}
+
 /* WATCH_DIR and @path in it are ours alone: a folder only we can enter,
  * and a socket we own (not a symlink to someone else's). */
 static gboolean
 ours (int sysroot_dfd, const char *path)
 {
   struct stat dir, sock;
-  return fstatat (sysroot_dfd, WATCH_DIR, &dir, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR (dir.st_mode)
-         && dir.st_uid == geteuid () && (dir.st_mode & 077) == 0
+  return fstatat (sysroot_dfd, WATCH_DIR, &dir, AT_SYMLINK_NOFOLLOW) == 0 && private_dir (&dir)
          && fstatat (sysroot_dfd, path, &sock, AT_SYMLINK_NOFOLLOW) == 0
          && S_ISSOCK (sock.st_mode) && sock.st_uid == geteuid ();
 }
@@ -265,16 +271,19 @@ mount_inside (const struct stat *top, guint64 mnt_id)
   for (char **l = lines; *l; l++)
     {
       char **fields = g_strsplit (*l, " ", 6);
+      if (g_strv_length (fields) < 5)
+        {
+          g_strfreev (fields);
+          continue;
+        }
       g_ptr_array_add (mounts, fields);
-      if (g_strv_length (fields) >= 5)
-        g_hash_table_insert (device, GUINT_TO_POINTER (atoi (fields[0])), fields[2]);
+      g_hash_table_insert (device, GUINT_TO_POINTER (atoi (fields[0])), fields[2]);
     }
-  const char *top_device = mnt_id ? g_hash_table_lookup (device, GUINT_TO_POINTER ((guint) mnt_id)) : NULL;
+  const char *top_device
+      = mnt_id ? g_hash_table_lookup (device, GUINT_TO_POINTER ((guint) mnt_id)) : NULL;
   for (guint i = 0; i < mounts->len; i++)
     {
       char **fields = mounts->pdata[i];
-      if (g_strv_length (fields) < 5)
-        continue;
       const char *parent_device = g_hash_table_lookup (device, GUINT_TO_POINTER (atoi (fields[1])));
       if (top_device && parent_device && !g_str_equal (parent_device, top_device))
         continue;
@@ -528,7 +537,7 @@ prepare_watch_dir (int sysroot_dfd, GError **error)
     return FALSE;
   if (fstatat (sysroot_dfd, WATCH_DIR, &st, AT_SYMLINK_NOFOLLOW) < 0)
     return gen_throw_errno (error, "reading '%s'", WATCH_DIR);
-  if (!S_ISDIR (st.st_mode) || st.st_uid != geteuid () || (st.st_mode & 077) != 0)
+  if (!private_dir (&st))
     {
       g_set_error (error, GEN_ERROR, GEN_ERROR_FAILED,
                    "'%s' must be a folder only its owner can enter (mode 0700)", WATCH_DIR);
