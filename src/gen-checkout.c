@@ -87,6 +87,13 @@ can_split (guint32 mode)
   return (mode & 0300) == 0300 && (mode & 0022) == 0;
 }
 
+/* A part's path becomes a path on disk: no name may climb out. */
+static gboolean
+folder_name_ok (const char *name)
+{
+  return *name && !strchr (name, '/') && !g_str_equal (name, ".") && !g_str_equal (name, "..");
+}
+
 /* Reads the folder @t: its own weight and mode, and its subfolders, queued
  * as Todos in @subs. */
 static gboolean
@@ -108,8 +115,7 @@ read_folder (OstreeRepo *repo, GHashTable *modes, const Todo *t, guint64 *out_we
       g_autoptr (GVariant) tree_v = NULL;
       g_autoptr (GVariant) meta_v = NULL;
       g_variant_get_child (dirs, i, "(&s@ay@ay)", &name, &tree_v, &meta_v);
-      /* A part's path becomes a path on disk: no name may climb out. */
-      if (!*name || strchr (name, '/') || g_str_equal (name, ".") || g_str_equal (name, ".."))
+      if (!folder_name_ok (name))
         {
           g_set_error (error, GEN_ERROR, GEN_ERROR_FAILED, "invalid folder name '%s' in '%s'", name,
                        t->path);
@@ -230,6 +236,65 @@ plan_tree (OstreeRepo *repo, const char *tree, const char *meta, GArray *folders
       g_array_index (folders, GenPartsFolder, sub->parent).weight += sub->weight;
     }
   return TRUE;
+}
+
+/* @folders' last name ("share" of "/usr/share/"). */
+static char *
+folder_name (const GenPartsFolder *f)
+{
+  const char *end = f->path + strlen (f->path) - 1;
+  const char *start = end;
+  while (start > f->path && start[-1] != '/')
+    start--;
+  return g_strndup (start, end - start);
+}
+
+GVariant *
+gen_checkout_folders (OstreeRepo *repo, const char *tree, const char *meta,
+                      GCancellable *cancellable, GError **error)
+{
+  g_autoptr (GArray) folders = gen_parts_folders_new ();
+  if (!plan_tree (repo, tree, meta, folders, 1, cancellable, error))
+    return NULL;
+  g_autofree guint *kept = g_new0 (guint, folders->len); /* each folder's index among those kept */
+  guint n = 0;
+  g_auto (GVariantBuilder) b;
+  g_variant_builder_init (&b, G_VARIANT_TYPE (GEN_CHECKOUT_FOLDERS_TYPE));
+  for (guint i = 0; i < folders->len; i++)
+    {
+      if (!gen_parts_folder_matters (folders, i))
+        continue;
+      const GenPartsFolder *f = &g_array_index (folders, GenPartsFolder, i);
+      g_autofree char *name = folder_name (f);
+      kept[i] = n++;
+      g_variant_builder_add (&b, "(sutb)", name, kept[f->parent], f->weight, f->splittable);
+    }
+  return g_variant_ref_sink (g_variant_builder_end (&b));
+}
+
+/* Fills the empty @folders from a release's GEN_CHECKOUT_META_FOLDERS @v;
+ * FALSE, and @folders emptied, when @v is not well formed. */
+static gboolean
+folders_from_metadata (GVariant *v, GArray *folders)
+{
+  gsize n = g_variant_n_children (v);
+  for (gsize i = 0; i < n; i++)
+    {
+      const char *name;
+      guint32 parent;
+      guint64 weight;
+      gboolean splittable;
+      g_variant_get_child (v, i, "(&sutb)", &name, &parent, &weight, &splittable);
+      if (i == 0 ? *name || parent != 0 : parent >= i || !folder_name_ok (name))
+        {
+          g_array_set_size (folders, 0);
+          return FALSE;
+        }
+      const char *above = i == 0 ? "" : g_array_index (folders, GenPartsFolder, parent).path;
+      GenPartsFolder f = { g_strconcat (above, name, "/", NULL), parent, weight, splittable, FALSE };
+      g_array_append_val (folders, f);
+    }
+  return n > 0;
 }
 
 typedef struct
@@ -383,18 +448,27 @@ gen_checkout_at (OstreeRepo *repo, int dfd, const char *dest, const char *commit
   if (threads < 2)
     return ostree_repo_checkout_at (repo, &co, dfd, dest, commit, cancellable, error);
 
-  /* The plan: every folder and how many entries are below it. */
+  /* The plan: the folders and how many entries are below each, as the
+   * release records them, or read from its folders. */
   g_autoptr (GVariant) commit_v = NULL;
   if (!ostree_repo_load_variant (repo, OSTREE_OBJECT_TYPE_COMMIT, commit, &commit_v, error))
     return FALSE;
-  g_autoptr (GVariant) tree_v = g_variant_get_child_value (commit_v, 6);
-  g_autoptr (GVariant) meta_v = g_variant_get_child_value (commit_v, 7);
-  char tree[OSTREE_SHA256_STRING_LEN + 1], meta[OSTREE_SHA256_STRING_LEN + 1];
-  if (!checksum_of (tree_v, tree, error) || !checksum_of (meta_v, meta, error))
-    return FALSE;
+  g_autoptr (GVariant) commit_meta = g_variant_get_child_value (commit_v, 0);
+  g_autoptr (GVariant) recorded = g_variant_lookup_value (
+      commit_meta, GEN_CHECKOUT_META_FOLDERS, G_VARIANT_TYPE (GEN_CHECKOUT_FOLDERS_TYPE));
   g_autoptr (GArray) folders = gen_parts_folders_new ();
-  if (!plan_tree (repo, tree, meta, folders, threads, cancellable, error))
-    return FALSE;
+  if (!recorded || !folders_from_metadata (recorded, folders))
+    {
+      if (recorded)
+        g_debug ("release %.10s: %s is not well formed; reading the folders", commit,
+                 GEN_CHECKOUT_META_FOLDERS);
+      g_autoptr (GVariant) tree_v = g_variant_get_child_value (commit_v, 6);
+      g_autoptr (GVariant) meta_v = g_variant_get_child_value (commit_v, 7);
+      char tree[OSTREE_SHA256_STRING_LEN + 1], meta[OSTREE_SHA256_STRING_LEN + 1];
+      if (!checksum_of (tree_v, tree, error) || !checksum_of (meta_v, meta, error)
+          || !plan_tree (repo, tree, meta, folders, threads, cancellable, error))
+        return FALSE;
+    }
   g_autoptr (GPtrArray) parts = gen_parts_choose (folders, threads, min_entries);
   if (parts->len == 0)
     return ostree_repo_checkout_at (repo, &co, dfd, dest, commit, cancellable, error);

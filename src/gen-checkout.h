@@ -10,7 +10,8 @@
  * first, each as soon as that pass has made the folder above it (the pass
  * reaches it); once the pass is over its thread takes parts too.  The result
  * is the tree one ostree_repo_checkout_at() call makes, folder mtimes
- * included.
+ * included.  The weights come from the release's metadata when gen made it
+ * (GEN_CHECKOUT_META_FOLDERS), else from reading its folders.
  */
 #pragma once
 
@@ -24,6 +25,20 @@ typedef struct
   guint min_entries; /* fewer files and folders: one call (0: 2,000) */
   guint out_parts;   /* set: the parts checked out beside the first pass (0: one call did it all) */
 } GenCheckoutOptions;
+
+/* Commit metadata key: the folders that matter to cutting the release's
+ * tree into parts (gen_parts_folder_matters()), in the order the plan
+ * finds them, as GEN_CHECKOUT_FOLDERS_TYPE: each folder's name ("" for
+ * the top), the index of the folder above it, its weight, and whether it
+ * may be split.  With it, a checkout need not read every folder of the
+ * release first (~15 ms for Debian minbase's 770). */
+#define GEN_CHECKOUT_META_FOLDERS "gen.folders"
+#define GEN_CHECKOUT_FOLDERS_TYPE "a(sutb)"
+
+/* The value of GEN_CHECKOUT_META_FOLDERS for the tree @tree (dirmeta @meta),
+ * read on the calling thread alone (so @repo may be in a transaction). */
+GVariant *gen_checkout_folders (OstreeRepo *repo, const char *tree, const char *meta,
+                                GCancellable *cancellable, GError **error);
 
 /* Checks out @commit as the new folder @dest (relative to @dfd) with
  * hardlinks, in user mode when @repo is not a bare repository; @options

@@ -36,6 +36,13 @@ compare_weight_desc (gconstpointer a, gconstpointer b)
   return fa->weight < fb->weight ? 1 : fa->weight > fb->weight ? -1 : 0;
 }
 
+/* The heaviest a part may be, for @threads threads. */
+static guint64
+part_limit (GArray *folders, guint threads)
+{
+  return MAX (g_array_index (folders, GenPartsFolder, 0).weight / (threads * PARTS_PER_THREAD), 1);
+}
+
 GPtrArray *
 gen_parts_choose (GArray *folders, guint threads, guint64 min_weight)
 {
@@ -45,7 +52,7 @@ gen_parts_choose (GArray *folders, guint threads, guint64 min_weight)
   GenPartsFolder *top = &g_array_index (folders, GenPartsFolder, 0);
   if (top->weight < min_weight)
     return parts;
-  guint64 limit = MAX (top->weight / (threads * PARTS_PER_THREAD), 1);
+  guint64 limit = part_limit (folders, threads);
   top->split = top->weight > limit && top->splittable;
   for (guint i = 1; i < folders->len; i++)
     {
@@ -59,6 +66,19 @@ gen_parts_choose (GArray *folders, guint threads, guint64 min_weight)
     }
   g_ptr_array_sort (parts, compare_weight_desc);
   return parts;
+}
+
+/* Only a folder right below a split one is looked at, and one is split
+ * only when it is heavier than the part limit, which is lowest for the
+ * most threads. */
+gboolean
+gen_parts_folder_matters (GArray *folders, guint i)
+{
+  if (i == 0)
+    return TRUE;
+  guint parent = g_array_index (folders, GenPartsFolder, i).parent;
+  return g_array_index (folders, GenPartsFolder, parent).weight
+         > part_limit (folders, GEN_PARTS_MAX_THREADS);
 }
 
 GHashTable *

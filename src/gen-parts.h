@@ -36,6 +36,13 @@ guint gen_parts_threads (guint threads);
  * Marks the folders split. */
 GPtrArray *gen_parts_choose (GArray *folders, guint threads, guint64 min_weight);
 
+/* Whether gen_parts_choose() for up to GEN_PARTS_MAX_THREADS threads can
+ * look at folder @i of @folders: the top, and every folder right below one
+ * heavier than the smallest share a part can have.  The folders kept are a
+ * tree of their own (the one above a kept folder is kept), and cut for as
+ * many threads they give the parts the whole tree gives. */
+gboolean gen_parts_folder_matters (GArray *folders, guint i);
+
 /* @parts' paths (borrowed from them), each to its part, for a first pass
  * to leave out. */
 GHashTable *gen_parts_paths (GPtrArray *parts);

@@ -421,7 +421,7 @@ read_os_release_version (GFile *root, GCancellable *cancellable)
 }
 
 static GVariant *
-release_metadata (GenRelease *r, GenCompose *compose)
+release_metadata (GenRelease *r, GenCompose *compose, GVariant *folders)
 {
   g_auto (GVariantBuilder) b;
   g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
@@ -432,6 +432,7 @@ release_metadata (GenRelease *r, GenCompose *compose)
   g_variant_builder_add (&b, "{sv}", META_KERNEL_ID, g_variant_new_string (r->kernel_id));
   g_variant_builder_add (&b, "{sv}", META_KERNEL_INITRD, g_variant_new_boolean (r->has_initrd));
   g_variant_builder_add (&b, "{sv}", GEN_RELEASE_META_SIZE, g_variant_new_uint64 (r->size));
+  g_variant_builder_add (&b, "{sv}", GEN_CHECKOUT_META_FOLDERS, folders);
   if (compose)
     gen_compose_add_metadata (compose, &b);
   return g_variant_ref_sink (g_variant_builder_end (&b));
@@ -747,9 +748,14 @@ gen_store_import (GenStore *store, GenManifest *m, gboolean keep, GenProgressFun
   g_autoptr (GFile) root = NULL;
   g_autoptr (GenRelease) r = g_new0 (GenRelease, 1);
   g_autoptr (GVariant) meta = NULL;
+  g_autoptr (GVariant) folders = NULL;
   if (!write_tree (store, m, compose, mtree, &p, cancellable, error)
       || !ostree_repo_write_mtree (store->repo, mtree, &root, cancellable, error)
-      || !find_kernel (root, r, cancellable, error))
+      || !find_kernel (root, r, cancellable, error)
+      || !(folders = gen_checkout_folders (
+               store->repo, ostree_repo_file_tree_get_contents_checksum (OSTREE_REPO_FILE (root)),
+               ostree_repo_file_tree_get_metadata_checksum (OSTREE_REPO_FILE (root)), cancellable,
+               error)))
     {
       abort_import (store, NULL);
       return NULL;
@@ -764,7 +770,7 @@ gen_store_import (GenStore *store, GenManifest *m, gboolean keep, GenProgressFun
       r->setuid_stripped = g_strdupv (gen_compose_get_setuid_stripped (compose));
       r->n_fetched = gen_compose_get_fetched (compose, NULL);
     }
-  meta = release_metadata (r, compose);
+  meta = release_metadata (r, compose, folders);
   g_autofree char *subject = g_strdup_printf ("gen release %s", r->version ? r->version : "");
   /* A fixed time and no parent: the same tree gives the same commit. */
   if (!ostree_repo_write_commit_with_time (store->repo, NULL, subject, NULL, meta,

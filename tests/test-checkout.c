@@ -32,9 +32,11 @@ make_tree (const char *root)
   test_tree_write_common (root);
 }
 
-/* Commits the folder @tree into @repo; its checksum. */
+/* Commits the folder @tree into @repo; its checksum.  The commit's
+ * metadata records its folders (GEN_CHECKOUT_META_FOLDERS) as @folders, or
+ * as gen_checkout_folders() gives them when @record. */
 static char *
-commit_tree (OstreeRepo *repo, const char *tree)
+commit_tree_full (OstreeRepo *repo, const char *tree, gboolean record, GVariant *folders)
 {
   g_autoptr (GError) error = NULL;
   g_assert_true (ostree_repo_prepare_transaction (repo, NULL, NULL, &error));
@@ -50,11 +52,27 @@ commit_tree (OstreeRepo *repo, const char *tree)
   g_autoptr (GFile) root = NULL;
   char *commit = NULL;
   g_assert_true (ostree_repo_write_mtree (repo, mtree, &root, NULL, &error));
-  g_assert_true (ostree_repo_write_commit (repo, NULL, "test", NULL, NULL, OSTREE_REPO_FILE (root),
-                                           &commit, NULL, &error));
+  g_autoptr (GVariant) recorded = NULL;
+  if (record)
+    folders = recorded = gen_checkout_folders (
+        repo, ostree_repo_file_tree_get_contents_checksum (OSTREE_REPO_FILE (root)),
+        ostree_repo_file_tree_get_metadata_checksum (OSTREE_REPO_FILE (root)), NULL, &error);
+  g_assert_no_error (error);
+  g_auto (GVariantDict) meta;
+  g_variant_dict_init (&meta, NULL);
+  if (folders)
+    g_variant_dict_insert_value (&meta, GEN_CHECKOUT_META_FOLDERS, folders);
+  g_assert_true (ostree_repo_write_commit (repo, NULL, "test", NULL, g_variant_dict_end (&meta),
+                                           OSTREE_REPO_FILE (root), &commit, NULL, &error));
   g_assert_true (ostree_repo_commit_transaction (repo, NULL, NULL, &error));
   g_assert_no_error (error);
   return commit;
+}
+
+static char *
+commit_tree (OstreeRepo *repo, const char *tree)
+{
+  return commit_tree_full (repo, tree, FALSE, NULL);
 }
 
 static void
@@ -128,6 +146,16 @@ assert_same_tree (const char *a, const char *b)
   g_assert_cmpuint (na, ==, nb);
 }
 
+/* The parts of the test tree on 2 threads, 100 entries at least: the 16
+ * data folders, usr/lib, var/tmp (not split: it would have no parts) and,
+ * where the store keeps its 0555 (bare), ro (not split: ro/sub would be
+ * left to the first pass).  bare-user-only commits folders 0755. */
+static guint
+tree_parts (gconstpointer data)
+{
+  return GPOINTER_TO_INT (data) == OSTREE_REPO_MODE_BARE ? 19 : 18;
+}
+
 static void
 test_same_tree (Fixture *f, gconstpointer data)
 {
@@ -146,14 +174,77 @@ test_same_tree (Fixture *f, gconstpointer data)
   GenCheckoutOptions threaded = { .threads = 2, .min_entries = 100 };
   g_assert_true (gen_checkout_at (f->repo, AT_FDCWD, many, f->commit, &threaded, NULL, &error));
   g_assert_no_error (error);
-  /* The 16 data folders, usr/lib, var/tmp (not split: it would have no
-   * parts) and, where the store keeps its 0555 (bare), ro (not split: ro/sub
-   * would be left to the first pass).  bare-user-only commits folders 0755. */
-  gboolean bare = GPOINTER_TO_INT (data) == OSTREE_REPO_MODE_BARE;
-  g_assert_cmpuint (threaded.out_parts, ==, bare ? 19 : 18);
+  g_assert_cmpuint (threaded.out_parts, ==, tree_parts (data));
 
   assert_same_tree (one, many);
   assert_same_tree (many, one);
+}
+
+/* Checks out @commit on 2 threads into @name and once on one, and compares
+ * the two; the parts the first used. */
+static guint
+check_out_both (Fixture *f, const char *commit, const char *name)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *one = g_strconcat (f->dir, "/", name, "-one", NULL);
+  g_autofree char *many = g_strconcat (f->dir, "/", name, "-many", NULL);
+  GenCheckoutOptions single = { .threads = 1 };
+  g_assert_true (gen_checkout_at (f->repo, AT_FDCWD, one, commit, &single, NULL, &error));
+  GenCheckoutOptions threaded = { .threads = 2, .min_entries = 100 };
+  g_assert_true (gen_checkout_at (f->repo, AT_FDCWD, many, commit, &threaded, NULL, &error));
+  g_assert_no_error (error);
+  assert_same_tree (one, many);
+  assert_same_tree (many, one);
+  return threaded.out_parts;
+}
+
+/* A release that records its folders is cut as one that does not. */
+static void
+test_recorded (Fixture *f, gconstpointer data)
+{
+  if (!f->dir)
+    {
+      g_test_skip ("a bare store needs root");
+      return;
+    }
+  g_autofree char *tree = g_build_filename (f->dir, "tree", NULL);
+  g_autofree char *commit = commit_tree_full (f->repo, tree, TRUE, NULL);
+  g_assert_cmpstr (commit, !=, f->commit);
+  g_assert_cmpuint (check_out_both (f, commit, "recorded"), ==, tree_parts (data));
+}
+
+/* The record is what the cut follows: one that names /usr alone (and
+ * says it cannot be split) gives one part, and the same tree. */
+static void
+test_recorded_followed (Fixture *f, gconstpointer data)
+{
+  g_autofree char *tree = g_build_filename (f->dir, "tree", NULL);
+  GVariant *folders = g_variant_new_parsed (
+      "[('', uint32 0, uint64 1200, true), ('usr', 0, 1000, false)]");
+  g_autofree char *commit = commit_tree_full (f->repo, tree, FALSE, g_variant_ref_sink (folders));
+  g_variant_unref (folders);
+  g_assert_cmpuint (check_out_both (f, commit, "followed"), ==, 1);
+}
+
+/* A record that is not well formed is left aside: the folders are read. */
+static void
+test_recorded_malformed (Fixture *f, gconstpointer data)
+{
+  const char *records[] = {
+    "@a(sutb) []",
+    "[('usr', uint32 0, uint64 1200, true)]",                          /* the top has a name */
+    "[('', uint32 0, uint64 1200, true), ('usr', 1, 1000, false)]",  /* above itself */
+    "[('', uint32 0, uint64 1200, true), ('..', 0, 1000, false)]",   /* climbs out */
+    "[('', uint32 0, uint64 1200, true), ('usr/lib', 0, 800, false)]", /* two names */
+  };
+  g_autofree char *tree = g_build_filename (f->dir, "tree", NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (records); i++)
+    {
+      g_autoptr (GVariant) folders = g_variant_ref_sink (g_variant_new_parsed (records[i]));
+      g_autofree char *commit = commit_tree_full (f->repo, tree, FALSE, folders);
+      g_autofree char *name = g_strdup_printf ("malformed-%u", i);
+      g_assert_cmpuint (check_out_both (f, commit, name), ==, tree_parts (data));
+    }
 }
 
 /* Below min_entries, one call: nothing to cut. */
@@ -219,6 +310,12 @@ main (int argc, char **argv)
   gconstpointer bare = GINT_TO_POINTER (OSTREE_REPO_MODE_BARE);
   g_test_add ("/checkout/same-tree/bare-user-only", Fixture, user, setup, test_same_tree, teardown);
   g_test_add ("/checkout/same-tree/bare", Fixture, bare, setup, test_same_tree, teardown);
+  g_test_add ("/checkout/recorded/bare-user-only", Fixture, user, setup, test_recorded, teardown);
+  g_test_add ("/checkout/recorded/bare", Fixture, bare, setup, test_recorded, teardown);
+  g_test_add ("/checkout/recorded-followed", Fixture, user, setup, test_recorded_followed,
+              teardown);
+  g_test_add ("/checkout/recorded-malformed", Fixture, user, setup, test_recorded_malformed,
+              teardown);
   g_test_add ("/checkout/small-tree", Fixture, user, setup, test_small_tree, teardown);
   g_test_add ("/checkout/deep", Fixture, user, setup, test_deep, teardown);
   g_test_add ("/checkout/part-fails", Fixture, user, setup, test_part_fails, teardown);

@@ -1,5 +1,7 @@
 /* Unit tests for src/gen-parts.c: which subtrees become parts, and the
  * threads that take them. */
+#include <string.h>
+
 #include "gen-error.h"
 #include "gen-parts.h"
 
@@ -57,6 +59,78 @@ test_choose_none (void)
   g_autoptr (GArray) one = tree ();
   g_autoptr (GPtrArray) alone = gen_parts_choose (one, 1, 0);
   g_assert_cmpuint (alone->len, ==, 0);
+}
+
+/* A tree of 600 folders, each below a random earlier one (a fixed seed),
+ * with 0 to 40 files of its own; weights as the checkout's plan gives them. */
+static GArray *
+random_tree (void)
+{
+  g_autoptr (GRand) rand = g_rand_new_with_seed (7);
+  GArray *folders = gen_parts_folders_new ();
+  add (folders, "/", 0, 1, TRUE);
+  for (guint i = 1; i < 600; i++)
+    {
+      guint parent = g_rand_int_range (rand, 0, i);
+      g_autofree char *path = g_strdup_printf (
+          "%s%u/", g_array_index (folders, GenPartsFolder, parent).path, i);
+      add (folders, path, parent, 1 + g_rand_int_range (rand, 0, 41),
+           g_rand_int_range (rand, 0, 8) != 0);
+    }
+  for (guint i = folders->len - 1; i > 0; i--)
+    {
+      GenPartsFolder *f = &g_array_index (folders, GenPartsFolder, i);
+      g_array_index (folders, GenPartsFolder, f->parent).weight += f->weight;
+    }
+  return folders;
+}
+
+static gint
+compare_paths (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* @parts' paths, sorted. */
+static GPtrArray *
+part_paths (GPtrArray *parts)
+{
+  GPtrArray *paths = g_ptr_array_new ();
+  for (guint i = 0; i < parts->len; i++)
+    g_ptr_array_add (paths, ((GenPartsFolder *) parts->pdata[i])->path);
+  g_ptr_array_sort (paths, compare_paths);
+  return paths;
+}
+
+/* The folders that matter (a release's metadata keeps only them) give the
+ * parts the whole tree gives, for every number of threads up to the most. */
+static void
+test_folder_matters (void)
+{
+  g_autoptr (GArray) all = random_tree ();
+  g_autoptr (GArray) kept = gen_parts_folders_new ();
+  g_autofree guint *index = g_new0 (guint, all->len);
+  for (guint i = 0; i < all->len; i++)
+    {
+      if (!gen_parts_folder_matters (all, i))
+        continue;
+      const GenPartsFolder *f = &g_array_index (all, GenPartsFolder, i);
+      /* The folder above was kept before it. */
+      g_assert_true (gen_parts_folder_matters (all, f->parent));
+      index[i] = add (kept, f->path, index[f->parent], f->weight, f->splittable);
+    }
+  g_assert_cmpuint (kept->len, <, all->len / 2);
+  for (guint threads = 2; threads <= GEN_PARTS_MAX_THREADS; threads++)
+    {
+      g_autoptr (GPtrArray) from_all = gen_parts_choose (all, threads, 0);
+      g_autoptr (GPtrArray) from_kept = gen_parts_choose (kept, threads, 0);
+      g_assert_cmpuint (from_all->len, >, 8);
+      g_autoptr (GPtrArray) a = part_paths (from_all);
+      g_autoptr (GPtrArray) b = part_paths (from_kept);
+      g_assert_cmpuint (a->len, ==, b->len);
+      for (guint i = 0; i < a->len; i++)
+        g_assert_cmpstr (a->pdata[i], ==, b->pdata[i]);
+    }
 }
 
 typedef struct
@@ -227,6 +301,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/parts/choose", test_choose);
   g_test_add_func ("/parts/choose-none", test_choose_none);
+  g_test_add_func ("/parts/folder-matters", test_folder_matters);
   g_test_add_func ("/parts/run", test_run);
   g_test_add_func ("/parts/run-fails", test_run_fails);
   g_test_add_func ("/parts/run-gated", test_run_gated);

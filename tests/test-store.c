@@ -3,6 +3,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "gen-checkout.h"
 #include "gen-error.h"
 #include "gen-store.h"
 #include "gen-switch.h"
@@ -87,6 +88,29 @@ test_import_dir (Fixture *f, gconstpointer data)
   g_assert_cmpstr (a->kernel_version, ==, "6.1.0-gen-demo");
   g_assert_true (a->has_initrd);
   g_assert_cmpuint (strlen (a->kernel_id), ==, 16);
+
+  /* The commit records the tree's folders for the checkout: the top first,
+   * weighing every entry of the tree, itself included. */
+  g_autoptr (GVariant) commit = NULL;
+  g_assert_true (ostree_repo_load_variant (gen_store_get_repo (f->store),
+                                           OSTREE_OBJECT_TYPE_COMMIT, a->checksum, &commit,
+                                           &error));
+  g_autoptr (GVariant) commit_meta = g_variant_get_child_value (commit, 0);
+  g_autoptr (GVariant) folders = g_variant_lookup_value (
+      commit_meta, GEN_CHECKOUT_META_FOLDERS, G_VARIANT_TYPE (GEN_CHECKOUT_FOLDERS_TYPE));
+  g_assert_nonnull (folders);
+  const char *top_name;
+  guint32 top_parent;
+  guint64 top_weight;
+  gboolean top_splittable;
+  g_variant_get_child (folders, 0, "(&sutb)", &top_name, &top_parent, &top_weight,
+                       &top_splittable);
+  g_autofree char *count = NULL;
+  g_autofree char *find = g_strdup_printf ("sh -c 'find \"%s/r1\" | wc -l'", f->dir);
+  g_assert_true (g_spawn_command_line_sync (find, &count, NULL, NULL, &error));
+  g_assert_cmpstr (top_name, ==, "");
+  g_assert_cmpuint (top_parent, ==, 0);
+  g_assert_cmpuint (top_weight, ==, g_ascii_strtoull (count, NULL, 10));
 
   /* The same tree, copied elsewhere, is the same release. */
   g_autofree char *r1 = g_build_filename (f->dir, "r1", NULL);
