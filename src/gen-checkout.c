@@ -11,12 +11,18 @@
 #include "gen-util.h"
 
 #define DEFAULT_MIN_ENTRIES 2000
+/* A release's record of its folders whose paths would take more is left
+ * aside (each path is its own string, so a chain of n folders takes ~n²/2
+ * bytes); reading such a tree's folders takes as much. */
+#define MAX_RECORD_PATH_BYTES (64 << 20)
 
-/* The plan: every folder and its weight, from the dirtree objects alone.
- * Reading them is 8 syscalls each (770 in Debian minbase: ~15 ms on one
- * thread), so a few threads read folders off a shared queue; each appends
- * the subfolders it finds, so a folder always comes after the one above it.
- * A folder's weight is first its own (1 + its files), then each folder's is
+/* The plan, when the release does not record it (GEN_CHECKOUT_META_FOLDERS)
+ * and when the import records it: every folder and its weight, from the
+ * dirtree objects alone.  Reading them is 8 syscalls each (770 in Debian
+ * minbase: ~15 ms on one thread), so a checkout's threads read folders off a
+ * shared queue (the import's one thread reads them alone); each appends the
+ * subfolders it finds, so a folder always comes after the one above it.  A
+ * folder's weight is first its own (1 + its files), then each folder's is
  * added to the one above, last first. */
 typedef struct
 {
@@ -238,23 +244,22 @@ plan_tree (OstreeRepo *repo, const char *tree, const char *meta, GArray *folders
   return TRUE;
 }
 
-/* @folders' last name ("share" of "/usr/share/"). */
+/* Folder @i's name in @folders: "" for the top, "share" for "/usr/share/". */
 static char *
-folder_name (const GenPartsFolder *f)
+folder_name (GArray *folders, guint i)
 {
-  const char *end = f->path + strlen (f->path) - 1;
-  const char *start = end;
-  while (start > f->path && start[-1] != '/')
-    start--;
-  return g_strndup (start, end - start);
+  return i == 0 ? g_strdup ("") : g_path_get_basename (g_array_index (folders, GenPartsFolder, i).path);
 }
 
 GVariant *
-gen_checkout_folders (OstreeRepo *repo, const char *tree, const char *meta,
-                      GCancellable *cancellable, GError **error)
+gen_checkout_folders (OstreeRepo *repo, OstreeRepoFile *root, GCancellable *cancellable,
+                      GError **error)
 {
   g_autoptr (GArray) folders = gen_parts_folders_new ();
-  if (!plan_tree (repo, tree, meta, folders, 1, cancellable, error))
+  if (!ostree_repo_file_ensure_resolved (root, error)
+      || !plan_tree (repo, ostree_repo_file_tree_get_contents_checksum (root),
+                     ostree_repo_file_tree_get_metadata_checksum (root), folders, 1, cancellable,
+                     error))
     return NULL;
   g_autofree guint *kept = g_new0 (guint, folders->len); /* each folder's index among those kept */
   guint n = 0;
@@ -265,7 +270,7 @@ gen_checkout_folders (OstreeRepo *repo, const char *tree, const char *meta,
       if (!gen_parts_folder_matters (folders, i))
         continue;
       const GenPartsFolder *f = &g_array_index (folders, GenPartsFolder, i);
-      g_autofree char *name = folder_name (f);
+      g_autofree char *name = folder_name (folders, i);
       kept[i] = n++;
       g_variant_builder_add (&b, "(sutb)", name, kept[f->parent], f->weight, f->splittable);
     }
@@ -278,6 +283,7 @@ static gboolean
 folders_from_metadata (GVariant *v, GArray *folders)
 {
   gsize n = g_variant_n_children (v);
+  gsize bytes = 0;
   for (gsize i = 0; i < n; i++)
     {
       const char *name;
@@ -293,8 +299,88 @@ folders_from_metadata (GVariant *v, GArray *folders)
       const char *above = i == 0 ? "" : g_array_index (folders, GenPartsFolder, parent).path;
       GenPartsFolder f = { g_strconcat (above, name, "/", NULL), parent, weight, splittable, FALSE };
       g_array_append_val (folders, f);
+      if ((bytes += strlen (f.path)) > MAX_RECORD_PATH_BYTES)
+        {
+          g_array_set_size (folders, 0);
+          return FALSE;
+        }
     }
   return n > 0;
+}
+
+/* A split folder's subfolders, by name, as its dirtree names them. */
+typedef struct
+{
+  GVariant *dirs; /* a(sayay) */
+  GHashTable *index; /* name (in dirs) -> 1 + its index in dirs; removed once matched */
+} Subfolders;
+
+static void
+subfolders_free (Subfolders *s)
+{
+  if (!s)
+    return;
+  g_hash_table_unref (s->index);
+  g_variant_unref (s->dirs);
+  g_free (s);
+}
+
+/* Whether the cut in @folders, chosen from a release's record, fits the
+ * release's tree @tree (dirmeta @meta), so that checking it out makes that
+ * tree: every folder split may be (by its own dirmeta, not the record), and
+ * every recorded folder right below a split one is one of its subfolders,
+ * no two the same.  Reads the split folders' dirtree and dirmeta objects
+ * alone (a few). */
+static gboolean
+cut_fits_tree (OstreeRepo *repo, GArray *folders, const char *tree, const char *meta)
+{
+  g_autoptr (GPtrArray) subs = g_ptr_array_new_full (folders->len, (GDestroyNotify) subfolders_free);
+  g_autoptr (GHashTable) modes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  for (guint i = 0; i < folders->len; i++)
+    {
+      const GenPartsFolder *f = &g_array_index (folders, GenPartsFolder, i);
+      char sub_tree[OSTREE_SHA256_STRING_LEN + 1], sub_meta[OSTREE_SHA256_STRING_LEN + 1];
+      if (i == 0)
+        {
+          memcpy (sub_tree, tree, sizeof sub_tree);
+          memcpy (sub_meta, meta, sizeof sub_meta);
+        }
+      else if (g_array_index (folders, GenPartsFolder, f->parent).split)
+        {
+          Subfolders *above = subs->pdata[f->parent];
+          g_autofree char *name = folder_name (folders, i);
+          guint at = GPOINTER_TO_UINT (g_hash_table_lookup (above->index, name));
+          if (at == 0)
+            return FALSE; /* not a subfolder, or one matched already */
+          g_hash_table_remove (above->index, name);
+          g_autoptr (GVariant) tree_v = NULL;
+          g_autoptr (GVariant) meta_v = NULL;
+          g_variant_get_child (above->dirs, at - 1, "(&s@ay@ay)", NULL, &tree_v, &meta_v);
+          if (!checksum_of (tree_v, sub_tree, NULL) || !checksum_of (meta_v, sub_meta, NULL))
+            return FALSE;
+        }
+      else if (f->split)
+        return FALSE; /* cannot be: gen_parts_choose() splits only below a split folder */
+      g_ptr_array_add (subs, NULL);
+      if (!f->split)
+        continue;
+      guint32 mode;
+      g_autoptr (GVariant) v = NULL;
+      if (!folder_mode (repo, modes, sub_meta, &mode, NULL) || !can_split (mode)
+          || !ostree_repo_load_variant (repo, OSTREE_OBJECT_TYPE_DIR_TREE, sub_tree, &v, NULL))
+        return FALSE;
+      Subfolders *s = g_new0 (Subfolders, 1);
+      subs->pdata[i] = s;
+      s->dirs = g_variant_get_child_value (v, 1);
+      s->index = g_hash_table_new (g_str_hash, g_str_equal);
+      for (gsize j = 0; j < g_variant_n_children (s->dirs); j++)
+        {
+          const char *name;
+          g_variant_get_child (s->dirs, j, "(&s@ay@ay)", &name, NULL, NULL);
+          g_hash_table_insert (s->index, (gpointer) name, GUINT_TO_POINTER (j + 1));
+        }
+    }
+  return TRUE;
 }
 
 typedef struct
@@ -437,6 +523,7 @@ gen_checkout_at (OstreeRepo *repo, int dfd, const char *dest, const char *commit
   if (!options)
     options = &defaults;
   options->out_parts = 0;
+  options->out_recorded = FALSE;
   OstreeRepoCheckoutAtOptions co = { 0 };
   if (ostree_repo_get_mode (repo) != OSTREE_REPO_MODE_BARE)
     {
@@ -448,28 +535,37 @@ gen_checkout_at (OstreeRepo *repo, int dfd, const char *dest, const char *commit
   if (threads < 2)
     return ostree_repo_checkout_at (repo, &co, dfd, dest, commit, cancellable, error);
 
-  /* The plan: the folders and how many entries are below each, as the
-   * release records them, or read from its folders. */
+  /* The cut: from the folders' weights as the release records them, if
+   * that cut fits the tree, else as the plan reads them. */
   g_autoptr (GVariant) commit_v = NULL;
   if (!ostree_repo_load_variant (repo, OSTREE_OBJECT_TYPE_COMMIT, commit, &commit_v, error))
+    return FALSE;
+  g_autoptr (GVariant) tree_v = g_variant_get_child_value (commit_v, 6);
+  g_autoptr (GVariant) meta_v = g_variant_get_child_value (commit_v, 7);
+  char tree[OSTREE_SHA256_STRING_LEN + 1], meta[OSTREE_SHA256_STRING_LEN + 1];
+  if (!checksum_of (tree_v, tree, error) || !checksum_of (meta_v, meta, error))
     return FALSE;
   g_autoptr (GVariant) commit_meta = g_variant_get_child_value (commit_v, 0);
   g_autoptr (GVariant) recorded = g_variant_lookup_value (
       commit_meta, GEN_CHECKOUT_META_FOLDERS, G_VARIANT_TYPE (GEN_CHECKOUT_FOLDERS_TYPE));
   g_autoptr (GArray) folders = gen_parts_folders_new ();
-  if (!recorded || !folders_from_metadata (recorded, folders))
+  g_autoptr (GPtrArray) parts = NULL;
+  if (recorded && folders_from_metadata (recorded, folders))
+    {
+      parts = gen_parts_choose (folders, threads, min_entries);
+      options->out_recorded = cut_fits_tree (repo, folders, tree, meta);
+    }
+  if (!options->out_recorded)
     {
       if (recorded)
-        g_debug ("release %.10s: %s is not well formed; reading the folders", commit,
+        g_debug ("release %.10s: its %s does not fit its tree; reading its folders", commit,
                  GEN_CHECKOUT_META_FOLDERS);
-      g_autoptr (GVariant) tree_v = g_variant_get_child_value (commit_v, 6);
-      g_autoptr (GVariant) meta_v = g_variant_get_child_value (commit_v, 7);
-      char tree[OSTREE_SHA256_STRING_LEN + 1], meta[OSTREE_SHA256_STRING_LEN + 1];
-      if (!checksum_of (tree_v, tree, error) || !checksum_of (meta_v, meta, error)
-          || !plan_tree (repo, tree, meta, folders, threads, cancellable, error))
+      g_clear_pointer (&parts, g_ptr_array_unref);
+      g_array_set_size (folders, 0);
+      if (!plan_tree (repo, tree, meta, folders, threads, cancellable, error))
         return FALSE;
+      parts = gen_parts_choose (folders, threads, min_entries);
     }
-  g_autoptr (GPtrArray) parts = gen_parts_choose (folders, threads, min_entries);
   if (parts->len == 0)
     return ostree_repo_checkout_at (repo, &co, dfd, dest, commit, cancellable, error);
 

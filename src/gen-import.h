@@ -18,7 +18,7 @@ G_BEGIN_DECLS
 
 typedef struct
 {
-  guint threads;      /* at most this many (0: one per processor, at most 4) */
+  guint threads;      /* at most this many (0: one per processor), at most 4 */
   guint64 min_weight; /* a lighter tree takes one call (0: 2,000 files' worth) */
   guint out_parts;    /* set: the parts written beside the first pass (0: one call did it all) */
 } GenImportOptions;

@@ -26,7 +26,7 @@ gen_parts_folders_new (void)
 guint
 gen_parts_threads (guint threads)
 {
-  return threads ? threads : MIN (g_get_num_processors (), GEN_PARTS_MAX_THREADS);
+  return MIN (threads ? threads : g_get_num_processors (), GEN_PARTS_MAX_THREADS);
 }
 
 static gint

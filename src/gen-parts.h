@@ -28,7 +28,7 @@ typedef struct
 /* A new array of GenPartsFolder, each to be added after the folder above it. */
 GArray *gen_parts_folders_new (void);
 
-/* The threads to use: @threads, or one per processor (0), at most GEN_PARTS_MAX_THREADS. */
+/* The threads to use: @threads, or one per processor (0); at most GEN_PARTS_MAX_THREADS. */
 guint gen_parts_threads (guint threads);
 
 /* The parts for @threads threads (of GenPartsFolder *, pointing into
@@ -36,11 +36,12 @@ guint gen_parts_threads (guint threads);
  * Marks the folders split. */
 GPtrArray *gen_parts_choose (GArray *folders, guint threads, guint64 min_weight);
 
-/* Whether gen_parts_choose() for up to GEN_PARTS_MAX_THREADS threads can
+/* Whether gen_parts_choose() for 2 to GEN_PARTS_MAX_THREADS threads can
  * look at folder @i of @folders: the top, and every folder right below one
- * heavier than the smallest share a part can have.  The folders kept are a
- * tree of their own (the one above a kept folder is kept), and cut for as
- * many threads they give the parts the whole tree gives. */
+ * heavier than the part limit for GEN_PARTS_MAX_THREADS threads (its
+ * lowest).  As no folder weighs less than one below it, the folders kept are
+ * a tree of their own (the one above a kept folder is kept), which gives the
+ * parts the whole tree gives. */
 gboolean gen_parts_folder_matters (GArray *folders, guint i);
 
 /* @parts' paths (borrowed from them), each to its part, for a first pass

@@ -752,10 +752,8 @@ gen_store_import (GenStore *store, GenManifest *m, gboolean keep, GenProgressFun
   if (!write_tree (store, m, compose, mtree, &p, cancellable, error)
       || !ostree_repo_write_mtree (store->repo, mtree, &root, cancellable, error)
       || !find_kernel (root, r, cancellable, error)
-      || !(folders = gen_checkout_folders (
-               store->repo, ostree_repo_file_tree_get_contents_checksum (OSTREE_REPO_FILE (root)),
-               ostree_repo_file_tree_get_metadata_checksum (OSTREE_REPO_FILE (root)), cancellable,
-               error)))
+      || !(folders = gen_checkout_folders (store->repo, OSTREE_REPO_FILE (root), cancellable,
+                                           error)))
     {
       abort_import (store, NULL);
       return NULL;

@@ -54,9 +54,7 @@ commit_tree_full (OstreeRepo *repo, const char *tree, gboolean record, GVariant 
   g_assert_true (ostree_repo_write_mtree (repo, mtree, &root, NULL, &error));
   g_autoptr (GVariant) recorded = NULL;
   if (record)
-    folders = recorded = gen_checkout_folders (
-        repo, ostree_repo_file_tree_get_contents_checksum (OSTREE_REPO_FILE (root)),
-        ostree_repo_file_tree_get_metadata_checksum (OSTREE_REPO_FILE (root)), NULL, &error);
+    folders = recorded = gen_checkout_folders (repo, OSTREE_REPO_FILE (root), NULL, &error);
   g_assert_no_error (error);
   g_auto (GVariantDict) meta;
   g_variant_dict_init (&meta, NULL);
@@ -146,6 +144,31 @@ assert_same_tree (const char *a, const char *b)
   g_assert_cmpuint (na, ==, nb);
 }
 
+/* Checks out @commit on 2 threads into @name and compares it with a
+ * checkout of the fixture's commit in one call (made once): every commit
+ * here is of the same tree, their metadata aside.  The parts it used, and
+ * whether it used the release's record (@out_recorded). */
+static guint
+check_out_cut (Fixture *f, const char *commit, const char *name, gboolean *out_recorded)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *one = g_build_filename (f->dir, "one", NULL);
+  if (!g_file_test (one, G_FILE_TEST_EXISTS))
+    {
+      GenCheckoutOptions single = { .threads = 1 };
+      g_assert_true (gen_checkout_at (f->repo, AT_FDCWD, one, f->commit, &single, NULL, &error));
+      g_assert_cmpuint (single.out_parts, ==, 0);
+    }
+  g_autofree char *many = g_build_filename (f->dir, name, NULL);
+  GenCheckoutOptions threaded = { .threads = 2, .min_entries = 100 };
+  g_assert_true (gen_checkout_at (f->repo, AT_FDCWD, many, commit, &threaded, NULL, &error));
+  g_assert_no_error (error);
+  assert_same_tree (one, many);
+  assert_same_tree (many, one);
+  *out_recorded = threaded.out_recorded;
+  return threaded.out_parts;
+}
+
 /* The parts of the test tree on 2 threads, 100 entries at least: the 16
  * data folders, usr/lib, var/tmp (not split: it would have no parts) and,
  * where the store keeps its 0555 (bare), ro (not split: ro/sub would be
@@ -164,38 +187,9 @@ test_same_tree (Fixture *f, gconstpointer data)
       g_test_skip ("a bare store needs root");
       return;
     }
-  g_autoptr (GError) error = NULL;
-  g_autofree char *one = g_build_filename (f->dir, "one", NULL);
-  g_autofree char *many = g_build_filename (f->dir, "many", NULL);
-  GenCheckoutOptions single = { .threads = 1 };
-  g_assert_true (gen_checkout_at (f->repo, AT_FDCWD, one, f->commit, &single, NULL, &error));
-  g_assert_no_error (error);
-  g_assert_cmpuint (single.out_parts, ==, 0);
-  GenCheckoutOptions threaded = { .threads = 2, .min_entries = 100 };
-  g_assert_true (gen_checkout_at (f->repo, AT_FDCWD, many, f->commit, &threaded, NULL, &error));
-  g_assert_no_error (error);
-  g_assert_cmpuint (threaded.out_parts, ==, tree_parts (data));
-
-  assert_same_tree (one, many);
-  assert_same_tree (many, one);
-}
-
-/* Checks out @commit on 2 threads into @name and once on one, and compares
- * the two; the parts the first used. */
-static guint
-check_out_both (Fixture *f, const char *commit, const char *name)
-{
-  g_autoptr (GError) error = NULL;
-  g_autofree char *one = g_strconcat (f->dir, "/", name, "-one", NULL);
-  g_autofree char *many = g_strconcat (f->dir, "/", name, "-many", NULL);
-  GenCheckoutOptions single = { .threads = 1 };
-  g_assert_true (gen_checkout_at (f->repo, AT_FDCWD, one, commit, &single, NULL, &error));
-  GenCheckoutOptions threaded = { .threads = 2, .min_entries = 100 };
-  g_assert_true (gen_checkout_at (f->repo, AT_FDCWD, many, commit, &threaded, NULL, &error));
-  g_assert_no_error (error);
-  assert_same_tree (one, many);
-  assert_same_tree (many, one);
-  return threaded.out_parts;
+  gboolean recorded;
+  g_assert_cmpuint (check_out_cut (f, f->commit, "many", &recorded), ==, tree_parts (data));
+  g_assert_false (recorded);
 }
 
 /* A release that records its folders is cut as one that does not. */
@@ -210,7 +204,9 @@ test_recorded (Fixture *f, gconstpointer data)
   g_autofree char *tree = g_build_filename (f->dir, "tree", NULL);
   g_autofree char *commit = commit_tree_full (f->repo, tree, TRUE, NULL);
   g_assert_cmpstr (commit, !=, f->commit);
-  g_assert_cmpuint (check_out_both (f, commit, "recorded"), ==, tree_parts (data));
+  gboolean recorded;
+  g_assert_cmpuint (check_out_cut (f, commit, "recorded", &recorded), ==, tree_parts (data));
+  g_assert_true (recorded);
 }
 
 /* The record is what the cut follows: one that names /usr alone (and
@@ -223,7 +219,9 @@ test_recorded_followed (Fixture *f, gconstpointer data)
       "[('', uint32 0, uint64 1200, true), ('usr', 0, 1000, false)]");
   g_autofree char *commit = commit_tree_full (f->repo, tree, FALSE, g_variant_ref_sink (folders));
   g_variant_unref (folders);
-  g_assert_cmpuint (check_out_both (f, commit, "followed"), ==, 1);
+  gboolean recorded;
+  g_assert_cmpuint (check_out_cut (f, commit, "followed", &recorded), ==, 1);
+  g_assert_true (recorded);
 }
 
 /* A record that is not well formed is left aside: the folders are read. */
@@ -243,7 +241,44 @@ test_recorded_malformed (Fixture *f, gconstpointer data)
       g_autoptr (GVariant) folders = g_variant_ref_sink (g_variant_new_parsed (records[i]));
       g_autofree char *commit = commit_tree_full (f->repo, tree, FALSE, folders);
       g_autofree char *name = g_strdup_printf ("malformed-%u", i);
-      g_assert_cmpuint (check_out_both (f, commit, name), ==, tree_parts (data));
+      gboolean recorded;
+      g_assert_cmpuint (check_out_cut (f, commit, name, &recorded), ==, tree_parts (data));
+      g_assert_false (recorded);
+    }
+}
+
+/* A well-formed record whose cut does not fit the tree is left aside too,
+ * as a remote could serve one: the cut is the one the folders give. */
+static void
+test_recorded_misfit (Fixture *f, gconstpointer data)
+{
+  if (!f->dir)
+    {
+      g_test_skip ("a bare store needs root");
+      return;
+    }
+  const char *records[] = {
+    "[('', uint32 0, uint64 1200, true), ('nosuch', 0, 1000, false)]", /* no such folder */
+    "[('', uint32 0, uint64 1200, true), ('top', 0, 1000, false)]",    /* a file */
+    "[('', uint32 0, uint64 1200, true), ('bin', 0, 1000, false)]",    /* a symlink */
+    "[('', uint32 0, uint64 1200, true), ('usr', 0, 500, false), ('usr', 0, 500, false)]",
+    /* etc is too light to be split, but the record has it heavy */
+    "[('', uint32 0, uint64 1200, true), ('etc', 0, 1000, true), ('nosuch', 1, 900, false)]",
+    /* var/tmp is 01777 in a bare store: not to be split, whatever the record says */
+    "[('', uint32 0, uint64 1200, true), ('var', 0, 1000, true), ('tmp', 1, 900, true)]",
+  };
+  gboolean bare = GPOINTER_TO_INT (data) == OSTREE_REPO_MODE_BARE;
+  g_autofree char *tree = g_build_filename (f->dir, "tree", NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (records); i++)
+    {
+      if (i == G_N_ELEMENTS (records) - 1 && !bare)
+        continue; /* bare-user-only commits var/tmp 0755 */
+      g_autoptr (GVariant) folders = g_variant_ref_sink (g_variant_new_parsed (records[i]));
+      g_autofree char *commit = commit_tree_full (f->repo, tree, FALSE, folders);
+      g_autofree char *name = g_strdup_printf ("misfit-%u", i);
+      gboolean recorded;
+      g_assert_cmpuint (check_out_cut (f, commit, name, &recorded), ==, tree_parts (data));
+      g_assert_false (recorded);
     }
 }
 
@@ -315,6 +350,10 @@ main (int argc, char **argv)
   g_test_add ("/checkout/recorded-followed", Fixture, user, setup, test_recorded_followed,
               teardown);
   g_test_add ("/checkout/recorded-malformed", Fixture, user, setup, test_recorded_malformed,
+              teardown);
+  g_test_add ("/checkout/recorded-misfit/bare-user-only", Fixture, user, setup,
+              test_recorded_misfit, teardown);
+  g_test_add ("/checkout/recorded-misfit/bare", Fixture, bare, setup, test_recorded_misfit,
               teardown);
   g_test_add ("/checkout/small-tree", Fixture, user, setup, test_small_tree, teardown);
   g_test_add ("/checkout/deep", Fixture, user, setup, test_deep, teardown);

@@ -111,6 +111,7 @@ test_import_dir (Fixture *f, gconstpointer data)
   g_assert_cmpstr (top_name, ==, "");
   g_assert_cmpuint (top_parent, ==, 0);
   g_assert_cmpuint (top_weight, ==, g_ascii_strtoull (count, NULL, 10));
+  g_assert_true (top_splittable); /* 0755 */
 
   /* The same tree, copied elsewhere, is the same release. */
   g_autofree char *r1 = g_build_filename (f->dir, "r1", NULL);
