@@ -224,31 +224,40 @@ test_recorded_followed (Fixture *f, gconstpointer data)
   g_assert_true (recorded);
 }
 
-/* A record that is not well formed is left aside: the folders are read. */
+/* Commits the test tree with each of @records (GVariant text) as its
+ * GEN_CHECKOUT_META_FOLDERS, and checks that the checkout leaves it aside:
+ * it reads the folders, and cuts the tree as they give it. */
 static void
-test_recorded_malformed (Fixture *f, gconstpointer data)
+assert_left_aside (Fixture *f, gconstpointer data, const char *const *records, guint n)
 {
-  const char *records[] = {
-    "@a(sutb) []",
-    "[('usr', uint32 0, uint64 1200, true)]",                          /* the top has a name */
-    "[('', uint32 0, uint64 1200, true), ('usr', 1, 1000, false)]",  /* above itself */
-    "[('', uint32 0, uint64 1200, true), ('..', 0, 1000, false)]",   /* climbs out */
-    "[('', uint32 0, uint64 1200, true), ('usr/lib', 0, 800, false)]", /* two names */
-  };
   g_autofree char *tree = g_build_filename (f->dir, "tree", NULL);
-  for (guint i = 0; i < G_N_ELEMENTS (records); i++)
+  for (guint i = 0; i < n; i++)
     {
       g_autoptr (GVariant) folders = g_variant_ref_sink (g_variant_new_parsed (records[i]));
       g_autofree char *commit = commit_tree_full (f->repo, tree, FALSE, folders);
-      g_autofree char *name = g_strdup_printf ("malformed-%u", i);
+      g_autofree char *name = g_strdup_printf ("left-aside-%u", i);
       gboolean recorded;
       g_assert_cmpuint (check_out_cut (f, commit, name, &recorded), ==, tree_parts (data));
       g_assert_false (recorded);
     }
 }
 
+/* A record that is not well formed is left aside. */
+static void
+test_recorded_malformed (Fixture *f, gconstpointer data)
+{
+  const char *const records[] = {
+    "@a(sutb) []",
+    "[('usr', uint32 0, uint64 1200, true)]",                          /* the top has a name */
+    "[('', uint32 0, uint64 1200, true), ('usr', 1, 1000, false)]",  /* above itself */
+    "[('', uint32 0, uint64 1200, true), ('..', 0, 1000, false)]",   /* climbs out */
+    "[('', uint32 0, uint64 1200, true), ('usr/lib', 0, 800, false)]", /* two names */
+  };
+  assert_left_aside (f, data, records, G_N_ELEMENTS (records));
+}
+
 /* A well-formed record whose cut does not fit the tree is left aside too,
- * as a remote could serve one: the cut is the one the folders give. */
+ * as a remote could serve one. */
 static void
 test_recorded_misfit (Fixture *f, gconstpointer data)
 {
@@ -257,29 +266,19 @@ test_recorded_misfit (Fixture *f, gconstpointer data)
       g_test_skip ("a bare store needs root");
       return;
     }
-  const char *records[] = {
+  const char *const records[] = {
     "[('', uint32 0, uint64 1200, true), ('nosuch', 0, 1000, false)]", /* no such folder */
     "[('', uint32 0, uint64 1200, true), ('top', 0, 1000, false)]",    /* a file */
     "[('', uint32 0, uint64 1200, true), ('bin', 0, 1000, false)]",    /* a symlink */
     "[('', uint32 0, uint64 1200, true), ('usr', 0, 500, false), ('usr', 0, 500, false)]",
-    /* etc is too light to be split, but the record has it heavy */
+    /* a folder below etc that etc does not hold (etc split, as the record weighs it) */
     "[('', uint32 0, uint64 1200, true), ('etc', 0, 1000, true), ('nosuch', 1, 900, false)]",
-    /* var/tmp is 01777 in a bare store: not to be split, whatever the record says */
+    /* var/tmp is 01777 in a bare store: not to be split, whatever the record says
+     * (bare-user-only commits it 0755, so this one is last and bare's alone) */
     "[('', uint32 0, uint64 1200, true), ('var', 0, 1000, true), ('tmp', 1, 900, true)]",
   };
   gboolean bare = GPOINTER_TO_INT (data) == OSTREE_REPO_MODE_BARE;
-  g_autofree char *tree = g_build_filename (f->dir, "tree", NULL);
-  for (guint i = 0; i < G_N_ELEMENTS (records); i++)
-    {
-      if (i == G_N_ELEMENTS (records) - 1 && !bare)
-        continue; /* bare-user-only commits var/tmp 0755 */
-      g_autoptr (GVariant) folders = g_variant_ref_sink (g_variant_new_parsed (records[i]));
-      g_autofree char *commit = commit_tree_full (f->repo, tree, FALSE, folders);
-      g_autofree char *name = g_strdup_printf ("misfit-%u", i);
-      gboolean recorded;
-      g_assert_cmpuint (check_out_cut (f, commit, name, &recorded), ==, tree_parts (data));
-      g_assert_false (recorded);
-    }
+  assert_left_aside (f, data, records, G_N_ELEMENTS (records) - (bare ? 0 : 1));
 }
 
 /* Below min_entries, one call: nothing to cut. */
