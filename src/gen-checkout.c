@@ -558,8 +558,8 @@ gen_checkout_at (OstreeRepo *repo, int dfd, const char *dest, const char *commit
   if (!options->out_recorded)
     {
       if (recorded)
-        g_debug ("release %.10s: its %s does not fit its tree; reading its folders", commit,
-                 GEN_CHECKOUT_META_FOLDERS);
+        g_debug ("release %.10s: its %s is not well formed or does not fit its tree; reading "
+                 "its folders", commit, GEN_CHECKOUT_META_FOLDERS);
       g_clear_pointer (&parts, g_ptr_array_unref);
       g_array_set_size (folders, 0);
       if (!plan_tree (repo, tree, meta, folders, threads, cancellable, error))
