@@ -284,7 +284,8 @@ folders_from_metadata (GVariant *v, GArray *folders)
 {
   gsize n = g_variant_n_children (v);
   gsize bytes = 0;
-  for (gsize i = 0; i < n; i++)
+  gsize i;
+  for (i = 0; i < n; i++)
     {
       const char *name;
       guint32 parent;
@@ -292,20 +293,17 @@ folders_from_metadata (GVariant *v, GArray *folders)
       gboolean splittable;
       g_variant_get_child (v, i, "(&sutb)", &name, &parent, &weight, &splittable);
       if (i == 0 ? *name || parent != 0 : parent >= i || !folder_name_ok (name))
-        {
-          g_array_set_size (folders, 0);
-          return FALSE;
-        }
+        break;
       const char *above = i == 0 ? "" : g_array_index (folders, GenPartsFolder, parent).path;
       GenPartsFolder f = { g_strconcat (above, name, "/", NULL), parent, weight, splittable, FALSE };
       g_array_append_val (folders, f);
       if ((bytes += strlen (f.path)) > MAX_RECORD_PATH_BYTES)
-        {
-          g_array_set_size (folders, 0);
-          return FALSE;
-        }
+        break;
     }
-  return n > 0;
+  if (n > 0 && i == n)
+    return TRUE;
+  g_array_set_size (folders, 0);
+  return FALSE;
 }
 
 /* A split folder's subfolders, by name, as its dirtree names them. */
@@ -335,6 +333,7 @@ static gboolean
 cut_fits_tree (OstreeRepo *repo, GArray *folders, const char *tree, const char *meta)
 {
   g_autoptr (GPtrArray) subs = g_ptr_array_new_full (folders->len, (GDestroyNotify) subfolders_free);
+  g_ptr_array_set_size (subs, folders->len); /* by folder; NULL for one not split */
   g_autoptr (GHashTable) modes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   for (guint i = 0; i < folders->len; i++)
     {
@@ -361,7 +360,6 @@ cut_fits_tree (OstreeRepo *repo, GArray *folders, const char *tree, const char *
         }
       else if (f->split)
         return FALSE; /* cannot be: gen_parts_choose() splits only below a split folder */
-      g_ptr_array_add (subs, NULL);
       if (!f->split)
         continue;
       guint32 mode;
