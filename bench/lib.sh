@@ -8,6 +8,18 @@ die () { say "$bench: $*"; say "  (last lines of $log:)"; tail -n 5 "$log" >&2 |
 # run COMMAND…: COMMAND's output into the log; die if it fails.
 run () { "$@" >>"$log" 2>&1 || die "failed: $*"; }
 
+# rm_tree DIR…: removes each DIR that exists.  `ostree admin deploy` marks
+# deployment roots immutable; that is cleared first.
+rm_tree () {
+  local d
+  for d in "$@"; do
+    [ -e "$d" ] || continue
+    find "$d" -maxdepth 8 -type d -path '*/ostree/deploy/*/deploy/*' -prune \
+      -exec chattr -i {} + 2>/dev/null || true
+    rm -rf "$d"
+  done
+}
+
 # bench_binaries GEN DIR: copies gen and the helpers beside it (gen-store,
 # which gen runs for init, switch and diff; gen-watch, which
 # `gen switch --watch` starts) into DIR, so that a rebuild during the run
